@@ -1,0 +1,302 @@
+//! Where the objects live: a directory or an S3-compatible bucket (path-style). Both read a whole
+//! object with a version token and write a whole object only if it is still at that version.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+
+use crate::Error;
+
+/// What an object looked like when read; a write succeeds only if it still looks like that.
+#[derive(Clone, Debug)]
+pub enum Version {
+    /// Directory: the bytes read (`None` = file absent). Compared again just before the rename.
+    Dir(Option<Vec<u8>>),
+    /// S3: the ETag read (`None` = object absent), sent as `If-Match` / `If-None-Match: *`.
+    S3(Option<String>),
+}
+
+/// S3-compatible bucket settings (`S3_*` variables).
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+}
+
+pub(crate) enum Backend {
+    Dir(PathBuf),
+    S3(Box<S3Backend>),
+}
+
+impl Backend {
+    pub(crate) fn location(&self, key: &str) -> String {
+        match self {
+            Backend::Dir(dir) => dir.join(key).display().to_string(),
+            Backend::S3(s3) => s3.location(key),
+        }
+    }
+
+    pub(crate) fn read(&self, key: &str) -> Result<(Option<Vec<u8>>, Version), Error> {
+        match self {
+            Backend::Dir(dir) => {
+                let bytes = read_file(&dir.join(key))?;
+                Ok((bytes.clone(), Version::Dir(bytes)))
+            }
+            Backend::S3(s3) => {
+                let (bytes, etag) = s3.get(key)?;
+                Ok((bytes, Version::S3(etag)))
+            }
+        }
+    }
+
+    pub(crate) fn write(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Version, Error> {
+        match (self, version) {
+            (Backend::Dir(dir), Version::Dir(expected)) => {
+                write_file_atomic(dir, key, bytes, expected.as_deref())?;
+                Ok(Version::Dir(Some(bytes.to_vec())))
+            }
+            (Backend::S3(s3), Version::S3(etag)) => {
+                Ok(Version::S3(Some(s3.put(key, bytes, etag.as_deref())?)))
+            }
+            _ => Err(Error::Conflict {
+                location: self.location(key),
+            }),
+        }
+    }
+}
+
+/// Reads a file; absent (`ENOENT`/`ENOTDIR`) means empty, any other error is raised.
+fn read_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(Error::Io {
+            location: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
+
+/// Writes `dir/key` whole: a unique temp file in the same directory, fsync, rename over the target,
+/// fsync the directory. A crash at any point leaves the old file or the new one, never a mix.
+/// Refuses (nothing written) when the file no longer holds `expected`.
+fn write_file_atomic(
+    dir: &Path,
+    key: &str,
+    bytes: &[u8],
+    expected: Option<&[u8]>,
+) -> Result<(), Error> {
+    let target = dir.join(key);
+    let io_err = |p: &Path, e: io::Error| Error::Io {
+        location: p.display().to_string(),
+        source: e,
+    };
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let unchanged = |target: &Path| -> Result<(), Error> {
+        if read_file(target)?.as_deref() != expected {
+            return Err(Error::Conflict {
+                location: target.display().to_string(),
+            });
+        }
+        Ok(())
+    };
+    unchanged(&target)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = dir.join(format!(".{key}.{}.{nanos}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io_err(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
+        f.sync_all().map_err(|e| io_err(&tmp, e))?;
+        drop(f);
+        // Check again right before the switch: the window left is the rename itself.
+        unchanged(&target)?;
+        fs::rename(&tmp, &target).map_err(|e| io_err(&target, e))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_err(dir, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub(crate) struct S3Backend {
+    bucket: Bucket,
+    credentials: Credentials,
+    agent: ureq::Agent,
+    endpoint: String,
+}
+
+/// How long a presigned request stays valid; each is used at once.
+const SIGN_FOR: Duration = Duration::from_secs(300);
+/// Private files are a few MB; refuse absurd bodies rather than exhaust memory.
+const MAX_BODY: u64 = 1 << 30;
+
+impl S3Backend {
+    pub(crate) fn new(cfg: &S3Config) -> Result<S3Backend, Error> {
+        let bad = |m: String| Error::Config(m);
+        let url = cfg
+            .endpoint
+            .parse::<url::Url>()
+            .map_err(|e| bad(format!("S3_ENDPOINT {:?} is not a URL: {e}", cfg.endpoint)))?;
+        let bucket = Bucket::new(url, UrlStyle::Path, cfg.bucket.clone(), cfg.region.clone())
+            .map_err(|e| {
+                bad(format!(
+                    "S3_ENDPOINT {:?} / S3_BUCKET {:?}: {e}",
+                    cfg.endpoint, cfg.bucket
+                ))
+            })?;
+        let credentials =
+            Credentials::new(cfg.access_key_id.clone(), cfg.secret_access_key.clone());
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        Ok(S3Backend {
+            bucket,
+            credentials,
+            agent,
+            endpoint: cfg.endpoint.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn location(&self, key: &str) -> String {
+        format!("s3 {}/{}/{key}", self.endpoint, self.bucket.name())
+    }
+
+    fn http_err(&self, key: &str, e: ureq::Error) -> Error {
+        Error::S3 {
+            location: self.location(key),
+            message: e.to_string(),
+        }
+    }
+
+    /// `GetObject`: the body and ETag, or `None` on `NoSuchKey`.
+    fn get(&self, key: &str) -> Result<(Option<Vec<u8>>, Option<String>), Error> {
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), key)
+            .sign(SIGN_FOR);
+        let mut resp = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| self.http_err(key, e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| self.http_err(key, e))?;
+        match status {
+            200 => {
+                let etag = header(&resp, "etag");
+                if etag.is_none() {
+                    return Err(Error::S3 {
+                        location: self.location(key),
+                        message: "GET returned no ETag".into(),
+                    });
+                }
+                Ok((Some(body), etag))
+            }
+            404 if error_code(&body) == Some("NoSuchKey") => Ok((None, None)),
+            _ => Err(self.status_err(key, "GET", status, &body)),
+        }
+    }
+
+    /// `PutObject`, one request with the whole body, conditional on the ETag read.
+    fn put(&self, key: &str, bytes: &[u8], etag: Option<&str>) -> Result<String, Error> {
+        let mut action = self.bucket.put_object(Some(&self.credentials), key);
+        let (cond, value) = match etag {
+            Some(e) => ("if-match", e),
+            None => ("if-none-match", "*"),
+        };
+        action.headers_mut().insert(cond, value.to_owned());
+        action
+            .headers_mut()
+            .insert("content-type", "application/x-ndjson");
+        let url = action.sign(SIGN_FOR);
+        let mut resp = self
+            .agent
+            .put(url.as_str())
+            .header(cond, value)
+            .header("content-type", "application/x-ndjson")
+            .send(bytes)
+            .map_err(|e| self.http_err(key, e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .unwrap_or_default();
+        match status {
+            200..=299 => header(&resp, "etag").ok_or_else(|| Error::S3 {
+                location: self.location(key),
+                message: "PUT returned no ETag".into(),
+            }),
+            // 412: the ETag moved (or the object appeared); 409: a concurrent conditional write;
+            // 404 NoSuchKey under If-Match: the object was deleted since we read it.
+            412 | 409 => Err(Error::Conflict {
+                location: self.location(key),
+            }),
+            404 if etag.is_some() && error_code(&body) == Some("NoSuchKey") => {
+                Err(Error::Conflict {
+                    location: self.location(key),
+                })
+            }
+            _ => Err(self.status_err(key, "PUT", status, &body)),
+        }
+    }
+
+    fn status_err(&self, key: &str, method: &str, status: u16, body: &[u8]) -> Error {
+        let detail = match error_code(body) {
+            Some(code) => format!(" ({code})"),
+            None => String::new(),
+        };
+        Error::S3 {
+            location: self.location(key),
+            message: format!("{method} failed with HTTP {status}{detail}"),
+        }
+    }
+}
+
+fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The `<Code>` of an S3 XML error body.
+fn error_code(body: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(body).ok()?;
+    let start = s.find("<Code>")? + "<Code>".len();
+    let end = s[start..].find("</Code>")? + start;
+    Some(&s[start..end])
+}
