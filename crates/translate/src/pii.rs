@@ -1,0 +1,192 @@
+//! PII guard (DESIGN §3): nothing private may reach the public repo. A record holding an
+//! email-like address in any string field, or a password-hash pattern, is refused.
+
+use serde_json::{Map, Value};
+
+/// Why a record was refused: the field and a masked sample (the address itself is not
+/// repeated into logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub field: String,
+    pub what: &'static str,
+    pub sample: String,
+}
+
+/// Which PII patterns refuse a record. Both on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PiiPolicy {
+    /// An email-like address in any string field (free text included).
+    pub emails: bool,
+    /// `$2a$`/`$2b$`/`$2y$`/`$argon2` anywhere; 40 hex digits in a password-like field.
+    pub password_hashes: bool,
+}
+
+impl Default for PiiPolicy {
+    fn default() -> Self {
+        PiiPolicy {
+            emails: true,
+            password_hashes: true,
+        }
+    }
+}
+
+/// The first PII finding in `record`, scanning every string (nested ones too).
+pub fn scan(record: &Map<String, Value>, policy: PiiPolicy) -> Option<Finding> {
+    record.iter().find_map(|(k, v)| scan_value(k, k, v, policy))
+}
+
+fn scan_value(field: &str, path: &str, v: &Value, policy: PiiPolicy) -> Option<Finding> {
+    match v {
+        Value::String(s) => scan_str(field, path, s, policy),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| scan_value(field, &format!("{path}[{i}]"), x, policy)),
+        Value::Object(m) => m
+            .iter()
+            .find_map(|(k, x)| scan_value(k, &format!("{path}.{k}"), x, policy)),
+        _ => None,
+    }
+}
+
+fn scan_str(field: &str, path: &str, s: &str, policy: PiiPolicy) -> Option<Finding> {
+    let found = |what, sample| {
+        Some(Finding {
+            field: path.to_owned(),
+            what,
+            sample,
+        })
+    };
+    if policy.emails
+        && let Some(e) = find_email(s)
+    {
+        return found("an email-like address", mask_email(e));
+    }
+    if !policy.password_hashes {
+        return None;
+    }
+    for marker in ["$2a$", "$2b$", "$2y$", "$argon2"] {
+        if s.contains(marker) {
+            return found("a password-hash pattern", format!("{marker}…"));
+        }
+    }
+    let f = field.to_ascii_lowercase();
+    let password_like = ["password", "passwd", "pwd", "hash", "secret"]
+        .iter()
+        .any(|p| f.contains(p));
+    if password_like && has_hex_run(s, 40) {
+        return found(
+            "a 40-hex digest in a password-like field",
+            "<40 hex digits>".to_owned(),
+        );
+    }
+    None
+}
+
+fn is_local(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+fn is_domain(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-')
+}
+
+/// The first `local@domain.tld` in `s` (local `[A-Za-z0-9._%+-]+`, domain labels of
+/// `[A-Za-z0-9-]`, a final label of 2+ letters).
+pub fn find_email(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(off) = s[from..].find('@') {
+        let at = from + off;
+        from = at + 1;
+        let mut start = at;
+        while start > 0 && is_local(b[start - 1]) {
+            start -= 1;
+        }
+        // A local part cannot start with a dot; skip leading dots.
+        while start < at && b[start] == b'.' {
+            start += 1;
+        }
+        if start == at {
+            continue;
+        }
+        let mut end = at + 1;
+        while end < b.len() && is_domain(b[end]) {
+            end += 1;
+        }
+        let domain = s[at + 1..end].trim_end_matches(['.', '-']);
+        let mut labels = domain.split('.');
+        let tld = labels.next_back().unwrap_or("");
+        let has_dot = domain.contains('.');
+        if has_dot
+            && tld.len() >= 2
+            && tld.bytes().all(|c| c.is_ascii_alphabetic())
+            && domain.split('.').all(|l| !l.is_empty())
+        {
+            return Some(&s[start..at + 1 + domain.len()]);
+        }
+    }
+    None
+}
+
+fn mask_email(e: &str) -> String {
+    let (local, domain) = e.split_once('@').unwrap_or((e, ""));
+    let first = local.chars().next().unwrap_or('?');
+    format!("{first}***@{domain}")
+}
+
+fn has_hex_run(s: &str, n: usize) -> bool {
+    let mut run = 0;
+    for c in s.bytes() {
+        if c.is_ascii_hexdigit() {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            find_email("mail me: Jane.Doe+x@Example.org."),
+            Some("Jane.Doe+x@Example.org")
+        );
+        assert_eq!(find_email("a@b.co"), Some("a@b.co"));
+        assert_eq!(find_email("https://medium.com/@someone/post-1"), None);
+        assert_eq!(find_email("@handle and x@localhost"), None);
+        assert_eq!(find_email("v1.2@3"), None);
+        assert_eq!(find_email("price @ 5.00"), None);
+    }
+
+    #[test]
+    fn scan_finds_fields() {
+        let r = json!({"bio": "hi", "body": "write to bob@example.com"});
+        let f = scan(r.as_object().unwrap(), PiiPolicy::default()).unwrap();
+        assert_eq!(
+            (f.field.as_str(), f.sample.as_str()),
+            ("body", "b***@example.com")
+        );
+        let r = json!({"note": "$2y$10$abcdef"});
+        assert_eq!(
+            scan(r.as_object().unwrap(), PiiPolicy::default())
+                .unwrap()
+                .what,
+            "a password-hash pattern"
+        );
+        let hex = "a".repeat(40);
+        let r = json!({"passwordHash": hex.clone()});
+        assert!(scan(r.as_object().unwrap(), PiiPolicy::default()).is_some());
+        // A 40-hex value elsewhere (a git sha in a README) is fine.
+        let r = json!({"overview": hex});
+        assert!(scan(r.as_object().unwrap(), PiiPolicy::default()).is_none());
+    }
+}

@@ -1,0 +1,996 @@
+//! The translator (B §2): laddr rows → per-sheet records, counts, warnings and problems.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::blog::{self, MediaAsset};
+use crate::ids::{IdSource, ReadForward};
+use crate::input::{Input, Resource, Row};
+use crate::js;
+use crate::pii::{self, PiiPolicy};
+use crate::sheet::Sheet;
+use crate::slug::{self, SlugRegistry};
+use crate::time::epoch_to_iso_or;
+use crate::urls;
+use crate::validate;
+
+/// A translated record: flat JSON, absent fields omitted, integers as JSON integers.
+pub type Record = Map<String, Value>;
+
+/// Run options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The run timestamp (`YYYY-MM-DDTHH:MM:SS.mmmZ`): the fallback for missing `Created`.
+    pub now: String,
+    pub pii: PiiPolicy,
+}
+
+impl Options {
+    pub fn new(now: impl Into<String>) -> Options {
+        Options {
+            now: now.into(),
+            pii: PiiPolicy::default(),
+        }
+    }
+}
+
+/// `{imported, skipped, errors}` of one sheet (B §5).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Count {
+    /// Passed validation and the PII guard (= records in the output).
+    pub imported: u64,
+    /// Not translated: empty handle, unresolved FK, translator error, duplicate input row,
+    /// or overwritten by a later row on the same key.
+    pub skipped: u64,
+    /// Failed validation or was refused by the PII guard.
+    pub errors: u64,
+}
+
+/// Counts of all eight sheets; serialises as an object in [`Sheet::ALL`] order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts([Count; 8]);
+
+impl Counts {
+    pub fn get(&self, sheet: Sheet) -> Count {
+        self.0[sheet.index()]
+    }
+    fn at(&mut self, sheet: Sheet) -> &mut Count {
+        &mut self.0[sheet.index()]
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(8))?;
+        for sheet in Sheet::ALL {
+            m.serialize_entry(sheet.as_str(), &self.get(sheet))?;
+        }
+        m.end()
+    }
+}
+
+/// What kind of problem made a record fail (each one makes `sheet-write` exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// Failed the Zod-equivalent validation (counted in `errors`).
+    Validation,
+    /// Refused by the PII guard (counted in `errors`).
+    Pii,
+    /// The translator could not translate the row (counted in `skipped`): an invalid slug,
+    /// a timestamp out of range, a field of the wrong JSON type.
+    Translator,
+    /// The row has no integer `ID` (counted in `skipped`).
+    InvalidRow,
+}
+
+/// A record that was not written for an error. `message` is also in `warnings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    pub sheet: Sheet,
+    pub kind: ProblemKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<i64>,
+    /// The read-forward key (`people/2938`, `project-memberships/100-10`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The input line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+/// A person's laddr photo, for the (later) avatar step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AvatarRef {
+    pub legacy_id: i64,
+    pub slug: String,
+    pub primary_photo_id: u64,
+}
+
+/// Everything one translation produced.
+#[derive(Debug, Default, Clone)]
+pub struct Output {
+    /// Records per sheet (every sheet present, maybe empty), each sheet in processing order.
+    pub records: BTreeMap<Sheet, Vec<Record>>,
+    pub counts: Counts,
+    /// Every warning in the reference's formats (B §2.11), in processing order. Includes
+    /// the messages of `problems`, as the reference lists Zod failures among warnings.
+    pub warnings: Vec<String>,
+    /// Records not written because of an error (exit 1 when non-empty).
+    pub problems: Vec<Problem>,
+    /// Media referenced by the written blog posts (placeholders `cfp-media:<id>` in bodies).
+    pub media: Vec<MediaAsset>,
+    /// Written people with a `PrimaryPhotoID`.
+    pub avatars: Vec<AvatarRef>,
+}
+
+impl Output {
+    /// The records of one sheet.
+    pub fn sheet(&self, sheet: Sheet) -> &[Record] {
+        self.records.get(&sheet).map_or(&[], Vec::as_slice)
+    }
+
+    /// True when any record failed for an error (validation, PII, translator, invalid row).
+    pub fn has_errors(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// The records keyed by sheet name, the shape [`crate::build_read_forward`] takes
+    /// (for tests that re-run on their own output).
+    pub fn as_existing(&self) -> BTreeMap<String, Vec<Record>> {
+        self.records
+            .iter()
+            .map(|(s, r)| (s.as_str().to_owned(), r.clone()))
+            .collect()
+    }
+}
+
+/// Translate all rows (B §2), in the processing order of §2.0 whatever the input order.
+pub fn translate(
+    input: &Input,
+    opts: &Options,
+    read_forward: &ReadForward,
+    ids: &mut dyn IdSource,
+) -> Output {
+    let mut tx = Tx {
+        opts,
+        rf: read_forward,
+        ids,
+        slugs: SlugRegistry::default(),
+        out: Output::default(),
+        records: Default::default(),
+        person: HashMap::new(),
+        project: HashMap::new(),
+        tag: HashMap::new(),
+        next_update_number: HashMap::new(),
+        unwritten: HashSet::new(),
+        seen_keys: HashMap::new(),
+    };
+    tx.each(input, Resource::Tags, Sheet::Tags, Tx::tag_row);
+    tx.each(input, Resource::People, Sheet::People, Tx::person_row);
+    tx.each(input, Resource::Projects, Sheet::Projects, Tx::project_row);
+    tx.each(
+        input,
+        Resource::ProjectUpdates,
+        Sheet::ProjectUpdates,
+        Tx::update_row,
+    );
+    tx.each(
+        input,
+        Resource::ProjectBuzz,
+        Sheet::ProjectBuzz,
+        Tx::buzz_row,
+    );
+    tx.each(input, Resource::Blog, Sheet::BlogPosts, Tx::blog_row);
+    let mut out = tx.out;
+    for (sheet, recs) in Sheet::ALL.into_iter().zip(tx.records) {
+        out.records
+            .insert(sheet, recs.into_iter().flatten().collect());
+    }
+    out
+}
+
+/// A row-level failure: the message goes after `translator threw: `.
+type RowResult = Result<(), String>;
+
+struct Tx<'a> {
+    opts: &'a Options,
+    rf: &'a ReadForward,
+    ids: &'a mut dyn IdSource,
+    slugs: SlugRegistry,
+    out: Output,
+    /// `None` marks a record overwritten by a later one on the same key.
+    records: [Vec<Option<Record>>; 8],
+    /// laddr person ID → (uuid, slug); filled before validation, as the reference does.
+    person: HashMap<i64, (String, String)>,
+    project: HashMap<i64, (String, String)>,
+    tag: HashMap<i64, String>,
+    next_update_number: HashMap<String, i64>,
+    /// Ids of records that were not written (failed, refused, overwritten).
+    unwritten: HashSet<String>,
+    /// (sheet, path-ish key) → (index in `records`, who) for collision reports.
+    seen_keys: HashMap<(Sheet, String), (usize, String)>,
+}
+
+/// How a record names itself in messages.
+struct Who {
+    legacy_id: Option<i64>,
+    key: String,
+    line: Option<u64>,
+}
+
+impl Who {
+    fn label(&self) -> String {
+        match self.legacy_id {
+            Some(l) => format!("legacyId={l}"),
+            None => format!("key={}", self.key),
+        }
+    }
+}
+
+/// JS template-literal rendering of a value in warnings (`${v}`).
+fn disp(v: Option<&Value>) -> String {
+    match v {
+        None => "undefined".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// A laddr ID: a JSON integer (or an integral float).
+fn legacy(v: Option<&Value>) -> Option<i64> {
+    let n = v?.as_number()?;
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+    })
+}
+
+/// `nonEmptyStr(row[key])`: missing/null → None, else JS-trimmed, empty → None. A value of
+/// another JSON type is an error (the reference's `.trim()` would throw on it).
+fn text(row: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match row.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let t = js::trim(s);
+            Ok((!t.is_empty()).then(|| t.to_owned()))
+        }
+        Some(v) => Err(format!(
+            "{key}: expected a string, received {}",
+            type_name(v)
+        )),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn put(r: &mut Record, k: &str, v: impl Into<Value>) {
+    r.insert(k.to_owned(), v.into());
+}
+
+fn put_opt(r: &mut Record, k: &str, v: Option<impl Into<Value>>) {
+    if let Some(v) = v {
+        r.insert(k.to_owned(), v.into());
+    }
+}
+
+/// Cut `s` to `max` UTF-16 units; returns the original length when cut.
+fn cut(s: String, max: usize) -> (String, Option<usize>) {
+    let n = js::utf16_len(&s);
+    if n > max {
+        (js::utf16_prefix(&s, max).to_owned(), Some(n))
+    } else {
+        (s, None)
+    }
+}
+
+fn map_account_level(raw: &str) -> &'static str {
+    match js::to_lower(raw).as_str() {
+        "administrator" | "developer" => "administrator",
+        "staff" | "editor" | "manager" => "staff",
+        _ => "user",
+    }
+}
+
+const STAGES: [&str; 7] = [
+    "commenting",
+    "bootstrapping",
+    "prototyping",
+    "testing",
+    "maintaining",
+    "drifting",
+    "hibernating",
+];
+
+impl Tx<'_> {
+    fn now(&self) -> &str {
+        &self.opts.now
+    }
+
+    fn warn(&mut self, w: String) {
+        self.out.warnings.push(w);
+    }
+
+    fn id_for(&mut self, key: &str) -> String {
+        self.rf.id_for(key, &mut *self.ids)
+    }
+
+    fn problem(&mut self, sheet: Sheet, kind: ProblemKind, who: &Who, message: String) {
+        self.out.warnings.push(message.clone());
+        self.out.problems.push(Problem {
+            sheet,
+            kind,
+            legacy_id: who.legacy_id,
+            key: Some(who.key.clone()),
+            line: who.line,
+            message,
+        });
+    }
+
+    /// Run `f` on each row of `resource`; rows without an ID, repeated IDs and row-level
+    /// failures are counted as skipped and reported.
+    fn each(
+        &mut self,
+        input: &Input,
+        resource: Resource,
+        sheet: Sheet,
+        f: fn(&mut Self, &Map<String, Value>, i64, &Who) -> RowResult,
+    ) {
+        let mut seen: HashMap<i64, Option<u64>> = HashMap::new();
+        for Row { line, value } in input.rows(resource) {
+            let row = value.as_object();
+            let Some((row, id)) = row.and_then(|r| Some((r, legacy(r.get("ID"))?))) else {
+                self.out.counts.at(sheet).skipped += 1;
+                let at = line.map_or(String::new(), |l| format!(" (input line {l})"));
+                let who = Who {
+                    legacy_id: None,
+                    key: format!("{sheet}/?"),
+                    line: *line,
+                };
+                let msg = format!("[{sheet}] row without an integer ID{at}; skipped");
+                self.problem(sheet, ProblemKind::InvalidRow, &who, msg);
+                continue;
+            };
+            if let Some(first) = seen.insert(id, *line) {
+                self.out.counts.at(sheet).skipped += 1;
+                let at = first.map_or(String::new(), |l| format!(" (first on input line {l})"));
+                self.warn(format!(
+                    "[{sheet}] legacyId={id} duplicate row in input{at}; skipped"
+                ));
+                continue;
+            }
+            let who = Who {
+                legacy_id: Some(id),
+                key: format!("{sheet}/{id}"),
+                line: *line,
+            };
+            if let Err(msg) = f(self, row, id, &who) {
+                self.row_threw(sheet, &who, &msg);
+            }
+        }
+    }
+
+    fn row_threw(&mut self, sheet: Sheet, who: &Who, msg: &str) {
+        self.out.counts.at(sheet).skipped += 1;
+        let message = format!("[{sheet}] {} translator threw: {msg}", who.label());
+        self.problem(sheet, ProblemKind::Translator, who, message);
+    }
+
+    /// Validate, guard and store a record. `dedupe` is a key on which a later record
+    /// overwrites an earlier one (as the reference's same-path upsert does), reported.
+    fn accept(&mut self, sheet: Sheet, rec: Record, who: &Who, dedupe: Option<String>) -> bool {
+        let id = rec
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let issues = validate::validate(sheet, &rec);
+        if !issues.is_empty() {
+            self.out.counts.at(sheet).errors += 1;
+            self.unwritten.insert(id);
+            let msg = validate::failure_message(sheet, &who.label(), &issues);
+            self.problem(sheet, ProblemKind::Validation, who, msg);
+            return false;
+        }
+        if let Some(f) = pii::scan(&rec, self.opts.pii) {
+            self.out.counts.at(sheet).errors += 1;
+            self.unwritten.insert(id);
+            let msg = format!(
+                "[{sheet}] pii guard refused {}: field \"{}\" contains {} ({}); not written",
+                who.label(),
+                f.field,
+                f.what,
+                f.sample
+            );
+            self.problem(sheet, ProblemKind::Pii, who, msg);
+            return false;
+        }
+        self.out.counts.at(sheet).imported += 1;
+        let recs = &mut self.records[sheet.index()];
+        recs.push(Some(rec));
+        let idx = recs.len() - 1;
+        if let Some(key) = dedupe
+            && let Some((prev, prev_who)) = self
+                .seen_keys
+                .insert((sheet, key.clone()), (idx, who.label()))
+            && let Some(old) = recs[prev].take()
+        {
+            let c = self.out.counts.at(sheet);
+            c.imported -= 1;
+            c.skipped += 1;
+            if let Some(old_id) = old.get("id").and_then(Value::as_str) {
+                self.unwritten.insert(old_id.to_owned());
+            }
+            self.warn(format!(
+                "[{sheet}] {} writes the same {key} as {prev_who}; the later row overwrites the earlier",
+                who.label()
+            ));
+        }
+        true
+    }
+
+    /// Warn when a reference resolves to a record that was not written.
+    fn check_target(&mut self, sheet: Sheet, who: &Who, field: &str, legacy: i64, id: &str) {
+        if self.unwritten.contains(id) {
+            self.warn(format!(
+                "[{sheet}] {} {field}={legacy} points at a record that was not written; dangling reference kept",
+                who.label()
+            ));
+        }
+    }
+
+    // ---- tags (B §2.1) ------------------------------------------------------------------
+
+    fn tag_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
+        let Some(handle) = text(row, "Handle")? else {
+            self.out.counts.at(Sheet::Tags).skipped += 1;
+            self.warn(format!("[tags] legacyId={id} has empty handle; skipped"));
+            return Ok(());
+        };
+        let title = text(row, "Title")?;
+        let (namespace, split_slug) =
+            split_tag_handle(&handle, title.as_deref(), id, &mut self.out.warnings);
+        let slug = sanitize_tag_slug(&split_slug);
+        if slug.is_empty() {
+            self.out.counts.at(Sheet::Tags).skipped += 1;
+            self.warn(format!(
+                "[tags] legacyId={id} slug \"{split_slug}\" reduced to empty after sanitization; skipped"
+            ));
+            return Ok(());
+        }
+        let uuid = self.id_for(&format!("tags/{id}"));
+        self.tag.insert(id, uuid.clone());
+        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let mut r = Record::new();
+        put(&mut r, "id", uuid);
+        put(&mut r, "legacyId", id);
+        put(&mut r, "namespace", namespace);
+        put(&mut r, "title", title.unwrap_or_else(|| slug.clone()));
+        put(&mut r, "createdAt", created.clone());
+        put(&mut r, "updatedAt", created);
+        let key = format!("{namespace}/{}", slug);
+        put(&mut r, "slug", slug);
+        self.accept(
+            Sheet::Tags,
+            r,
+            who,
+            Some(format!("namespace/slug \"{key}\"")),
+        );
+        Ok(())
+    }
+
+    // ---- people (B §2.2) ----------------------------------------------------------------
+
+    fn person_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
+        let username = text(row, "Username")?.unwrap_or_else(|| format!("legacy-{id}"));
+        let slug = self
+            .slugs
+            .safe_slug(
+                &username,
+                "people",
+                slug::PEOPLE,
+                &id.to_string(),
+                &mut self.out.warnings,
+            )
+            .map_err(|e| e.to_string())?;
+        let uuid = self.id_for(&format!("people/{id}"));
+        self.person.insert(id, (uuid.clone(), slug.clone()));
+
+        let first = text(row, "FirstName")?;
+        let last = text(row, "LastName")?;
+        let computed: Vec<&str> = [first.as_deref(), last.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let computed = computed.join(" ");
+        let full_raw = match text(row, "PreferredName")? {
+            Some(p) => p,
+            None if !computed.is_empty() => computed,
+            None => username.clone(),
+        };
+        let (full_name, cut_from) = cut(full_raw, 120);
+        if let Some(n) = cut_from {
+            self.warn(format!(
+                "[people] legacyId={id} fullName truncated from {n} to 120 chars"
+            ));
+        }
+        let level = map_account_level(&text(row, "AccountLevel")?.unwrap_or_else(|| "User".into()));
+        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
+        let bio = match text(row, "About")? {
+            Some(b) => {
+                let (b, cut_from) = cut(b, 10_000);
+                if let Some(n) = cut_from {
+                    self.warn(format!(
+                        "[people] legacyId={id} bio truncated from {n} to 10000 chars"
+                    ));
+                }
+                Some(b)
+            }
+            None => None,
+        };
+
+        let mut r = Record::new();
+        put(&mut r, "id", uuid.clone());
+        put(&mut r, "legacyId", id);
+        put(&mut r, "slug", slug.clone());
+        put(&mut r, "fullName", full_name);
+        put_opt(&mut r, "firstName", first);
+        put_opt(&mut r, "lastName", last);
+        put_opt(&mut r, "bio", bio);
+        put(&mut r, "accountLevel", level);
+        put(&mut r, "slackSamlNameId", slug.clone());
+        put(&mut r, "createdAt", created);
+        put(&mut r, "updatedAt", updated);
+        if !self.accept(Sheet::People, r, who, None) {
+            return Ok(());
+        }
+        if let Some(photo) = row.get("PrimaryPhotoID").and_then(Value::as_u64) {
+            self.out.avatars.push(AvatarRef {
+                legacy_id: id,
+                slug,
+                primary_photo_id: photo,
+            });
+        }
+        for t in embedded(row, "Tags") {
+            self.tag_assignment(t, "person", id, &uuid);
+        }
+        Ok(())
+    }
+
+    // ---- projects (B §2.3) --------------------------------------------------------------
+
+    fn project_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
+        let handle = text(row, "Handle")?.unwrap_or_else(|| format!("legacy-{id}"));
+        let slug = self
+            .slugs
+            .safe_slug(
+                &handle,
+                "projects",
+                slug::PROJECTS,
+                &id.to_string(),
+                &mut self.out.warnings,
+            )
+            .map_err(|e| e.to_string())?;
+        let uuid = self.id_for(&format!("projects/{id}"));
+        self.project.insert(id, (uuid.clone(), slug.clone()));
+
+        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
+        let maintainer_legacy = row.get("MaintainerID").filter(|v| v.is_number());
+        let maintainer_legacy_id = legacy(maintainer_legacy);
+        let mut maintainer_id = None;
+        if let Some(m) = maintainer_legacy {
+            match maintainer_legacy_id.and_then(|l| self.person.get(&l)) {
+                Some((pid, _)) => maintainer_id = Some(pid.clone()),
+                None => self.warn(format!(
+                    "[projects] legacyId={id} MaintainerID={} not found among imported people",
+                    disp(Some(m))
+                )),
+            }
+        }
+        if let (Some(l), Some(pid)) = (maintainer_legacy_id, maintainer_id.clone()) {
+            self.check_target(Sheet::Projects, who, "MaintainerID", l, &pid);
+        }
+        let (title, cut_from) = cut(text(row, "Title")?.unwrap_or_else(|| slug.clone()), 200);
+        if let Some(n) = cut_from {
+            self.warn(format!(
+                "[projects] legacyId={id} title truncated from {n} to 200 chars"
+            ));
+        }
+        let overview = text(row, "README")?;
+        let stage = match text(row, "Stage")? {
+            None => "commenting",
+            Some(raw) => {
+                let lower = js::to_lower(&raw);
+                match STAGES.iter().find(|s| **s == lower) {
+                    Some(s) => s,
+                    None => {
+                        self.warn(format!(
+                            "[projects] legacyId={id} stage \"{raw}\" not recognized; defaulting to \"commenting\""
+                        ));
+                        "commenting"
+                    }
+                }
+            }
+        };
+        let users_url = text(row, "UsersUrl")?.and_then(|u| urls::https_only(&u));
+        let developers_url = text(row, "DevelopersUrl")?.and_then(|u| urls::https_only(&u));
+        let chat = text(row, "ChatChannel")?.and_then(|c| urls::chat_channel(&c));
+
+        let mut r = Record::new();
+        put(&mut r, "id", uuid.clone());
+        put(&mut r, "legacyId", id);
+        put(&mut r, "slug", slug);
+        put(&mut r, "title", title);
+        put_opt(&mut r, "overview", overview);
+        put(&mut r, "stage", stage);
+        put_opt(&mut r, "maintainerId", maintainer_id);
+        put_opt(&mut r, "usersUrl", users_url);
+        put_opt(&mut r, "developersUrl", developers_url);
+        put_opt(&mut r, "chatChannel", chat);
+        put(&mut r, "featured", false);
+        put(&mut r, "createdAt", created);
+        put(&mut r, "updatedAt", updated);
+        if !self.accept(Sheet::Projects, r, who, None) {
+            return Ok(());
+        }
+        for t in embedded(row, "Tags") {
+            self.tag_assignment(t, "project", id, &uuid);
+        }
+        for m in embedded(row, "Memberships") {
+            self.membership(m, maintainer_legacy_id);
+        }
+        Ok(())
+    }
+
+    // ---- project-memberships (B §2.4) ---------------------------------------------------
+
+    fn membership(&mut self, m: &Value, maintainer: Option<i64>) {
+        let sheet = Sheet::ProjectMemberships;
+        let empty = Map::new();
+        let row = m.as_object().unwrap_or(&empty);
+        let (p_raw, m_raw) = (row.get("ProjectID"), row.get("MemberID"));
+        let (p, person) = (legacy(p_raw), legacy(m_raw));
+        let resolved = match (p, person) {
+            (Some(p), Some(person)) => self
+                .project
+                .get(&p)
+                .cloned()
+                .zip(self.person.get(&person).cloned())
+                .map(|(proj, pers)| (p, person, proj, pers)),
+            _ => None,
+        };
+        let Some((p, person, (project_id, project_slug), (person_id, person_slug))) = resolved
+        else {
+            self.out.counts.at(sheet).skipped += 1;
+            self.warn(format!(
+                "[project-memberships] project={} person={} — unresolved FK; skipped",
+                disp(p_raw),
+                disp(m_raw)
+            ));
+            return;
+        };
+        let pair = format!("{p}-{person}");
+        let who = Who {
+            legacy_id: None,
+            key: format!("{sheet}/{pair}"),
+            line: None,
+        };
+        let result = (|| -> Result<Record, String> {
+            let joined = epoch_to_iso_or(row.get("Created"), self.now())?;
+            let role = text(row, "Role")?;
+            let mut r = Record::new();
+            put(&mut r, "id", self.id_for(&who.key));
+            put(&mut r, "projectId", project_id.clone());
+            put(&mut r, "personId", person_id.clone());
+            put_opt(&mut r, "role", role);
+            put(&mut r, "isMaintainer", maintainer == Some(person));
+            put(&mut r, "joinedAt", joined.clone());
+            put(&mut r, "createdAt", joined.clone());
+            put(&mut r, "updatedAt", joined);
+            put(&mut r, "projectSlug", project_slug);
+            put(&mut r, "personSlug", person_slug);
+            Ok(r)
+        })();
+        match result {
+            Ok(r) => {
+                self.check_target(sheet, &who, "project", p, &project_id);
+                self.check_target(sheet, &who, "person", person, &person_id);
+                self.accept(
+                    sheet,
+                    r,
+                    &who,
+                    Some(format!("membership project={p} person={person}")),
+                );
+            }
+            Err(msg) => self.row_threw(sheet, &who, &msg),
+        }
+    }
+
+    // ---- tag-assignments (B §2.7) -------------------------------------------------------
+
+    fn tag_assignment(&mut self, t: &Value, kind: &str, taggable: i64, taggable_id: &str) {
+        let sheet = Sheet::TagAssignments;
+        let t_raw = t.get("ID");
+        let Some((tag, tag_id)) = legacy(t_raw).and_then(|l| Some((l, self.tag.get(&l)?.clone())))
+        else {
+            self.out.counts.at(sheet).skipped += 1;
+            self.warn(format!(
+                "[tag-assignments] tag legacyId={} not in tag map; skipped",
+                disp(t_raw)
+            ));
+            return;
+        };
+        let triple = format!("{tag}-{kind}-{taggable}");
+        let who = Who {
+            legacy_id: None,
+            key: format!("{sheet}/{triple}"),
+            line: None,
+        };
+        let created = match epoch_to_iso_or(t.get("Created"), self.now()) {
+            Ok(c) => c,
+            Err(msg) => return self.row_threw(sheet, &who, msg),
+        };
+        let mut r = Record::new();
+        put(&mut r, "id", self.id_for(&who.key));
+        put(&mut r, "tagId", tag_id.clone());
+        put(&mut r, "taggableType", kind);
+        put(&mut r, "taggableId", taggable_id);
+        put(&mut r, "createdAt", created);
+        self.check_target(sheet, &who, "tag", tag, &tag_id);
+        self.accept(sheet, r, &who, Some(format!("assignment {triple}")));
+    }
+
+    // ---- project-updates (B §2.5) -------------------------------------------------------
+
+    fn update_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
+        let sheet = Sheet::ProjectUpdates;
+        let p_raw = row.get("ProjectID");
+        let Some((p, (project_id, project_slug))) =
+            legacy(p_raw).and_then(|p| Some((p, self.project.get(&p)?.clone())))
+        else {
+            self.out.counts.at(sheet).skipped += 1;
+            self.warn(format!(
+                "[project-updates] legacyId={id} project={} — unresolved FK; skipped",
+                disp(p_raw)
+            ));
+            return Ok(());
+        };
+        let next = self
+            .next_update_number
+            .entry(project_id.clone())
+            .or_insert(0);
+        *next += 1;
+        let next = *next;
+        let number = match row.get("Number") {
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f > 0.0) => {
+                Value::Number(n.clone())
+            }
+            _ => Value::from(next),
+        };
+        let author = self.resolve_person(row.get("CreatorID"));
+        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
+        let body = text(row, "Body")?.unwrap_or_else(|| "(no body)".to_owned());
+        if let Some((l, a)) = &author {
+            self.check_target(sheet, who, "CreatorID", *l, a);
+        }
+        let mut r = Record::new();
+        put(&mut r, "id", self.id_for(&who.key));
+        put(&mut r, "legacyId", id);
+        put(&mut r, "projectId", project_id);
+        put_opt(&mut r, "authorId", author.map(|a| a.1));
+        put(&mut r, "body", body);
+        let key = format!("update number project={p} number={number}");
+        put(&mut r, "number", number);
+        put(&mut r, "createdAt", created);
+        put(&mut r, "updatedAt", updated);
+        put(&mut r, "projectSlug", project_slug);
+        self.accept(sheet, r, who, Some(key));
+        Ok(())
+    }
+
+    /// `personByLegacy.get(v)` for a numeric `v`, with the legacy ID.
+    fn resolve_person(&self, v: Option<&Value>) -> Option<(i64, String)> {
+        let l = legacy(v.filter(|v| v.is_number()))?;
+        Some((l, self.person.get(&l)?.0.clone()))
+    }
+
+    // ---- project-buzz (B §2.6) ----------------------------------------------------------
+
+    fn buzz_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
+        let sheet = Sheet::ProjectBuzz;
+        let p_raw = row.get("ProjectID");
+        let Some((project_id, project_slug)) =
+            legacy(p_raw).and_then(|p| self.project.get(&p).cloned())
+        else {
+            self.out.counts.at(sheet).skipped += 1;
+            self.warn(format!(
+                "[project-buzz] legacyId={id} project={} — unresolved FK; skipped",
+                disp(p_raw)
+            ));
+            return Ok(());
+        };
+        let Some(url) = text(row, "URL")?.and_then(|u| urls::http_or_https(&u)) else {
+            self.out.counts.at(sheet).skipped += 1;
+            self.warn(format!(
+                "[project-buzz] legacyId={id} missing/invalid URL; skipped"
+            ));
+            return Ok(());
+        };
+        let headline = text(row, "Headline")?.unwrap_or_else(|| format!("buzz-{id}"));
+        let scope = format!("project-buzz:{project_slug}");
+        let slug = self
+            .slugs
+            .safe_slug(
+                &headline,
+                &scope,
+                slug::BUZZ,
+                &id.to_string(),
+                &mut self.out.warnings,
+            )
+            .map_err(|e| e.to_string())?;
+        let poster = self.resolve_person(row.get("CreatorID"));
+        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let published = epoch_to_iso_or(row.get("Published"), &created)?;
+        let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
+        let summary = text(row, "Summary")?;
+        if let Some((l, a)) = &poster {
+            self.check_target(sheet, who, "CreatorID", *l, a);
+        }
+        let mut r = Record::new();
+        put(&mut r, "id", self.id_for(&who.key));
+        put(&mut r, "legacyId", id);
+        put(&mut r, "projectId", project_id);
+        put_opt(&mut r, "postedById", poster.map(|p| p.1));
+        put(&mut r, "slug", slug);
+        put(&mut r, "headline", headline);
+        put(&mut r, "url", url);
+        put(&mut r, "publishedAt", published);
+        put_opt(&mut r, "summary", summary);
+        put(&mut r, "createdAt", created);
+        put(&mut r, "updatedAt", updated);
+        put(&mut r, "projectSlug", project_slug);
+        self.accept(sheet, r, who, None);
+        Ok(())
+    }
+
+    // ---- blog-posts (B §2.8) ------------------------------------------------------------
+
+    fn blog_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
+        let sheet = Sheet::BlogPosts;
+        let handle = text(row, "Handle")?;
+        let title = text(row, "Title")?.unwrap_or_else(|| format!("Untitled Post #{id}"));
+        let source = handle.unwrap_or_else(|| title.clone());
+        let slug = self
+            .slugs
+            .safe_slug(
+                &source,
+                "blog-posts",
+                slug::BLOG_POSTS,
+                &id.to_string(),
+                &mut self.out.warnings,
+            )
+            .map_err(|e| e.to_string())?;
+        let uuid = self.id_for(&who.key);
+        let a_raw = row.get("AuthorID").filter(|v| v.is_number());
+        let author = self.resolve_person(a_raw);
+        if a_raw.is_some() && author.is_none() {
+            self.warn(format!(
+                "[blog-posts] legacyId={id} author={} unresolved; posting anonymously",
+                disp(a_raw)
+            ));
+        }
+        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
+        let posted = epoch_to_iso_or(row.get("Published"), &created)?;
+        let edited = match (
+            row.get("Modified").and_then(Value::as_f64),
+            row.get("Published").and_then(Value::as_f64),
+        ) {
+            (Some(m), Some(p)) if m - p > 60.0 => {
+                Some(epoch_to_iso_or(row.get("Modified"), &created)?)
+            }
+            _ => None,
+        };
+        let (body, media) =
+            blog::assemble_body(row.get("items"), id, &slug, &mut self.out.warnings);
+        let summary = text(row, "Summary")?.map(|s| {
+            if js::utf16_len(&s) > 500 {
+                format!("{}…", js::utf16_prefix(&s, 497))
+            } else {
+                s
+            }
+        });
+        if let Some((l, a)) = &author {
+            self.check_target(sheet, who, "AuthorID", *l, a);
+        }
+        let mut r = Record::new();
+        put(&mut r, "id", uuid);
+        put(&mut r, "legacyId", id);
+        put(&mut r, "slug", slug);
+        put(&mut r, "title", title);
+        put_opt(&mut r, "summary", summary);
+        put_opt(&mut r, "authorId", author.map(|a| a.1));
+        put(&mut r, "postedAt", posted);
+        put_opt(&mut r, "editedAt", edited);
+        put(&mut r, "body", body);
+        put(&mut r, "createdAt", created);
+        put(&mut r, "updatedAt", updated);
+        if self.accept(sheet, r, who, None) {
+            self.out.media.extend(media);
+        }
+        Ok(())
+    }
+}
+
+/// The embedded array `row[key]` (missing/null/not an array → empty).
+fn embedded<'r>(row: &'r Map<String, Value>, key: &str) -> impl Iterator<Item = &'r Value> {
+    row.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// Split a laddr tag handle into (namespace, slug) (B §2.1): `ns.rest` from the handle, else
+/// from the title (warning "recovered"), else `topic` + the whole handle lowercased
+/// (warning "defaulted to topic"). The slug is lowercased but not yet sanitised.
+pub fn split_tag_handle(
+    handle: &str,
+    title: Option<&str>,
+    legacy_id: i64,
+    warnings: &mut Vec<String>,
+) -> (&'static str, String) {
+    fn try_from(s: &str) -> Option<(&'static str, String)> {
+        let (ns, rest) = s.split_once('.')?;
+        let ns = match js::to_lower(ns).as_str() {
+            "topic" => "topic",
+            "tech" => "tech",
+            "event" => "event",
+            _ => return None,
+        };
+        (!rest.is_empty()).then(|| (ns, js::to_lower(rest)))
+    }
+    if let Some(r) = try_from(handle) {
+        return r;
+    }
+    if let Some((ns, slug)) = title.and_then(try_from) {
+        warnings.push(format!(
+            "[tags] legacyId={legacy_id} handle \"{handle}\" had no namespace; recovered \"{ns}.{slug}\" from title"
+        ));
+        return (ns, slug);
+    }
+    warnings.push(format!(
+        "[tags] legacyId={legacy_id} handle \"{handle}\" has no resolvable namespace; defaulted to topic"
+    ));
+    ("topic", js::to_lower(handle))
+}
+
+/// Tag slug shape: runs of `[^a-z0-9-]` → `-`, `-` stripped at both ends (no de-dup).
+pub fn sanitize_tag_slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
