@@ -1,1 +1,23 @@
-pub mod x {}
+//! The rewrite's public data repo: a **bare** git repository of gitsheets sheets.
+//!
+//! - [`toml`]: the canonical TOML bytes gitsheets 1.4.1 writes, and a reader.
+//! - [`template`] and [`config`]: sheet configs from `.gitsheets/`, path rendering, record files.
+//! - [`repo`]: opening a bare repo (refusing anything else before touching it), resolving the
+//!   branch to write, reading every record of a sheet fast.
+//! - [`tree`]: building a new tree from a parent by replacing sheet roots, deleting records
+//!   with their attachments, and patching fields; every other path stays byte-identical.
+//! - [`write`]: commits and the compare-and-swap ref update; new objects go into one pack.
+
+pub mod config;
+mod pack;
+pub mod repo;
+pub mod template;
+pub mod toml;
+pub mod tree;
+pub mod write;
+
+pub use config::{Format, SheetConfig, SheetError};
+pub use repo::{DataRepo, Parent, RepoError, StoredRecord};
+pub use template::{PathError, PathTemplate};
+pub use tree::TreeEdit;
+pub use write::{CommitSpec, Signature, Transaction, WriteOutcome};

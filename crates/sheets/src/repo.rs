@@ -1,0 +1,364 @@
+//! Opening the bare data repo, resolving branches, reading sheets.
+
+use crate::config::{SheetConfig, SheetError};
+use gix::ObjectId;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong between us and the data repo.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("data repo {0} does not exist")]
+    NotFound(PathBuf),
+    #[error(
+        "data repo {path} is not a bare repository ({why}); nothing was read or changed. \
+         Make a bare clone with `git clone --bare <url> <path>` and pass that path"
+    )]
+    NotBare { path: PathBuf, why: String },
+    #[error("cannot open data repo {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("none of {tried} exists in {path}")]
+    NoParent { path: PathBuf, tried: String },
+    #[error("ref {name}: {message}")]
+    Ref { name: String, message: String },
+    #[error("object {id}: {message}")]
+    Object { id: ObjectId, message: String },
+    #[error("branch {name} moved from {expected} to {actual} while we worked; nothing was written")]
+    ParentMoved {
+        name: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("sheet `{0}` has no config in .gitsheets/ of this tree")]
+    NoSheet(String),
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    #[error("writing objects into {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A bare data repo, opened after checking that it is bare.
+pub struct DataRepo {
+    pub(crate) repo: gix::Repository,
+    path: PathBuf,
+}
+
+/// Where a write starts: the ref it will move, what that ref holds now (for the
+/// compare-and-swap), and the commit the new commits build on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parent {
+    /// `refs/heads/<branch>`: the ref the write moves (created by the first commit).
+    pub target_ref: String,
+    /// The target ref's value now; `None` when it does not exist yet.
+    pub expected: Option<ObjectId>,
+    /// The commit new commits are parented on.
+    pub base: ObjectId,
+    /// The ref `base` came from (the target ref itself, `origin/<branch>`, or a base ref).
+    pub base_ref: String,
+}
+
+/// One record read from a sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// Path from the repo root, e.g. `people/alice.toml`.
+    pub path: String,
+    pub blob: ObjectId,
+    pub record: Map<String, Value>,
+}
+
+/// All records of a sheet, plus every file that could not be read as one (never dropped
+/// silently).
+#[derive(Debug, Default)]
+pub struct SheetRead {
+    pub records: Vec<StoredRecord>,
+    pub errors: Vec<SheetError>,
+}
+
+/// A file in a tree walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    pub path: String,
+    pub id: ObjectId,
+    pub mode: u32,
+}
+
+impl DataRepo {
+    /// Open a bare data repo. A work tree, a `.git` directory of one, or a path holding a
+    /// `.git` subfolder is refused before anything is read or changed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, RepoError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(RepoError::NotFound(path));
+        }
+        let not_bare = |why: &str| RepoError::NotBare {
+            path: path.clone(),
+            why: why.to_owned(),
+        };
+        if path.join(".git").exists() {
+            return Err(not_bare("it has a .git subfolder: it is a work tree"));
+        }
+        if !path.join("HEAD").is_file() || !path.join("objects").is_dir() {
+            return Err(not_bare("it has no HEAD file and objects/ folder of its own"));
+        }
+        let mut repo = gix::open_opts(&path, gix::open::Options::isolated()).map_err(|e| {
+            RepoError::Open {
+                path: path.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        if !repo.is_bare() || repo.workdir().is_some() {
+            return Err(not_bare("its config says it has a work tree"));
+        }
+        repo.object_cache_size(Some(64 << 20));
+        Ok(Self { repo, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Resolve a ref name to the commit it points at, if it exists.
+    pub fn resolve(&self, name: &str) -> Result<Option<ObjectId>, RepoError> {
+        let err = |message: String| RepoError::Ref {
+            name: name.to_owned(),
+            message,
+        };
+        let Some(mut r) = self
+            .repo
+            .try_find_reference(name)
+            .map_err(|e| err(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let id = r.peel_to_id().map_err(|e| err(e.to_string()))?;
+        Ok(Some(id.detach()))
+    }
+
+    /// The branch to write and what to build on: `refs/heads/<branch>`, else
+    /// `refs/remotes/origin/<branch>`, else the first of `bases` that exists (each tried as
+    /// `refs/heads/<b>` then `refs/remotes/origin/<b>`, or as a full ref name).
+    pub fn parent_for(&self, branch: &str, bases: &[&str]) -> Result<Parent, RepoError> {
+        let target_ref = format!("refs/heads/{branch}");
+        let expected = self.resolve(&target_ref)?;
+        if let Some(id) = expected {
+            return Ok(Parent {
+                target_ref: target_ref.clone(),
+                expected,
+                base: id,
+                base_ref: target_ref,
+            });
+        }
+        let mut tried = vec![target_ref.clone()];
+        let mut candidates = vec![format!("refs/remotes/origin/{branch}")];
+        for b in bases {
+            if b.starts_with("refs/") {
+                candidates.push((*b).to_owned());
+            } else {
+                candidates.push(format!("refs/heads/{b}"));
+                candidates.push(format!("refs/remotes/origin/{b}"));
+            }
+        }
+        for name in candidates {
+            if let Some(id) = self.resolve(&name)? {
+                return Ok(Parent {
+                    target_ref,
+                    expected: None,
+                    base: id,
+                    base_ref: name,
+                });
+            }
+            tried.push(name);
+        }
+        Err(RepoError::NoParent {
+            path: self.path.clone(),
+            tried: tried.join(", "),
+        })
+    }
+
+    /// The tree of a commit.
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId, RepoError> {
+        let obj = self.read_object(commit)?;
+        if obj.0 != gix::object::Kind::Commit {
+            return Err(RepoError::Object {
+                id: commit,
+                message: format!("is a {}, not a commit", obj.0),
+            });
+        }
+        let mut c = gix::objs::CommitRefIter::from_bytes(&obj.1, gix::hash::Kind::Sha1);
+        c.tree_id().map_err(|e| RepoError::Object {
+            id: commit,
+            message: e.to_string(),
+        })
+    }
+
+    /// Read any object's kind and bytes.
+    pub fn read_object(&self, id: ObjectId) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
+        let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
+            id,
+            message: e.to_string(),
+        })?;
+        Ok((obj.kind, obj.data.clone()))
+    }
+
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.repo.has_object(id)
+    }
+
+    /// Read a blob at `path` in `tree`, if there is one.
+    pub fn blob_at(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
+        let mut current = tree;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let Some((mode, id)) = self.tree_entry(current, part)? else {
+                return Ok(None);
+            };
+            let is_tree = mode == 0o40000;
+            match (parts.peek().is_some(), is_tree) {
+                (true, true) => current = id,
+                (false, false) => return Ok(Some(self.read_object(id)?.1)),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The subtree at `path` (no leading or trailing slash; empty for the tree itself).
+    pub fn subtree(&self, tree: ObjectId, path: &str) -> Result<Option<ObjectId>, RepoError> {
+        let mut current = tree;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            match self.tree_entry(current, part)? {
+                Some((0o40000, id)) => current = id,
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(current))
+    }
+
+    fn tree_entry(&self, tree: ObjectId, name: &str) -> Result<Option<(u32, ObjectId)>, RepoError> {
+        let (_, data) = self.read_object(tree)?;
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, gix::hash::Kind::Sha1) {
+            let entry = entry.map_err(|e| RepoError::Object {
+                id: tree,
+                message: e.to_string(),
+            })?;
+            if entry.filename == name.as_bytes() {
+                return Ok(Some((entry.mode.value() as u32, entry.oid.to_owned())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every blob under `prefix` in `tree`, depth first in tree order, with paths from the
+    /// repo root.
+    pub fn walk_blobs(&self, tree: ObjectId, prefix: &str) -> Result<Vec<BlobEntry>, RepoError> {
+        let mut out = Vec::new();
+        if let Some(start) = self.subtree(tree, prefix)? {
+            self.walk_into(start, prefix.trim_matches('/'), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn walk_into(&self, tree: ObjectId, at: &str, out: &mut Vec<BlobEntry>) -> Result<(), RepoError> {
+        let (_, data) = self.read_object(tree)?;
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, gix::hash::Kind::Sha1) {
+            let entry = entry.map_err(|e| RepoError::Object {
+                id: tree,
+                message: e.to_string(),
+            })?;
+            let name = String::from_utf8_lossy(entry.filename);
+            let path = if at.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{at}/{name}")
+            };
+            let mode = entry.mode.value() as u32;
+            if mode == 0o40000 {
+                self.walk_into(entry.oid.to_owned(), &path, out)?;
+            } else {
+                out.push(BlobEntry {
+                    path,
+                    id: entry.oid.to_owned(),
+                    mode,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The sheet configs in `.gitsheets/` of `tree`, by sheet name.
+    pub fn sheet_configs(&self, tree: ObjectId) -> Result<BTreeMap<String, SheetConfig>, RepoError> {
+        let mut configs = BTreeMap::new();
+        for entry in self.walk_blobs(tree, ".gitsheets")? {
+            let Some(name) = entry
+                .path
+                .strip_prefix(".gitsheets/")
+                .and_then(|n| n.strip_suffix(".toml"))
+            else {
+                continue;
+            };
+            if name.contains('/') {
+                continue; // e.g. .gitsheets/schemas/…
+            }
+            let bytes = self.read_object(entry.id)?.1;
+            let text = String::from_utf8_lossy(&bytes);
+            configs.insert(name.to_owned(), SheetConfig::parse(name, &text)?);
+        }
+        Ok(configs)
+    }
+
+    /// The config of one sheet in `tree`.
+    pub fn sheet_config(&self, tree: ObjectId, sheet: &str) -> Result<SheetConfig, RepoError> {
+        self.sheet_configs(tree)?
+            .remove(sheet)
+            .ok_or_else(|| RepoError::NoSheet(sheet.to_owned()))
+    }
+
+    /// The record files of a sheet: blobs at exactly the template's depth below the root, with
+    /// the sheet's extension. Attachments (deeper, or other extensions) are not records.
+    pub fn record_files(&self, tree: ObjectId, config: &SheetConfig) -> Result<Vec<BlobEntry>, RepoError> {
+        let ext = format!(".{}", config.extension());
+        let root_depth = if config.root.is_empty() { 0 } else { config.root.split('/').count() };
+        let depth = root_depth + config.path.depth();
+        let mut files = self.walk_blobs(tree, &config.root)?;
+        files.retain(|f| f.path.ends_with(&ext) && f.path.split('/').count() == depth);
+        if config.root.is_empty() {
+            files.retain(|f| !f.path.starts_with(".gitsheets/"));
+        }
+        Ok(files)
+    }
+
+    /// Read every record of a sheet at `tree`. Files that do not parse are listed in
+    /// `errors`, never dropped silently.
+    pub fn read_sheet(&self, tree: ObjectId, config: &SheetConfig) -> Result<SheetRead, RepoError> {
+        let files = self.record_files(tree, config)?;
+        let mut out = SheetRead::default();
+        out.records.reserve(files.len());
+        for f in files {
+            let bytes = self.read_object(f.id)?.1;
+            match config.decode(&f.path, &bytes) {
+                Ok(record) => out.records.push(StoredRecord {
+                    path: f.path,
+                    blob: f.id,
+                    record,
+                }),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Read every record of a sheet at a branch (or any ref name).
+    pub fn read_sheet_at(&self, reference: &str, sheet: &str) -> Result<SheetRead, RepoError> {
+        let commit = self.resolve(reference)?.ok_or_else(|| RepoError::Ref {
+            name: reference.to_owned(),
+            message: "does not exist".into(),
+        })?;
+        let tree = self.tree_of(commit)?;
+        let config = self.sheet_config(tree, sheet)?;
+        self.read_sheet(tree, &config)
+    }
+}

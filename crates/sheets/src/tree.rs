@@ -1,0 +1,426 @@
+//! Building a new tree from a parent tree: replace whole directories (sheet roots), put,
+//! remove and read single files. Only the directories on a changed path are re-encoded;
+//! everything else keeps its object id, so every other path stays byte-identical.
+
+use crate::pack::ObjectSink;
+use crate::repo::{DataRepo, RepoError};
+use gix::ObjectId;
+use gix::object::Kind;
+use std::collections::BTreeMap;
+
+const MODE_TREE: u32 = 0o40000;
+const MODE_BLOB: u32 = 0o100644;
+
+/// A tree being edited, on top of an optional parent tree in the repo.
+pub struct TreeEdit<'r> {
+    repo: &'r DataRepo,
+    pub(crate) sink: ObjectSink,
+    root: Dir,
+}
+
+#[derive(Clone, Default)]
+struct Dir {
+    /// The tree this directory was loaded from, and is still equal to while not `dirty`.
+    base: Option<ObjectId>,
+    children: Option<BTreeMap<Vec<u8>, Node>>,
+    dirty: bool,
+}
+
+#[derive(Clone)]
+enum Node {
+    Leaf { mode: u32, id: ObjectId },
+    Dir(Dir),
+}
+
+/// Per-path differences between two trees.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileChanges {
+    pub added: Vec<String>,
+    pub modified: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+impl FileChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.modified.is_empty() && self.deleted.is_empty()
+    }
+}
+
+/// Why an edit cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("path {0:?} is not a valid repo path (empty, `.`, `..` or NUL segment)")]
+    BadPath(String),
+    #[error("two files would be written at {0}")]
+    Duplicate(String),
+    #[error("{0} is a file where a directory is needed, or the reverse")]
+    Conflict(String),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+fn split(path: &str) -> Result<Vec<&str>, EditError> {
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0'))
+    {
+        return Err(EditError::BadPath(path.to_owned()));
+    }
+    Ok(parts)
+}
+
+impl<'r> TreeEdit<'r> {
+    /// Start from `tree` (or from nothing).
+    pub fn new(repo: &'r DataRepo, tree: Option<ObjectId>) -> Self {
+        Self {
+            repo,
+            sink: ObjectSink::default(),
+            root: Dir {
+                base: tree,
+                children: if tree.is_none() { Some(BTreeMap::new()) } else { None },
+                dirty: tree.is_none(),
+            },
+        }
+    }
+
+    pub fn repo(&self) -> &'r DataRepo {
+        self.repo
+    }
+
+    /// Replace the directory at `path` (e.g. a sheet root) with exactly `files` (paths relative
+    /// to it). An empty `files` removes the directory, as gitsheets writes no empty subtrees.
+    pub fn replace_dir(
+        &mut self,
+        path: &str,
+        files: impl IntoIterator<Item = (String, Vec<u8>)>,
+    ) -> Result<(), EditError> {
+        let mut fresh = Dir {
+            base: None,
+            children: Some(BTreeMap::new()),
+            dirty: true,
+        };
+        for (rel, bytes) in files {
+            let id = self.sink.add(Kind::Blob, bytes);
+            let parts = split(&rel)?;
+            insert_new(&mut fresh, &parts, id).map_err(|e| match e {
+                EditError::Duplicate(_) => EditError::Duplicate(format!("{path}/{rel}")),
+                other => other,
+            })?;
+        }
+        let empty = fresh.children.as_ref().is_some_and(BTreeMap::is_empty);
+        if path.is_empty() {
+            self.root = fresh;
+            return Ok(());
+        }
+        let parts = split(path)?;
+        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let TreeEdit { repo, sink, root } = self;
+        let dir = descend(root, parents, true, repo, sink)?
+            .ok_or_else(|| EditError::Conflict(path.to_owned()))?;
+        let children = dir.children.as_mut().ok_or_else(|| EditError::Conflict(path.into()))?;
+        if empty {
+            children.remove(last.as_bytes());
+        } else {
+            children.insert(last.as_bytes().to_vec(), Node::Dir(fresh));
+        }
+        dir.dirty = true;
+        self.prune_empty(parents);
+        Ok(())
+    }
+
+    /// Write (or overwrite) one file.
+    pub fn put(&mut self, path: &str, bytes: Vec<u8>) -> Result<ObjectId, EditError> {
+        let parts = split(path)?;
+        let id = self.sink.add(Kind::Blob, bytes);
+        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let TreeEdit { repo, sink, root } = self;
+        let dir = descend(root, parents, true, repo, sink)?
+            .ok_or_else(|| EditError::Conflict(path.to_owned()))?;
+        let children = dir.children.as_mut().ok_or_else(|| EditError::Conflict(path.into()))?;
+        if let Some(Node::Dir(_)) = children.get(last.as_bytes()) {
+            return Err(EditError::Conflict(path.to_owned()));
+        }
+        children.insert(last.as_bytes().to_vec(), Node::Leaf { mode: MODE_BLOB, id });
+        dir.dirty = true;
+        Ok(id)
+    }
+
+    /// Remove a file or a whole directory. Returns whether anything was there. Directories
+    /// left empty are removed too.
+    pub fn remove(&mut self, path: &str) -> Result<bool, EditError> {
+        let parts = split(path)?;
+        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let TreeEdit { repo, sink, root } = self;
+        let Some(dir) = descend(root, parents, false, repo, sink)? else {
+            return Ok(false);
+        };
+        let Some(children) = dir.children.as_mut() else {
+            return Ok(false);
+        };
+        let removed = children.remove(last.as_bytes()).is_some();
+        if removed {
+            dir.dirty = true;
+            self.prune_empty(parents);
+        }
+        Ok(removed)
+    }
+
+    /// The bytes of the file at `path`, if there is one.
+    pub fn get(&mut self, path: &str) -> Result<Option<Vec<u8>>, EditError> {
+        let parts = split(path)?;
+        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let TreeEdit { repo, sink, root } = self;
+        let Some(dir) = descend(root, parents, false, repo, sink)? else {
+            return Ok(None);
+        };
+        match dir.children.as_ref().and_then(|c| c.get(last.as_bytes())) {
+            Some(Node::Leaf { id, .. }) => {
+                let id = *id;
+                Ok(Some(read(repo, sink, id)?.1))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Encode every changed directory and return the root tree id.
+    pub fn write(&mut self) -> Result<ObjectId, EditError> {
+        let TreeEdit { repo, sink, root } = self;
+        write_dir(root, repo, sink)
+    }
+
+    /// Which files differ between two trees (either may be only in this edit's new objects),
+    /// limited to the directory `prefix` (empty for all).
+    pub fn diff(
+        &self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        prefix: &str,
+    ) -> Result<FileChanges, EditError> {
+        let sub = |tree: Option<ObjectId>| -> Result<Option<ObjectId>, EditError> {
+            let Some(mut t) = tree else { return Ok(None) };
+            for part in prefix.split('/').filter(|p| !p.is_empty()) {
+                match entries(self.repo, &self.sink, t)?.remove(part.as_bytes()) {
+                    Some((MODE_TREE, id)) => t = id,
+                    _ => return Ok(None),
+                }
+            }
+            Ok(Some(t))
+        };
+        let mut changes = FileChanges::default();
+        diff_into(self, sub(old)?, sub(new)?, prefix.trim_matches('/'), &mut changes)?;
+        Ok(changes)
+    }
+
+    /// Drop directories on `parents` that became empty (deepest first).
+    fn prune_empty(&mut self, parents: &[&str]) {
+        for depth in (1..=parents.len()).rev() {
+            let (last, upper) = parents[..depth].split_last().unwrap_or((&"", &[]));
+            let mut dir = &mut self.root;
+            for p in upper {
+                match dir.children.as_mut().and_then(|c| c.get_mut(p.as_bytes())) {
+                    Some(Node::Dir(d)) => dir = d,
+                    _ => return,
+                }
+            }
+            let Some(children) = dir.children.as_mut() else { return };
+            let is_empty = matches!(
+                children.get(last.as_bytes()),
+                Some(Node::Dir(Dir { children: Some(c), .. })) if c.is_empty()
+            );
+            if !is_empty {
+                return;
+            }
+            children.remove(last.as_bytes());
+            dir.dirty = true;
+        }
+    }
+}
+
+fn read(repo: &DataRepo, sink: &ObjectSink, id: ObjectId) -> Result<(Kind, Vec<u8>), RepoError> {
+    match sink.get(&id) {
+        Some((kind, data)) => Ok((kind, data.to_vec())),
+        None => repo.read_object(id),
+    }
+}
+
+/// The entries of a tree object: name → (mode, id).
+fn entries(
+    repo: &DataRepo,
+    sink: &ObjectSink,
+    tree: ObjectId,
+) -> Result<BTreeMap<Vec<u8>, (u32, ObjectId)>, RepoError> {
+    let (_, data) = read(repo, sink, tree)?;
+    let mut out = BTreeMap::new();
+    for entry in gix::objs::TreeRefIter::from_bytes(&data, gix::hash::Kind::Sha1) {
+        let entry = entry.map_err(|e| RepoError::Object {
+            id: tree,
+            message: e.to_string(),
+        })?;
+        out.insert(
+            entry.filename.to_vec(),
+            (entry.mode.value() as u32, entry.oid.to_owned()),
+        );
+    }
+    Ok(out)
+}
+
+fn load<'d>(
+    dir: &'d mut Dir,
+    repo: &DataRepo,
+    sink: &ObjectSink,
+) -> Result<&'d mut BTreeMap<Vec<u8>, Node>, RepoError> {
+    if dir.children.is_none() {
+        let mut children = BTreeMap::new();
+        if let Some(base) = dir.base {
+            for (name, (mode, id)) in entries(repo, sink, base)? {
+                let node = if mode == MODE_TREE {
+                    Node::Dir(Dir {
+                        base: Some(id),
+                        children: None,
+                        dirty: false,
+                    })
+                } else {
+                    Node::Leaf { mode, id }
+                };
+                children.insert(name, node);
+            }
+        }
+        dir.children = Some(children);
+    }
+    Ok(dir.children.get_or_insert_with(BTreeMap::new))
+}
+
+/// Walk down `parts`, loading trees on the way; with `create`, make missing directories.
+/// Every directory on the way is marked dirty when `create` is set (it is about to change).
+fn descend<'d>(
+    dir: &'d mut Dir,
+    parts: &[&str],
+    create: bool,
+    repo: &DataRepo,
+    sink: &ObjectSink,
+) -> Result<Option<&'d mut Dir>, EditError> {
+    load(dir, repo, sink)?;
+    if create {
+        dir.dirty = true;
+    }
+    let Some((first, rest)) = parts.split_first() else {
+        return Ok(Some(dir));
+    };
+    let children = load(dir, repo, sink)?;
+    if !children.contains_key(first.as_bytes()) {
+        if !create {
+            return Ok(None);
+        }
+        children.insert(first.as_bytes().to_vec(), Node::Dir(Dir::default()));
+    }
+    match children.get_mut(first.as_bytes()) {
+        Some(Node::Dir(d)) => descend(d, rest, create, repo, sink),
+        Some(Node::Leaf { .. }) if create => Err(EditError::Conflict(first.to_string())),
+        _ => Ok(None),
+    }
+}
+
+fn insert_new(dir: &mut Dir, parts: &[&str], id: ObjectId) -> Result<(), EditError> {
+    let Some((first, rest)) = parts.split_first() else {
+        return Ok(());
+    };
+    let children = dir.children.get_or_insert_with(BTreeMap::new);
+    if rest.is_empty() {
+        if children.contains_key(first.as_bytes()) {
+            return Err(EditError::Duplicate(parts.join("/")));
+        }
+        children.insert(first.as_bytes().to_vec(), Node::Leaf { mode: MODE_BLOB, id });
+        return Ok(());
+    }
+    let entry = children
+        .entry(first.as_bytes().to_vec())
+        .or_insert_with(|| Node::Dir(Dir { base: None, children: Some(BTreeMap::new()), dirty: true }));
+    match entry {
+        Node::Dir(d) => insert_new(d, rest, id),
+        Node::Leaf { .. } => Err(EditError::Conflict(first.to_string())),
+    }
+}
+
+fn write_dir(dir: &mut Dir, repo: &DataRepo, sink: &mut ObjectSink) -> Result<ObjectId, EditError> {
+    if !dir.dirty {
+        if let Some(base) = dir.base {
+            return Ok(base);
+        }
+    }
+    let mut items: Vec<(Vec<u8>, u32, ObjectId)> = Vec::new();
+    if let Some(children) = dir.children.as_mut() {
+        for (name, node) in children.iter_mut() {
+            match node {
+                Node::Leaf { mode, id } => items.push((name.clone(), *mode, *id)),
+                Node::Dir(d) => {
+                    let is_empty_new = d.base.is_none() && d.children.as_ref().is_none_or(BTreeMap::is_empty);
+                    if is_empty_new {
+                        continue;
+                    }
+                    let id = write_dir(d, repo, sink)?;
+                    items.push((name.clone(), MODE_TREE, id));
+                }
+            }
+        }
+    }
+    // Git orders tree entries as if directory names ended with `/`.
+    items.sort_by(|a, b| {
+        let ka = a.0.iter().copied().chain((a.1 == MODE_TREE).then_some(b'/'));
+        let kb = b.0.iter().copied().chain((b.1 == MODE_TREE).then_some(b'/'));
+        ka.cmp(kb)
+    });
+    let mut data = Vec::with_capacity(items.len() * 40);
+    for (name, mode, id) in &items {
+        data.extend_from_slice(format!("{mode:o}").as_bytes());
+        data.push(b' ');
+        data.extend_from_slice(name);
+        data.push(0);
+        data.extend_from_slice(id.as_bytes());
+    }
+    let id = sink.add(Kind::Tree, data);
+    dir.base = Some(id);
+    dir.dirty = false;
+    Ok(id)
+}
+
+fn diff_into(
+    edit: &TreeEdit<'_>,
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+    at: &str,
+    out: &mut FileChanges,
+) -> Result<(), EditError> {
+    if old == new {
+        return Ok(());
+    }
+    let list = |t: Option<ObjectId>| -> Result<BTreeMap<Vec<u8>, (u32, ObjectId)>, EditError> {
+        Ok(match t {
+            Some(t) => entries(edit.repo, &edit.sink, t)?,
+            None => BTreeMap::new(),
+        })
+    };
+    let (old_entries, new_entries) = (list(old)?, list(new)?);
+    let mut names: Vec<&Vec<u8>> = old_entries.keys().chain(new_entries.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let path = if at.is_empty() {
+            String::from_utf8_lossy(name).into_owned()
+        } else {
+            format!("{at}/{}", String::from_utf8_lossy(name))
+        };
+        let o = old_entries.get(name);
+        let n = new_entries.get(name);
+        let tree_of = |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m == MODE_TREE).map(|(_, id)| *id);
+        let blob_of = |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m != MODE_TREE).copied();
+        diff_into(edit, tree_of(o), tree_of(n), &path, out)?;
+        match (blob_of(o), blob_of(n)) {
+            (None, Some(_)) => out.added.push(path),
+            (Some(_), None) => out.deleted.push(path),
+            (Some(a), Some(b)) if a != b => out.modified.push(path),
+            _ => {}
+        }
+    }
+    Ok(())
+}
