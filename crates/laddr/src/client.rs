@@ -1,0 +1,907 @@
+//! The paging client.
+//!
+//! Per resource: page 0 gives `total`; the pages in between are fetched by `concurrency`
+//! workers; then a sequential tail reads on until a short page, whose `total` is the one the
+//! row count is checked against. Every request is `sort=ID&dir=ASC` with a positive `limit`, so
+//! rows inserted during the run land after the last page read and nothing shifts; rows are
+//! deduplicated on `ID` anyway and written in ID order.
+//!
+//! Failure handling per request: network errors, timeouts, truncated or non-JSON bodies, 5xx,
+//! 429 and `success:false` are retried with exponential backoff (or the server's
+//! `Retry-After`). A 500 carrying laddr's "Failed to encode json data" error means one row of the
+//! page cannot be encoded: the range is bisected until that single row is isolated, and every
+//! other row is kept.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::value::RawValue;
+
+use crate::line::write_line;
+use crate::report::{LostRow, MalformedRow, ResourceReport};
+use crate::resource::Resource;
+use crate::wire::{Envelope, find_pii, minify};
+
+/// The largest page body accepted (a 200-row page of 10 kB bios is about 2 MB).
+const MAX_BODY: u64 = 512 * 1024 * 1024;
+/// Never sleep longer than this for one `Retry-After`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// How to fetch.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `https://codeforphilly.org`, or any base URL such as `http://127.0.0.1:8080`.
+    pub base_url: String,
+    pub page_size: u64,
+    /// Parallel page requests per resource.
+    pub concurrency: usize,
+    /// Minimum gap between two requests of one worker.
+    pub delay: Duration,
+    /// Whole-request timeout (connect, send, headers and body).
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub retries: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub user_agent: String,
+    /// Keep every raw page here (and replay from it when `offline`).
+    pub cache_dir: Option<PathBuf>,
+    pub offline: bool,
+    /// Stop each resource after this many rows (lowest IDs); disables the total check.
+    pub limit: Option<u64>,
+    /// More lost rows than this in one resource is treated as a broken server, not bad rows.
+    pub max_bad_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            base_url: "https://codeforphilly.org".to_string(),
+            page_size: 200,
+            concurrency: 1,
+            delay: Duration::from_millis(250),
+            timeout: Duration::from_secs(60),
+            retries: 5,
+            retry_base: Duration::from_millis(500),
+            retry_max: Duration::from_secs(30),
+            user_agent: concat!("laddr-fetch/", env!("CARGO_PKG_VERSION")).to_string(),
+            cache_dir: None,
+            offline: false,
+            limit: None,
+            max_bad_rows: 20,
+        }
+    }
+}
+
+/// A fatal error: the run cannot produce a trustworthy result.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("GET {url}: {reason} (gave up after {attempts} attempt(s))")]
+    Page {
+        url: String,
+        attempts: u32,
+        reason: String,
+    },
+    #[error(
+        "PII guard: [{resource}] row ID {id} from {url} carries `{field}`; the request was not anonymous. Nothing was written."
+    )]
+    Pii {
+        resource: Resource,
+        id: String,
+        field: String,
+        url: String,
+    },
+    #[error(
+        "[{resource}] {count} rows could not be encoded by the server (limit {limit}); the server looks broken"
+    )]
+    TooManyLost {
+        resource: Resource,
+        count: usize,
+        limit: usize,
+    },
+    #[error(
+        "offline: no cached page {path} for {url} (fetch online with the same --cache-dir and --page-size first)"
+    )]
+    OfflineMissing { path: PathBuf, url: String },
+    #[error("cache {path}: {source}")]
+    Cache { path: PathBuf, source: io::Error },
+    #[error("cached page {path} is not a valid laddr page: {reason}")]
+    CacheCorrupt { path: PathBuf, reason: String },
+    #[error("invalid options: {0}")]
+    Options(String),
+}
+
+/// One resource's rows (by ID) and report.
+#[derive(Debug)]
+pub struct Fetched {
+    pub resource: Resource,
+    pub rows: BTreeMap<i64, Box<RawValue>>,
+    pub report: ResourceReport,
+}
+
+impl Fetched {
+    /// Write the rows as laddr-fetch NDJSON lines, in ID order.
+    pub fn write_ndjson(&self, w: &mut impl Write) -> io::Result<()> {
+        for row in self.rows.values() {
+            write_line(w, self.resource.name(), row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Progress callback: resource, rows received so far, expected total.
+pub type ProgressFn = dyn Fn(Resource, u64, Option<u64>) + Send + Sync;
+
+/// The paging client.
+pub struct Client {
+    opts: Options,
+    agent: Option<ureq::Agent>,
+    progress: Option<Box<ProgressFn>>,
+}
+
+/// A row as it came off a page.
+enum RowIn {
+    Keyed(i64, Box<RawValue>),
+    Malformed(String),
+}
+
+struct PageData {
+    total: u64,
+    rows: Vec<RowIn>,
+}
+
+/// What one attempt produced, before retry policy.
+enum AttemptError {
+    Network(String),
+    Status {
+        status: u16,
+        detail: String,
+        retry_after: Option<Duration>,
+    },
+    /// laddr's json_encode failure: deterministic, not retried, bisected.
+    Unencodable(String),
+    Invalid(String),
+    Fatal(FetchError),
+}
+
+/// A range result after bisection.
+#[derive(Default)]
+struct RangeOut {
+    rows: Vec<(u64, RowIn, String)>,
+    lost: Vec<(u64, String, String)>,
+    total: Option<u64>,
+    /// Positions covered: rows received plus rows lost.
+    slots: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    pages: AtomicU64,
+    seen: AtomicU64,
+    lost: AtomicUsize,
+}
+
+struct Pacer {
+    delay: Duration,
+    last: Option<Instant>,
+}
+
+impl Pacer {
+    fn wait(&mut self) {
+        if let Some(last) = self.last {
+            let el = last.elapsed();
+            if el < self.delay {
+                thread::sleep(self.delay - el);
+            }
+        }
+        self.last = Some(Instant::now());
+    }
+}
+
+impl Client {
+    pub fn new(opts: Options) -> Result<Client, FetchError> {
+        if opts.page_size == 0 {
+            return Err(FetchError::Options("--page-size must be positive".into()));
+        }
+        if opts.concurrency == 0 {
+            return Err(FetchError::Options(
+                "--concurrency must be at least 1".into(),
+            ));
+        }
+        if opts.offline && opts.cache_dir.is_none() {
+            return Err(FetchError::Options("--offline needs --cache-dir".into()));
+        }
+        let http_url =
+            opts.base_url.starts_with("http://") || opts.base_url.starts_with("https://");
+        if !opts.offline && !http_url {
+            return Err(FetchError::Options(format!(
+                "source URL {:?} must start with http:// or https://",
+                opts.base_url
+            )));
+        }
+        let agent = (!opts.offline).then(|| {
+            let config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(opts.timeout))
+                .user_agent(opts.user_agent.as_str())
+                .accept("application/json")
+                .max_idle_connections_per_host(opts.concurrency.max(1) * 2)
+                .build();
+            ureq::Agent::new_with_config(config)
+        });
+        Ok(Client {
+            opts,
+            agent,
+            progress: None,
+        })
+    }
+
+    /// Report progress (rows so far against the expected total) as pages arrive.
+    pub fn with_progress(mut self, f: Box<ProgressFn>) -> Client {
+        self.progress = Some(f);
+        self
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    fn base(&self) -> &str {
+        self.opts.base_url.trim_end_matches('/')
+    }
+
+    /// The exact URL of one page.
+    pub fn page_url(&self, r: Resource, offset: u64, limit: u64) -> String {
+        let include = r
+            .include()
+            .map(|i| format!("&include={i}"))
+            .unwrap_or_default();
+        format!(
+            "{}{}?format=json{include}&limit={limit}&offset={offset}&sort=ID&dir=ASC",
+            self.base(),
+            r.path()
+        )
+    }
+
+    fn totals_url(&self, r: Resource) -> String {
+        format!(
+            "{}{}?format=json&limit=1&offset=0&sort=ID&dir=ASC",
+            self.base(),
+            r.path()
+        )
+    }
+
+    fn cache_path(&self, r: Resource, name: &str) -> Option<PathBuf> {
+        self.opts
+            .cache_dir
+            .as_ref()
+            .map(|d| d.join(r.name()).join(name))
+    }
+
+    /// The server's `total` for a resource (one `limit=1` request, no includes).
+    pub fn total(&self, r: Resource) -> Result<u64, FetchError> {
+        let url = self.totals_url(r);
+        let ctr = Counters::default();
+        let mut pacer = Pacer {
+            delay: Duration::ZERO,
+            last: None,
+        };
+        let cache = self.cache_path(r, "totals.json");
+        match self.get_page(r, &url, cache, &mut pacer, &ctr, 0) {
+            Ok(p) => Ok(p.total),
+            Err(AttemptError::Fatal(e)) => Err(e),
+            Err(other) => Err(FetchError::Page {
+                url,
+                attempts: 1,
+                reason: describe(&other),
+            }),
+        }
+    }
+
+    /// Fetch every row of one resource.
+    pub fn fetch(&self, r: Resource) -> Result<Fetched, FetchError> {
+        let started = Instant::now();
+        let ps = match self.opts.limit {
+            Some(n) => self.opts.page_size.min(n.max(1)),
+            None => self.opts.page_size,
+        };
+        let ctr = Counters::default();
+        let mut acc = Acc::default();
+        let mut pacer = Pacer {
+            delay: self.opts.delay,
+            last: None,
+        };
+
+        let first = self.fetch_range(r, 0, ps, &mut pacer, &ctr)?;
+        let t0 = first.total;
+        let mut last_slots = first.slots;
+        acc.add(first);
+        self.report_progress(r, &ctr, t0);
+
+        if let Some(n) = self.opts.limit {
+            let mut offset = ps;
+            while (acc.rows.len() as u64) < n && last_slots == ps {
+                let next = self.fetch_range(r, offset, ps, &mut pacer, &ctr)?;
+                last_slots = next.slots;
+                acc.add(next);
+                self.report_progress(r, &ctr, t0);
+                offset += ps;
+            }
+            while acc.rows.len() as u64 > n {
+                acc.rows.pop_last();
+            }
+        } else if last_slots == ps {
+            let n_pages = t0.unwrap_or(0).div_ceil(ps).max(1);
+            if n_pages >= 3 {
+                for out in self.fetch_pages_parallel(r, 1..n_pages - 1, ps, t0, &ctr)? {
+                    acc.add(out);
+                }
+            }
+            let mut offset = n_pages.saturating_sub(1).max(1) * ps;
+            loop {
+                let next = self.fetch_range(r, offset, ps, &mut pacer, &ctr)?;
+                let short = next.slots < ps;
+                acc.add(next);
+                self.report_progress(r, &ctr, t0);
+                if short {
+                    break;
+                }
+                offset += ps;
+            }
+        }
+        Ok(self.finish(r, acc, &ctr, started))
+    }
+
+    fn report_progress(&self, r: Resource, ctr: &Counters, total: Option<u64>) {
+        if let Some(p) = &self.progress {
+            p(r, ctr.seen.load(Ordering::Relaxed), total);
+        }
+    }
+
+    fn fetch_pages_parallel(
+        &self,
+        r: Resource,
+        pages: std::ops::Range<u64>,
+        ps: u64,
+        t0: Option<u64>,
+        ctr: &Counters,
+    ) -> Result<Vec<RangeOut>, FetchError> {
+        let pages: Vec<u64> = pages.collect();
+        let next = AtomicUsize::new(0);
+        let abort = AtomicBool::new(false);
+        let results: Mutex<Vec<Option<Result<RangeOut, FetchError>>>> =
+            Mutex::new((0..pages.len()).map(|_| None).collect());
+        let workers = self.opts.concurrency.min(pages.len()).max(1);
+        thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    let mut pacer = Pacer {
+                        delay: self.opts.delay,
+                        last: None,
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= pages.len() || abort.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let res = self.fetch_range(r, pages[i] * ps, ps, &mut pacer, ctr);
+                        if res.is_err() {
+                            abort.store(true, Ordering::SeqCst);
+                        }
+                        self.report_progress(r, ctr, t0);
+                        if let Ok(mut slots) = results.lock() {
+                            slots[i] = Some(res);
+                        }
+                    }
+                });
+            }
+        });
+        let results = results.into_inner().unwrap_or_default();
+        let mut out = Vec::with_capacity(results.len());
+        // Report the first failure in page order; pages skipped after an abort are None.
+        for res in results.into_iter().flatten() {
+            out.push(res?);
+        }
+        if out.len() != pages.len() {
+            return Err(FetchError::Options(
+                "internal: a page worker stopped early".into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Fetch `[offset, offset+limit)`, bisecting around rows the server cannot encode.
+    fn fetch_range(
+        &self,
+        r: Resource,
+        offset: u64,
+        limit: u64,
+        pacer: &mut Pacer,
+        ctr: &Counters,
+    ) -> Result<RangeOut, FetchError> {
+        let url = self.page_url(r, offset, limit);
+        let cache = self.cache_path(r, &format!("limit-{limit}-offset-{offset}.json"));
+        match self.get_page(r, &url, cache, pacer, ctr, offset) {
+            Ok(page) => {
+                ctr.pages.fetch_add(1, Ordering::Relaxed);
+                ctr.seen
+                    .fetch_add(page.rows.len() as u64, Ordering::Relaxed);
+                let slots = page.rows.len() as u64;
+                Ok(RangeOut {
+                    rows: page
+                        .rows
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, row)| (offset + i as u64, row, url.clone()))
+                        .collect(),
+                    lost: Vec::new(),
+                    total: Some(page.total),
+                    slots,
+                })
+            }
+            Err(AttemptError::Unencodable(detail)) => {
+                if limit == 1 {
+                    let lost = ctr.lost.fetch_add(1, Ordering::SeqCst) + 1;
+                    if lost > self.opts.max_bad_rows {
+                        return Err(FetchError::TooManyLost {
+                            resource: r,
+                            count: lost,
+                            limit: self.opts.max_bad_rows,
+                        });
+                    }
+                    return Ok(RangeOut {
+                        lost: vec![(offset, url, detail)],
+                        slots: 1,
+                        ..RangeOut::default()
+                    });
+                }
+                let half = limit / 2;
+                let mut a = self.fetch_range(r, offset, half, pacer, ctr)?;
+                if a.slots < half {
+                    return Ok(a);
+                }
+                let b = self.fetch_range(r, offset + half, limit - half, pacer, ctr)?;
+                a.rows.extend(b.rows);
+                a.lost.extend(b.lost);
+                a.slots += b.slots;
+                a.total = b.total.or(a.total);
+                Ok(a)
+            }
+            Err(AttemptError::Fatal(e)) => Err(e),
+            Err(other) => Err(FetchError::Page {
+                url,
+                attempts: 1,
+                reason: describe(&other),
+            }),
+        }
+    }
+
+    /// One page with the retry policy, cache and offline replay applied.
+    fn get_page(
+        &self,
+        r: Resource,
+        url: &str,
+        cache: Option<PathBuf>,
+        pacer: &mut Pacer,
+        ctr: &Counters,
+        offset: u64,
+    ) -> Result<PageData, AttemptError> {
+        if self.opts.offline {
+            ctr.requests.fetch_add(1, Ordering::Relaxed);
+            return self.replay(r, url, cache);
+        }
+        let attempts = self.opts.retries + 1;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            pacer.wait();
+            ctr.requests.fetch_add(1, Ordering::Relaxed);
+            let result = self.attempt(url).and_then(|body| {
+                let page = parse_page(r, url, &body)?;
+                Ok((page, body))
+            });
+            let err = match result {
+                Ok((page, body)) => {
+                    if let Some(path) = &cache {
+                        write_atomic(path, body.as_bytes()).map_err(AttemptError::Fatal)?;
+                    }
+                    return Ok(page);
+                }
+                Err(AttemptError::Unencodable(detail)) => {
+                    if let Some(path) = &cache {
+                        write_atomic(&path.with_extension("unencodable"), detail.as_bytes())
+                            .map_err(AttemptError::Fatal)?;
+                    }
+                    return Err(AttemptError::Unencodable(detail));
+                }
+                Err(AttemptError::Fatal(e)) => return Err(AttemptError::Fatal(e)),
+                Err(e) => e,
+            };
+            let retryable = match &err {
+                AttemptError::Status { status, .. } => {
+                    *status == 429 || *status == 408 || *status >= 500
+                }
+                _ => true,
+            };
+            if !retryable || attempt >= attempts {
+                return Err(AttemptError::Fatal(FetchError::Page {
+                    url: url.to_string(),
+                    attempts: attempt,
+                    reason: describe(&err),
+                }));
+            }
+            ctr.retries.fetch_add(1, Ordering::Relaxed);
+            let wait = match &err {
+                AttemptError::Status {
+                    retry_after: Some(d),
+                    ..
+                } => (*d).min(MAX_RETRY_AFTER),
+                _ => backoff(self.opts.retry_base, self.opts.retry_max, attempt, offset),
+            };
+            thread::sleep(wait);
+        }
+    }
+
+    fn replay(
+        &self,
+        r: Resource,
+        url: &str,
+        cache: Option<PathBuf>,
+    ) -> Result<PageData, AttemptError> {
+        let Some(path) = cache else {
+            return Err(AttemptError::Fatal(FetchError::Options(
+                "--offline needs --cache-dir".into(),
+            )));
+        };
+        let bad = path.with_extension("unencodable");
+        if bad.exists() {
+            let detail = fs::read_to_string(&bad).map_err(|e| {
+                AttemptError::Fatal(FetchError::Cache {
+                    path: bad.clone(),
+                    source: e,
+                })
+            })?;
+            return Err(AttemptError::Unencodable(detail));
+        }
+        let body = match fs::read_to_string(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(AttemptError::Fatal(FetchError::OfflineMissing {
+                    path,
+                    url: url.to_string(),
+                }));
+            }
+            Err(e) => return Err(AttemptError::Fatal(FetchError::Cache { path, source: e })),
+        };
+        parse_page(r, url, &body).map_err(|e| match e {
+            AttemptError::Fatal(f) => AttemptError::Fatal(f),
+            other => AttemptError::Fatal(FetchError::CacheCorrupt {
+                path,
+                reason: describe(&other),
+            }),
+        })
+    }
+
+    fn attempt(&self, url: &str) -> Result<String, AttemptError> {
+        let Some(agent) = &self.agent else {
+            return Err(AttemptError::Fatal(FetchError::Options(
+                "no HTTP client in offline mode".into(),
+            )));
+        };
+        let mut resp = agent
+            .get(url)
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| AttemptError::Network(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| AttemptError::Network(format!("reading body: {e}")))?;
+        let body = String::from_utf8(bytes)
+            .map_err(|_| AttemptError::Invalid("body is not valid UTF-8".into()))?;
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        if status == 500 && is_encode_failure(&body) {
+            return Err(AttemptError::Unencodable(format!(
+                "HTTP 500: {}",
+                snippet(&body)
+            )));
+        }
+        Err(AttemptError::Status {
+            status,
+            detail: snippet(&body),
+            retry_after,
+        })
+    }
+
+    fn finish(&self, r: Resource, acc: Acc, ctr: &Counters, started: Instant) -> Fetched {
+        let mut report = ResourceReport {
+            resource: r.name().to_string(),
+            pages: ctr.pages.load(Ordering::Relaxed),
+            requests: ctr.requests.load(Ordering::Relaxed),
+            rows: acc.rows.len() as u64,
+            total: acc.last_total,
+            retries: ctr.retries.load(Ordering::Relaxed),
+            duplicates: acc.duplicates,
+            malformed: acc.malformed,
+            ..ResourceReport::default()
+        };
+        for (pos, url, error) in acc.lost {
+            report.lost.push(LostRow {
+                position: pos,
+                url,
+                prev_id: acc.positions.range(..pos).next_back().map(|(_, id)| *id),
+                next_id: acc.positions.range(pos + 1..).next().map(|(_, id)| *id),
+                error,
+            });
+        }
+        if self.opts.limit.is_none() {
+            let accounted = report.rows + report.lost.len() as u64 + report.malformed.len() as u64;
+            match acc.last_total {
+                Some(t) if t == accounted => {}
+                Some(t) => {
+                    report.total_mismatch = Some(format!(
+                        "received {} rows ({} lost, {} malformed) but the server's total is {t}",
+                        report.rows,
+                        report.lost.len(),
+                        report.malformed.len()
+                    ))
+                }
+                None => {
+                    report.total_mismatch = Some("the server never reported a total".to_string())
+                }
+            }
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Fetched {
+            resource: r,
+            rows: acc.rows,
+            report,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    rows: BTreeMap<i64, Box<RawValue>>,
+    positions: BTreeMap<u64, i64>,
+    lost: Vec<(u64, String, String)>,
+    malformed: Vec<MalformedRow>,
+    duplicates: u64,
+    last_total: Option<u64>,
+}
+
+impl Acc {
+    fn add(&mut self, out: RangeOut) {
+        for (pos, row, url) in out.rows {
+            match row {
+                RowIn::Keyed(id, raw) => {
+                    self.positions.insert(pos, id);
+                    match self.rows.entry(id) {
+                        std::collections::btree_map::Entry::Occupied(_) => self.duplicates += 1,
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(raw);
+                        }
+                    }
+                }
+                RowIn::Malformed(excerpt) => self.malformed.push(MalformedRow {
+                    position: pos,
+                    url,
+                    excerpt,
+                }),
+            }
+        }
+        self.lost.extend(out.lost);
+        if out.total.is_some() {
+            self.last_total = out.total;
+        }
+    }
+}
+
+fn parse_page(r: Resource, url: &str, body: &str) -> Result<PageData, AttemptError> {
+    let env: Envelope = serde_json::from_str(body).map_err(|e| {
+        AttemptError::Invalid(format!("response is not JSON ({e}): {}", snippet(body)))
+    })?;
+    if env.success != Some(true) {
+        return Err(AttemptError::Invalid(format!(
+            "success:false: {}",
+            env.message.as_deref().unwrap_or("(no message)")
+        )));
+    }
+    let total = env.total().ok_or_else(|| {
+        AttemptError::Invalid("envelope has no non-negative integer total".into())
+    })?;
+    let data = env
+        .data
+        .ok_or_else(|| AttemptError::Invalid("envelope has no data array".into()))?;
+    let mut rows = Vec::with_capacity(data.len());
+    for raw in data {
+        let value: serde_json::Value = serde_json::from_str(raw.get())
+            .map_err(|e| AttemptError::Invalid(format!("row is not JSON: {e}")))?;
+        if let Some(field) = find_pii(&value) {
+            return Err(AttemptError::Fatal(FetchError::Pii {
+                resource: r,
+                id: value
+                    .get("ID")
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                field,
+                url: url.to_string(),
+            }));
+        }
+        let text = raw.get();
+        let boxed = if text.contains(['\n', '\r']) {
+            RawValue::from_string(minify(text))
+        } else {
+            RawValue::from_string(text.to_string())
+        }
+        .map_err(|e| AttemptError::Invalid(format!("row is not JSON: {e}")))?;
+        match value.get("ID").and_then(serde_json::Value::as_i64) {
+            Some(id) => rows.push(RowIn::Keyed(id, boxed)),
+            None => rows.push(RowIn::Malformed(text.chars().take(200).collect())),
+        }
+    }
+    Ok(PageData { total, rows })
+}
+
+/// laddr's encode failure (`reference/A` §1): "Failed to encode json data, json_last_error=5".
+fn is_encode_failure(body: &str) -> bool {
+    body.contains("json_last_error") || body.contains("Failed to encode json")
+}
+
+fn describe(e: &AttemptError) -> String {
+    match e {
+        AttemptError::Network(d) => format!("network error: {d}"),
+        AttemptError::Status { status, detail, .. } => format!("HTTP {status}: {detail}"),
+        AttemptError::Unencodable(d) => format!("server could not encode the page: {d}"),
+        AttemptError::Invalid(d) => d.clone(),
+        AttemptError::Fatal(f) => f.to_string(),
+    }
+}
+
+/// The first 200 characters of a body, on one line.
+fn snippet(body: &str) -> String {
+    let s: String = body
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if body.chars().count() > 200 {
+        format!("{s}…")
+    } else {
+        s
+    }
+}
+
+/// Exponential backoff with deterministic jitter (50–100 % of the step), capped.
+fn backoff(base: Duration, max: Duration, attempt: u32, salt: u64) -> Duration {
+    let step = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(max);
+    let mut z = salt
+        .wrapping_add(attempt as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let frac = 0.5 + (z >> 11) as f64 / (1u64 << 53) as f64 / 2.0;
+    step.mul_f64(frac)
+}
+
+/// `Retry-After`: delay-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, mon, year, hms, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = months.iter().position(|x| x == mon)? as i64 + 1;
+    let d: i64 = day.parse().ok()?;
+    let y: i64 = year.parse().ok()?;
+    let t: Vec<i64> = hms
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, mi, s] = t.as_slice() else {
+        return None;
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let at = days * 86_400 + h * 3600 + mi * 60 + s;
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some(Duration::from_secs((at - now).max(0) as u64))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
+    let err = |e| FetchError::Cache {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let mut f = fs::File::create(&tmp).map_err(err)?;
+        f.write_all(bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    fs::rename(&tmp, path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_770);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                now + Duration::from_secs(60)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_millis(1000);
+        let b1 = backoff(base, max, 1, 0);
+        let b4 = backoff(base, max, 4, 0);
+        assert!(b1 >= Duration::from_millis(50) && b1 <= base);
+        assert!(b4 >= Duration::from_millis(400) && b4 <= Duration::from_millis(800));
+        assert!(backoff(base, max, 30, 0) <= max);
+    }
+
+    #[test]
+    fn page_url_matches_reference_shape() {
+        let c = Client::new(Options {
+            base_url: "http://127.0.0.1:1/".into(),
+            ..Options::default()
+        })
+        .unwrap();
+        assert_eq!(
+            c.page_url(Resource::Projects, 400, 200),
+            "http://127.0.0.1:1/projects?format=json&include=Tags%2CMemberships&limit=200&offset=400&sort=ID&dir=ASC"
+        );
+        assert_eq!(
+            c.page_url(Resource::Blog, 0, 5),
+            "http://127.0.0.1:1/blog?format=json&include=*&limit=5&offset=0&sort=ID&dir=ASC"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! The per-resource report laddr-fetch writes with `--json=FILE`.
+
+use serde::Serialize;
+
+/// A row laddr could not send: its single-row page still failed to encode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LostRow {
+    /// Zero-based position in the `sort=ID&dir=ASC` order.
+    pub position: u64,
+    /// The single-row request that failed.
+    pub url: String,
+    /// The IDs of the rows just before and after it (absent at either end).
+    pub prev_id: Option<i64>,
+    pub next_id: Option<i64>,
+    pub error: String,
+}
+
+/// A row that arrived but has no integer `ID`, so it cannot be keyed or written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MalformedRow {
+    pub position: u64,
+    pub url: String,
+    /// The first 200 characters of the row.
+    pub excerpt: String,
+}
+
+/// What happened while fetching one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceReport {
+    pub resource: String,
+    /// Pages answered successfully (bisection sub-pages included).
+    pub pages: u64,
+    /// HTTP requests made (or cache files read), retries included.
+    pub requests: u64,
+    /// Rows written (unique IDs).
+    pub rows: u64,
+    /// The server's `total` on the last page fetched (`None` with `--limit` or if never seen).
+    pub total: Option<u64>,
+    pub retries: u64,
+    /// Rows seen twice (same ID) and dropped.
+    pub duplicates: u64,
+    pub lost: Vec<LostRow>,
+    pub malformed: Vec<MalformedRow>,
+    /// Set when rows + lost + malformed differs from `total`.
+    pub total_mismatch: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl ResourceReport {
+    /// True when the resource came back complete.
+    pub fn ok(&self) -> bool {
+        self.lost.is_empty() && self.malformed.is_empty() && self.total_mismatch.is_none()
+    }
+
+    /// One human line per problem, for stderr.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for l in &self.lost {
+            out.push(format!(
+                "[{}] lost row at position {} (between ID {} and ID {}): {} ({})",
+                self.resource,
+                l.position,
+                l.prev_id.map_or("-".to_string(), |i| i.to_string()),
+                l.next_id.map_or("-".to_string(), |i| i.to_string()),
+                l.error,
+                l.url
+            ));
+        }
+        for m in &self.malformed {
+            out.push(format!(
+                "[{}] row at position {} has no integer ID; not written ({}): {}",
+                self.resource, m.position, m.url, m.excerpt
+            ));
+        }
+        if let Some(m) = &self.total_mismatch {
+            out.push(format!("[{}] {m}", self.resource));
+        }
+        out
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub tool: String,
+    pub version: String,
+    pub source: String,
+    pub offline: bool,
+    pub ok: bool,
+    pub resources: Vec<ResourceReport>,
+    pub duration_ms: u64,
+    /// The fatal error that stopped the run, if any.
+    pub error: Option<String>,
+}
