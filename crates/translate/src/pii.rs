@@ -15,16 +15,24 @@ pub struct Finding {
 /// Which PII patterns refuse a record. Both on by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PiiPolicy {
-    /// An email-like address in any string field (free text included).
+    /// An email-like address in any string field.
     pub emails: bool,
+    /// With `emails`: also refuse for an address in free text ([`FREE_TEXT_FIELDS`]). When
+    /// false, such a record is kept and the caller reports a warning instead (laddr holds
+    /// about 520 user-typed addresses in bios, READMEs and bodies, A §7).
+    pub free_text_emails: bool,
     /// `$2a$`/`$2b$`/`$2y$`/`$argon2` anywhere; 40 hex digits in a password-like field.
     pub password_hashes: bool,
 }
+
+/// Fields holding user-written prose.
+pub const FREE_TEXT_FIELDS: [&str; 4] = ["bio", "overview", "body", "summary"];
 
 impl Default for PiiPolicy {
     fn default() -> Self {
         PiiPolicy {
             emails: true,
+            free_text_emails: true,
             password_hashes: true,
         }
     }
@@ -57,7 +65,9 @@ fn scan_str(field: &str, path: &str, s: &str, policy: PiiPolicy) -> Option<Findi
             sample,
         })
     };
+    let free_text = FREE_TEXT_FIELDS.contains(&field);
     if policy.emails
+        && (policy.free_text_emails || !free_text)
         && let Some(e) = find_email(s)
     {
         return found("an email-like address", mask_email(e));
@@ -81,6 +91,18 @@ fn scan_str(field: &str, path: &str, s: &str, policy: PiiPolicy) -> Option<Findi
         );
     }
     None
+}
+
+/// Free-text fields holding an email-like address (for the warning when
+/// `free_text_emails` is off): `(field, masked sample)`.
+pub fn free_text_emails(record: &Map<String, Value>) -> Vec<(String, String)> {
+    FREE_TEXT_FIELDS
+        .iter()
+        .filter_map(|f| {
+            let s = record.get(*f)?.as_str()?;
+            Some(((*f).to_owned(), mask_email(find_email(s)?)))
+        })
+        .collect()
 }
 
 fn is_local(c: u8) -> bool {
@@ -185,6 +207,19 @@ mod tests {
         let hex = "a".repeat(40);
         let r = json!({"passwordHash": hex.clone()});
         assert!(scan(r.as_object().unwrap(), PiiPolicy::default()).is_some());
+        // Free text can be let through (the caller warns).
+        let r = json!({"bio": "x@example.org", "fullName": "y"});
+        let lenient = PiiPolicy {
+            free_text_emails: false,
+            ..PiiPolicy::default()
+        };
+        assert!(scan(r.as_object().unwrap(), lenient).is_none());
+        assert_eq!(
+            free_text_emails(r.as_object().unwrap()),
+            [("bio".to_owned(), "x***@example.org".to_owned())]
+        );
+        let r = json!({"fullName": "x@example.org"});
+        assert!(scan(r.as_object().unwrap(), lenient).is_some());
         // A 40-hex value elsewhere (a git sha in a README) is fine.
         let r = json!({"overview": hex});
         assert!(scan(r.as_object().unwrap(), PiiPolicy::default()).is_none());

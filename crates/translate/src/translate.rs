@@ -381,6 +381,15 @@ impl Tx<'_> {
             };
             if let Err(msg) = f(self, row, id, &who) {
                 self.row_threw(sheet, &who, &msg);
+                // The FK maps may already hold this row (filled before the failure, as in
+                // the reference); references to it are then dangling, and get reported.
+                let minted = match sheet {
+                    Sheet::People => self.person.get(&id).map(|p| p.0.clone()),
+                    Sheet::Projects => self.project.get(&id).map(|p| p.0.clone()),
+                    Sheet::Tags => self.tag.get(&id).cloned(),
+                    _ => None,
+                };
+                self.unwritten.extend(minted);
             }
         }
     }
@@ -419,6 +428,14 @@ impl Tx<'_> {
             );
             self.problem(sheet, ProblemKind::Pii, who, msg);
             return false;
+        }
+        if self.opts.pii.emails && !self.opts.pii.free_text_emails {
+            for (field, sample) in pii::free_text_emails(&rec) {
+                self.warn(format!(
+                    "[{sheet}] {} field \"{field}\" contains an email-like address ({sample}); kept (free text)",
+                    who.label()
+                ));
+            }
         }
         self.out.counts.at(sheet).imported += 1;
         let recs = &mut self.records[sheet.index()];

@@ -976,6 +976,49 @@ fn pii_guard_refuses_and_counts() {
 }
 
 #[test]
+fn free_text_emails_can_be_kept_with_a_warning() {
+    let mut rows = fixture();
+    for (res, v) in &mut rows {
+        if *res == Resource::People && v["ID"] == 20 {
+            v["About"] = json!("reach me at bob@example.com");
+        }
+    }
+    let mut opts = Options::new(NOW);
+    opts.pii.free_text_emails = false;
+    let out = translate(
+        &input(&rows),
+        &opts,
+        &ReadForward::default(),
+        &mut Sequential::default(),
+    );
+    assert_eq!(out.counts.get(Sheet::People).imported, 2);
+    assert!(!out.has_errors());
+    assert!(has(
+        &out,
+        "[people] legacyId=20 field \"bio\" contains an email-like address (b***@example.com); kept (free text)"
+    ));
+}
+
+#[test]
+fn failed_row_already_in_fk_maps_is_reported_when_referenced() {
+    let mut rows = fixture();
+    for (res, v) in &mut rows {
+        if *res == Resource::People && v["ID"] == 20 {
+            v["Modified"] = json!(9.9e12);
+        }
+    }
+    let out = run(&rows);
+    assert!(has(
+        &out,
+        "[people] legacyId=20 translator threw: Invalid time value"
+    ));
+    assert!(has(
+        &out,
+        "[project-memberships] key=project-memberships/100-20 person=20 points at a record that was not written"
+    ));
+}
+
+#[test]
 fn duplicate_membership_and_tag_collision_are_reported() {
     let mut rows = fixture();
     rows.push(tag(3, "topic.Transit", json!("Transit again")));
