@@ -1,0 +1,391 @@
+//! The consistency check (`reference/D` §3) plus the categories the reference misses.
+//!
+//! Gating (exit 1): `orphanPublic`, `orphanPrivate` (a profile with no Person at all) and
+//! `inconsistentNewsletter`, less what `--fix` repaired. Everything else is for review.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use private_store::{Credential, HashFormat, Profile, Table};
+use serde::Serialize;
+
+use crate::Error;
+use crate::people::Person;
+
+/// What to repair. Orphans are never repaired.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// Create missing unsubscribe tokens for opted-in profiles.
+    pub fix: bool,
+    /// Delete credentials of GitHub-linked Persons.
+    pub fix_drained: bool,
+    /// The run's timestamp (`toISOString()` form), also written as `updatedAt` by fixes.
+    pub run_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonRef {
+    pub person_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NewsletterIssue {
+    pub person_id: String,
+    /// `opted_in_without_token` or `token_without_optin_payload`.
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Drained {
+    pub person_id: String,
+    pub slug: String,
+    pub github_user_id: i64,
+}
+
+/// Profiles of different Persons sharing one email (case-insensitive). The email itself is
+/// never printed.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateEmail {
+    pub person_ids: Vec<String>,
+    pub slugs: Vec<Option<String>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Fixes {
+    pub newsletter_tokens: usize,
+    pub legacy_passwords_deleted: usize,
+}
+
+/// The `--json` report: the reference's keys in its order, then ours.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub run_at: String,
+    pub public_people_count: usize,
+    pub private_profile_count: usize,
+    pub legacy_password_count: usize,
+    pub orphan_public: Vec<PersonRef>,
+    pub orphan_private: Vec<PersonRef>,
+    pub inconsistent_newsletter: Vec<NewsletterIssue>,
+    pub drained_legacy_passwords: Vec<Drained>,
+    pub fixes_applied: Fixes,
+    pub profiles_of_deleted_persons: Vec<PersonRef>,
+    pub credentials_without_person: Vec<PersonRef>,
+    pub credentials_of_deleted_persons: Vec<PersonRef>,
+    pub credentials_without_profile: Vec<PersonRef>,
+    pub duplicate_emails: Vec<DuplicateEmail>,
+    pub unrecognised_password_hashes: Vec<PersonRef>,
+    /// Gating findings left after fixes; exit 1 when above 0.
+    pub unresolved: usize,
+}
+
+/// Runs the check and, as asked, the safe fixes on the in-memory tables. The caller saves the
+/// tables when `fixes_applied` is non-zero. The lists show what was found before fixing.
+pub fn check(
+    people: &[Person],
+    profiles: &mut Table<Profile>,
+    creds: &mut Table<Credential>,
+    opts: &CheckOptions,
+) -> Result<CheckReport, Error> {
+    let all: HashMap<&str, &Person> = people.iter().map(|p| (p.id.as_str(), p)).collect();
+    let live = |id: &str| all.get(id).copied().filter(|p| !p.deleted);
+    let mut r = CheckReport {
+        run_at: opts.run_at.clone(),
+        public_people_count: people.iter().filter(|p| !p.deleted).count(),
+        private_profile_count: profiles.len(),
+        legacy_password_count: creds.len(),
+        orphan_public: vec![],
+        orphan_private: vec![],
+        inconsistent_newsletter: vec![],
+        drained_legacy_passwords: vec![],
+        fixes_applied: Fixes::default(),
+        profiles_of_deleted_persons: vec![],
+        credentials_without_person: vec![],
+        credentials_of_deleted_persons: vec![],
+        credentials_without_profile: vec![],
+        duplicate_emails: vec![],
+        unrecognised_password_hashes: vec![],
+        unresolved: 0,
+    };
+    let pref = |id: &str| PersonRef {
+        person_id: id.to_owned(),
+        slug: all.get(id).map(|p| p.slug.clone()),
+    };
+
+    let mut by_email: Vec<(String, Vec<String>)> = Vec::new();
+    let mut email_index: HashMap<String, usize> = HashMap::new();
+    for p in profiles.iter() {
+        let id = p.person_id();
+        match all.get(id) {
+            None => r.orphan_private.push(PersonRef {
+                person_id: id.to_owned(),
+                slug: None,
+            }),
+            Some(person) if person.deleted => r.profiles_of_deleted_persons.push(pref(id)),
+            Some(_) => {}
+        }
+        if let Some(nl) = p.newsletter() {
+            if nl.opted_in && nl.unsubscribe_token.is_none() {
+                r.inconsistent_newsletter.push(NewsletterIssue {
+                    person_id: id.to_owned(),
+                    reason: "opted_in_without_token",
+                });
+            } else if !nl.opted_in && nl.unsubscribe_token.is_some() && nl.opted_out_at.is_none() {
+                r.inconsistent_newsletter.push(NewsletterIssue {
+                    person_id: id.to_owned(),
+                    reason: "token_without_optin_payload",
+                });
+            }
+        }
+        let slot = *email_index.entry(p.email().to_owned()).or_insert_with(|| {
+            by_email.push((p.email().to_owned(), vec![]));
+            by_email.len() - 1
+        });
+        by_email[slot].1.push(id.to_owned());
+    }
+    r.duplicate_emails = by_email
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(_, ids)| DuplicateEmail {
+            slugs: ids
+                .iter()
+                .map(|i| all.get(i.as_str()).map(|p| p.slug.clone()))
+                .collect(),
+            person_ids: ids,
+        })
+        .collect();
+
+    for person in people.iter().filter(|p| !p.deleted) {
+        if !profiles.contains(&person.id) {
+            r.orphan_public.push(PersonRef {
+                person_id: person.id.clone(),
+                slug: Some(person.slug.clone()),
+            });
+        }
+        if let Some(gh) = person.github_user_id
+            && creds.contains(&person.id)
+        {
+            r.drained_legacy_passwords.push(Drained {
+                person_id: person.id.clone(),
+                slug: person.slug.clone(),
+                github_user_id: gh,
+            });
+        }
+    }
+
+    for c in creds.iter() {
+        let id = c.person_id();
+        match all.get(id) {
+            None => r.credentials_without_person.push(pref(id)),
+            Some(p) if p.deleted => r.credentials_of_deleted_persons.push(pref(id)),
+            Some(_) => {}
+        }
+        if live(id).is_some() && !profiles.contains(id) {
+            r.credentials_without_profile.push(pref(id));
+        }
+        if c.hash_format() == HashFormat::Unrecognised {
+            r.unrecognised_password_hashes.push(pref(id));
+        }
+    }
+
+    if opts.fix {
+        for issue in r
+            .inconsistent_newsletter
+            .iter()
+            .filter(|i| i.reason == "opted_in_without_token")
+        {
+            let token = crate::new_token()?;
+            if let Some(p) = profiles.get_mut(&issue.person_id)
+                && p.set_unsubscribe_token(&token, &opts.run_at)
+            {
+                r.fixes_applied.newsletter_tokens += 1;
+            }
+        }
+    }
+    if opts.fix_drained {
+        for d in &r.drained_legacy_passwords {
+            if creds.remove(&d.person_id).is_some() {
+                r.fixes_applied.legacy_passwords_deleted += 1;
+            }
+        }
+    }
+    r.unresolved =
+        (r.orphan_public.len() + r.orphan_private.len() + r.inconsistent_newsletter.len())
+            .saturating_sub(r.fixes_applied.newsletter_tokens);
+    Ok(r)
+}
+
+#[derive(Serialize)]
+struct Line<'a, T: Serialize> {
+    v: u8,
+    category: &'a str,
+    #[serde(flatten)]
+    item: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixed: Option<bool>,
+}
+
+impl CheckReport {
+    /// The findings as NDJSON values, one per finding, in report order:
+    /// `{"v":1,"category":"orphanPublic","personId":"…","slug":"alice"}`. Repairable findings
+    /// carry `"fixed": true|false`.
+    pub fn lines(&self, opts: &CheckOptions) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        fn push<T: Serialize>(
+            out: &mut Vec<serde_json::Value>,
+            category: &str,
+            items: &[T],
+            fixed: impl Fn(&T) -> Option<bool>,
+        ) {
+            for item in items {
+                let line = Line {
+                    v: 1,
+                    category,
+                    item,
+                    fixed: fixed(item),
+                };
+                out.push(serde_json::to_value(&line).unwrap_or_default());
+            }
+        }
+        push(&mut out, "orphanPublic", &self.orphan_public, |_| None);
+        push(&mut out, "orphanPrivate", &self.orphan_private, |_| None);
+        push(
+            &mut out,
+            "inconsistentNewsletter",
+            &self.inconsistent_newsletter,
+            |i| (i.reason == "opted_in_without_token").then_some(opts.fix),
+        );
+        push(
+            &mut out,
+            "drainedLegacyPasswords",
+            &self.drained_legacy_passwords,
+            |_| Some(opts.fix_drained),
+        );
+        push(
+            &mut out,
+            "profilesOfDeletedPersons",
+            &self.profiles_of_deleted_persons,
+            |_| None,
+        );
+        push(
+            &mut out,
+            "credentialsWithoutPerson",
+            &self.credentials_without_person,
+            |_| None,
+        );
+        push(
+            &mut out,
+            "credentialsOfDeletedPersons",
+            &self.credentials_of_deleted_persons,
+            |_| None,
+        );
+        push(
+            &mut out,
+            "credentialsWithoutProfile",
+            &self.credentials_without_profile,
+            |_| None,
+        );
+        push(&mut out, "duplicateEmails", &self.duplicate_emails, |_| {
+            None
+        });
+        push(
+            &mut out,
+            "unrecognisedPasswordHashes",
+            &self.unrecognised_password_hashes,
+            |_| None,
+        );
+        out
+    }
+
+    /// The human summary for stderr (the reference's layout, plus our categories).
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "=== reconcile report ({}) ===", self.run_at);
+        let _ = writeln!(s, "public people (live): {}", self.public_people_count);
+        let _ = writeln!(s, "private profiles:     {}", self.private_profile_count);
+        let _ = writeln!(s, "legacy passwords:     {}", self.legacy_password_count);
+        let refs = |v: &[PersonRef]| -> Vec<String> {
+            v.iter()
+                .map(|p| match &p.slug {
+                    Some(slug) => format!("{slug} ({})", p.person_id),
+                    None => p.person_id.clone(),
+                })
+                .collect()
+        };
+        let mut section = |name: &str, gating: bool, items: Vec<String>| {
+            let tag = if gating { " [gate]" } else { "" };
+            let _ = writeln!(s, "{name}{tag}: {}", items.len());
+            for it in items.iter().take(10) {
+                let _ = writeln!(s, "  - {it}");
+            }
+            if items.len() > 10 {
+                let _ = writeln!(s, "  ...and {} more", items.len() - 10);
+            }
+        };
+        section("orphanPublic", true, refs(&self.orphan_public));
+        section("orphanPrivate", true, refs(&self.orphan_private));
+        section(
+            "inconsistentNewsletter",
+            true,
+            self.inconsistent_newsletter
+                .iter()
+                .map(|i| format!("{} ({})", i.person_id, i.reason))
+                .collect(),
+        );
+        section(
+            "drainedLegacyPasswords",
+            false,
+            self.drained_legacy_passwords
+                .iter()
+                .map(|d| format!("{} ({}) gh={}", d.slug, d.person_id, d.github_user_id))
+                .collect(),
+        );
+        section(
+            "profilesOfDeletedPersons",
+            false,
+            refs(&self.profiles_of_deleted_persons),
+        );
+        section(
+            "credentialsWithoutPerson",
+            false,
+            refs(&self.credentials_without_person),
+        );
+        section(
+            "credentialsOfDeletedPersons",
+            false,
+            refs(&self.credentials_of_deleted_persons),
+        );
+        section(
+            "credentialsWithoutProfile",
+            false,
+            refs(&self.credentials_without_profile),
+        );
+        section(
+            "duplicateEmails",
+            false,
+            self.duplicate_emails
+                .iter()
+                .map(|d| d.person_ids.join(", "))
+                .collect(),
+        );
+        section(
+            "unrecognisedPasswordHashes",
+            false,
+            refs(&self.unrecognised_password_hashes),
+        );
+        let _ = writeln!(
+            s,
+            "fixes applied: newsletterTokens={} legacyPasswordsDeleted={}",
+            self.fixes_applied.newsletter_tokens, self.fixes_applied.legacy_passwords_deleted
+        );
+        let _ = writeln!(s, "unresolved (orphan + inconsistent): {}", self.unresolved);
+        s
+    }
+}

@@ -1,0 +1,118 @@
+//! `reconcile nameids`: Slack SAML continuity. Slack knows each member by their laddr `Username`
+//! (the NameID before cutover); after cutover the IdP sends `slackSamlNameId`, so the two must be
+//! byte-for-byte equal or the member lands in a new, empty Slack account.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Error;
+use crate::people::Person;
+
+/// laddr `people.ID` → `Username`, from `laddr-fetch` NDJSON
+/// (`{"v":1,"resource":"people","row":{…}}`); lines of other resources are ignored.
+pub fn read_laddr_usernames(
+    name: &str,
+    input: impl BufRead,
+) -> Result<HashMap<i64, String>, Error> {
+    let mut out = HashMap::new();
+    for (i, line) in input.lines().enumerate() {
+        let err = |m: String| Error::Input {
+            path: name.to_owned(),
+            message: format!("line {}: {m}", i + 1),
+        };
+        let line = line.map_err(|e| err(e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&line).map_err(|e| err(format!("not JSON: {e}")))?;
+        if v.get("v").and_then(Value::as_u64) != Some(1) {
+            return Err(err("not a laddr-fetch v1 line (`v` must be 1)".into()));
+        }
+        if v.get("resource").and_then(Value::as_str) != Some("people") {
+            continue;
+        }
+        let row = v
+            .get("row")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("no `row` object".into()))?;
+        let id = match row.get("ID") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| err("people row without a numeric `ID`".into()))?;
+        if let Some(Value::String(u)) = row.get("Username") {
+            out.insert(id, u.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// One finding; one NDJSON line.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NameIdFinding {
+    /// `mismatch`, `missingNameId`, `noLaddrUser` or `duplicateNameId`.
+    pub problem: &'static str,
+    pub person_id: String,
+    pub slug: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slack_saml_name_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub laddr_username: Option<String>,
+    /// For `duplicateNameId`: the other Persons holding the same NameID.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+}
+
+/// Checks live Persons: every one with a `legacyId` must carry its laddr `Username` as
+/// `slackSamlNameId`, and no two live Persons may share a NameID.
+pub fn check_nameids(people: &[Person], laddr: &HashMap<i64, String>) -> Vec<NameIdFinding> {
+    let live: Vec<&Person> = people.iter().filter(|p| !p.deleted).collect();
+    let mut out = Vec::new();
+    let finding = |problem, p: &Person| NameIdFinding {
+        problem,
+        person_id: p.id.clone(),
+        slug: p.slug.clone(),
+        legacy_id: p.legacy_id,
+        slack_saml_name_id: p.slack_saml_name_id.clone(),
+        laddr_username: p.legacy_id.and_then(|l| laddr.get(&l).cloned()),
+        also: vec![],
+    };
+    for p in &live {
+        let Some(legacy) = p.legacy_id else { continue };
+        match (laddr.get(&legacy), &p.slack_saml_name_id) {
+            (None, _) => out.push(finding("noLaddrUser", p)),
+            (Some(_), None) => out.push(finding("missingNameId", p)),
+            (Some(u), Some(n)) if u != n => out.push(finding("mismatch", p)),
+            _ => {}
+        }
+    }
+    let mut by_name: HashMap<&str, Vec<&Person>> = HashMap::new();
+    for p in &live {
+        if let Some(n) = &p.slack_saml_name_id {
+            by_name.entry(n.as_str()).or_default().push(p);
+        }
+    }
+    for p in &live {
+        let Some(n) = &p.slack_saml_name_id else {
+            continue;
+        };
+        let holders = &by_name[n.as_str()];
+        if holders.len() > 1 {
+            let mut f = finding("duplicateNameId", p);
+            f.also = holders
+                .iter()
+                .filter(|o| o.id != p.id)
+                .map(|o| o.slug.clone())
+                .collect();
+            out.push(f);
+        }
+    }
+    out
+}
