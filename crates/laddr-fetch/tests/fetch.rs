@@ -1,0 +1,769 @@
+//! laddr-fetch as a process against the laddr fixture server on loopback.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fixtures::laddr::{RESOURCES, Site, row_id};
+use fixtures::laddr_server::{FaultKind, Faults, LaddrServer};
+use fixtures::php_json;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_laddr-fetch");
+
+fn small_site() -> Site {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/laddr-small");
+    Site::read_dir(&dir).unwrap()
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+/// Run the binary with fast retries and no politeness delay.
+fn run(url: &str, extra: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .args([
+            "--source-url",
+            url,
+            "--delay-ms",
+            "0",
+            "--retry-base-ms",
+            "1",
+            "--retry-max-ms",
+            "5",
+            "-q",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The exact bytes laddr-fetch must print for `site`: every row as the server encodes it.
+fn expected(site: &Site, resources: &[&str]) -> Vec<u8> {
+    let mut out = String::new();
+    for r in RESOURCES.iter().filter(|r| resources.contains(r)) {
+        let mut rows: Vec<&Value> = site.rows(r).unwrap().iter().collect();
+        rows.sort_by_key(|row| row_id(row));
+        for row in rows {
+            out.push_str(&format!(
+                "{{\"v\":1,\"resource\":\"{r}\",\"row\":{}}}\n",
+                php_json::encode(row)
+            ));
+        }
+    }
+    out.into_bytes()
+}
+
+fn report(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn resource_report<'a>(rep: &'a Value, name: &str) -> &'a Value {
+    rep["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == name)
+        .unwrap()
+}
+
+fn ids_in(stdout: &[u8], resource: &str) -> Vec<i64> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["resource"] == resource)
+        .map(|l| l["row"]["ID"].as_i64().unwrap())
+        .collect()
+}
+
+/// A plain HTTP/1.1 GET over a TcpStream: (status, body).
+fn http_get(base: &str, target: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    (head[9..12].parse().unwrap(), body.to_string())
+}
+
+#[test]
+fn small_fixture_exact_rows_every_resource() {
+    let site = small_site();
+    let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rep_path = dir.path().join("report.json");
+    let r = run(
+        &server.url(),
+        &[
+            "--page-size",
+            "7",
+            "--concurrency",
+            "3",
+            &format!("--json={}", rep_path.display()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        String::from_utf8(r.stdout).unwrap(),
+        String::from_utf8(expected(&site, &RESOURCES)).unwrap()
+    );
+    let rep = report(&rep_path);
+    assert_eq!(rep["ok"], true);
+    for name in RESOURCES {
+        let rr = resource_report(&rep, name);
+        let n = site.rows(name).unwrap().len() as u64;
+        assert_eq!(
+            (rr["rows"].as_u64(), rr["total"].as_u64()),
+            (Some(n), Some(n)),
+            "{name}"
+        );
+        assert_eq!(rr["retries"], 0);
+    }
+    // Every request was a stable, positive-limit, ID-ascending page with JSON selected.
+    for target in server.requests() {
+        assert!(
+            target.contains("format=json") && target.contains("&sort=ID&dir=ASC"),
+            "{target}"
+        );
+        assert!(!target.contains("limit=0"), "{target}");
+    }
+    // The lossless passthrough keeps PHP's escapes.
+    let people = site.rows("people").unwrap();
+    assert!(people.iter().any(|p| p["Username"] == "美洽下载"));
+}
+
+#[test]
+fn two_runs_give_identical_bytes_regardless_of_concurrency() {
+    let site = small_site();
+    let server = LaddrServer::start(site, Faults::none()).unwrap();
+    let a = run(&server.url(), &["--page-size", "5", "--concurrency", "1"]);
+    let b = run(&server.url(), &["--page-size", "3", "--concurrency", "4"]);
+    assert_eq!((a.code, b.code), (0, 0));
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn page_boundaries() {
+    let base = small_site();
+    let ps = 5usize;
+    // Exactly two pages, two pages and one row, one row short of a page, and nothing at all.
+    for n in [2 * ps, 2 * ps + 1, ps - 1, ps, 0] {
+        let mut site = base.clone();
+        site.tags.truncate(n);
+        site.project_buzz.clear();
+        let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
+        for conc in ["1", "3"] {
+            let dir = tempfile::tempdir().unwrap();
+            let rep_path = dir.path().join("r.json");
+            let r = run(
+                &server.url(),
+                &[
+                    "--resources",
+                    "tags,project-buzz",
+                    "--page-size",
+                    "5",
+                    "--concurrency",
+                    conc,
+                    &format!("--json={}", rep_path.display()),
+                ],
+            );
+            assert_eq!(r.code, 0, "n={n}: {}", r.stderr);
+            assert_eq!(
+                r.stdout,
+                expected(&site, &["tags", "project-buzz"]),
+                "n={n} conc={conc}"
+            );
+            let rep = report(&rep_path);
+            assert_eq!(
+                resource_report(&rep, "tags")["rows"].as_u64(),
+                Some(n as u64)
+            );
+            assert_eq!(
+                resource_report(&rep, "project-buzz")["total"].as_u64(),
+                Some(0)
+            );
+        }
+    }
+}
+
+#[test]
+fn inserts_during_a_run_neither_duplicate_nor_lose_rows() {
+    let site = small_site();
+    let before = site.people.len();
+    // New sign-ups arrive after the 1st and 3rd page requests.
+    let faults = Faults::none()
+        .with_insert("people", 1, 2)
+        .with_insert("people", 3, 3);
+    let server = LaddrServer::start(site, faults).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rep_path = dir.path().join("r.json");
+    let r = run(
+        &server.url(),
+        &[
+            "--resources",
+            "people",
+            "--page-size",
+            "6",
+            &format!("--json={}", rep_path.display()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = server.site();
+    assert_eq!(after.people.len(), before + 5);
+    assert_eq!(r.stdout, expected(&after, &["people"]));
+    let ids = ids_in(&r.stdout, "people");
+    let mut dedup = ids.clone();
+    dedup.dedup();
+    assert_eq!(ids, dedup);
+    let rep = report(&rep_path);
+    assert_eq!(
+        resource_report(&rep, "people")["total"].as_u64(),
+        Some(after.people.len() as u64)
+    );
+}
+
+#[test]
+fn the_reference_default_order_would_duplicate_on_insert() {
+    // Why sort=ID&dir=ASC matters: with laddr's default ID DESC order, an insert between two
+    // page requests shifts every row down, so page 2 repeats the last row of page 1.
+    let server =
+        LaddrServer::start(small_site(), Faults::none().with_insert("people", 1, 1)).unwrap();
+    let get = |offset: u64| -> Vec<i64> {
+        let (status, body) = http_get(
+            &server.url(),
+            &format!("/people?format=json&limit=5&offset={offset}"),
+        );
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["ID"].as_i64().unwrap())
+            .collect()
+    };
+    let p1 = get(0);
+    let p2 = get(5);
+    assert!(p2.contains(p1.last().unwrap()), "{p1:?} {p2:?}");
+}
+
+/// Each fault, injected on its own, is survived with output identical to a clean run.
+#[test]
+fn each_injected_fault_is_survived_with_identical_output() {
+    let site = small_site();
+    let clean = expected(&site, &RESOURCES);
+    let cases: Vec<(&str, Option<u64>, u32, FaultKind)> = vec![
+        ("people", Some(8), 2, FaultKind::Status(503)),
+        ("projects", None, 1, FaultKind::HtmlError(502)),
+        (
+            "people",
+            Some(0),
+            1,
+            FaultKind::TooManyRequests {
+                retry_after: "1".into(),
+            },
+        ),
+        ("tags", Some(8), 2, FaultKind::Reset),
+        ("people", Some(16), 2, FaultKind::Truncate),
+        (
+            "blog",
+            None,
+            1,
+            FaultKind::Delay(Duration::from_millis(1500)),
+        ),
+        (
+            "project-updates",
+            Some(8),
+            1,
+            FaultKind::SuccessFalse("Database busy".into()),
+        ),
+        ("project-buzz", None, 1, FaultKind::HtmlError(500)),
+    ];
+    for (resource, offset, times, kind) in cases {
+        let faults = Faults::none().with_rule(resource, offset, times, kind.clone());
+        let server = LaddrServer::start(site.clone(), faults).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let rep_path = dir.path().join("r.json");
+        let r = run(
+            &server.url(),
+            &[
+                "--page-size",
+                "8",
+                "--concurrency",
+                "2",
+                "--timeout-ms",
+                "700",
+                &format!("--json={}", rep_path.display()),
+            ],
+        );
+        assert_eq!(r.code, 0, "{kind:?}: {}", r.stderr);
+        assert!(
+            r.stdout == clean,
+            "{kind:?}: output differs from a clean run"
+        );
+        let rep = report(&rep_path);
+        assert_eq!(
+            resource_report(&rep, resource)["retries"].as_u64(),
+            Some(times as u64),
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn all_faults_at_once_still_identical() {
+    let site = small_site();
+    let faults = Faults::none()
+        .with_latency(Duration::from_millis(5))
+        .with_rule("people", None, 2, FaultKind::Status(500))
+        .with_rule("people", Some(12), 1, FaultKind::Truncate)
+        .with_rule("tags", None, 1, FaultKind::Reset)
+        .with_rule(
+            "projects",
+            Some(0),
+            1,
+            FaultKind::TooManyRequests {
+                retry_after: "0".into(),
+            },
+        )
+        .with_rule(
+            "blog",
+            None,
+            1,
+            FaultKind::SuccessFalse("temporarily".into()),
+        )
+        .with_insert("people", 2, 1);
+    let server = LaddrServer::start(site, faults).unwrap();
+    let r = run(&server.url(), &["--page-size", "4", "--concurrency", "4"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, expected(&server.site(), &RESOURCES));
+}
+
+#[test]
+fn bad_row_loses_exactly_one_row_and_reports_it() {
+    let site = small_site();
+    let ids: Vec<i64> = site.people.iter().filter_map(row_id).collect();
+    let bad_pos = 13;
+    let bad = ids[bad_pos];
+    let server =
+        LaddrServer::start(site.clone(), Faults::none().with_bad_row("people", bad)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rep_path = dir.path().join("r.json");
+    let r = run(
+        &server.url(),
+        &[
+            "--page-size",
+            "8",
+            "--concurrency",
+            "2",
+            &format!("--json={}", rep_path.display()),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let mut without = site.clone();
+    without.people.retain(|p| row_id(p) != Some(bad));
+    assert_eq!(
+        r.stdout,
+        expected(&without, &RESOURCES),
+        "every other row kept, byte for byte"
+    );
+    let rep = report(&rep_path);
+    assert_eq!(rep["ok"], false);
+    let people = resource_report(&rep, "people");
+    let lost = people["lost"].as_array().unwrap();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0]["position"], bad_pos);
+    assert_eq!(lost[0]["prevId"], ids[bad_pos - 1]);
+    assert_eq!(lost[0]["nextId"], ids[bad_pos + 1]);
+    assert!(
+        lost[0]["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("limit=1&offset={bad_pos}"))
+    );
+    assert_eq!(people["rows"].as_u64(), Some(ids.len() as u64 - 1));
+    assert_eq!(people["total"].as_u64(), Some(ids.len() as u64));
+    assert!(people["totalMismatch"].is_null());
+    assert!(
+        r.stderr.contains(&format!(
+            "lost row at position {bad_pos} (between ID {} and ID {})",
+            ids[bad_pos - 1],
+            ids[bad_pos + 1]
+        )),
+        "{}",
+        r.stderr
+    );
+    // Other resources are untouched and reported ok.
+    assert!(
+        resource_report(&rep, "tags")["lost"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_first_and_last_rows() {
+    let site = small_site();
+    let ids: Vec<i64> = site.tags.iter().filter_map(row_id).collect();
+    let (first, last) = (ids[0], *ids.last().unwrap());
+    let faults = Faults::none()
+        .with_bad_row("tags", first)
+        .with_bad_row("tags", last);
+    let server = LaddrServer::start(site.clone(), faults).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rep_path = dir.path().join("r.json");
+    let r = run(
+        &server.url(),
+        &[
+            "--resources",
+            "tags",
+            "--page-size",
+            "6",
+            &format!("--json={}", rep_path.display()),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(ids_in(&r.stdout, "tags"), ids[1..ids.len() - 1].to_vec());
+    let rep = report(&rep_path);
+    let lost = resource_report(&rep, "tags")["lost"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(lost.len(), 2);
+    assert!(lost[0]["prevId"].is_null() && lost[0]["nextId"] == ids[1]);
+    assert!(lost[1]["prevId"] == ids[ids.len() - 2] && lost[1]["nextId"].is_null());
+}
+
+#[test]
+fn success_false_at_http_200_names_the_url() {
+    let faults = Faults::none().with_rule(
+        "projects",
+        Some(0),
+        100,
+        FaultKind::SuccessFalse("Invalid sort field".into()),
+    );
+    let server = LaddrServer::start(small_site(), faults).unwrap();
+    let r = run(&server.url(), &["--retries", "2"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let url = format!(
+        "{}/projects?format=json&include=Tags%2CMemberships&limit=200&offset=0&sort=ID&dir=ASC",
+        server.url()
+    );
+    assert!(r.stderr.contains(&url), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("success:false: Invalid sort field"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("3 attempt"), "{}", r.stderr);
+}
+
+#[test]
+fn real_invalid_sort_is_success_false_at_200() {
+    // The server's own quirk, which the fault above imitates.
+    let server = LaddrServer::start(small_site(), Faults::none()).unwrap();
+    let (status, body) = http_get(&server.url(), "/projects?format=json&sort=Nope");
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            200,
+            "{\"success\":false,\"message\":\"Invalid sort field\"}"
+        )
+    );
+}
+
+#[test]
+fn non_json_500_page_names_the_url() {
+    let faults = Faults::none().with_rule("tags", None, 100, FaultKind::HtmlError(500));
+    let server = LaddrServer::start(small_site(), faults).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rep_path = dir.path().join("r.json");
+    let r = run(
+        &server.url(),
+        &["--retries", "1", &format!("--json={}", rep_path.display())],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let url = format!(
+        "{}/tags?format=json&limit=200&offset=0&sort=ID&dir=ASC",
+        server.url()
+    );
+    assert!(
+        r.stderr.contains(&format!("GET {url}: HTTP 500: <html>")),
+        "{}",
+        r.stderr
+    );
+    let rep = report(&rep_path);
+    assert!(rep["error"].as_str().unwrap().contains(&url));
+}
+
+#[test]
+fn timeouts_are_retried_then_fail_naming_the_url() {
+    let faults = Faults::none().with_rule(
+        "tags",
+        None,
+        100,
+        FaultKind::Delay(Duration::from_millis(800)),
+    );
+    let server = LaddrServer::start(small_site(), faults).unwrap();
+    let r = run(
+        &server.url(),
+        &[
+            "--resources",
+            "tags",
+            "--retries",
+            "1",
+            "--timeout-ms",
+            "200",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/tags?format=json") && r.stderr.contains("2 attempt"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn offline_replay_equals_online_byte_for_byte() {
+    let site = small_site();
+    let bad = row_id(&site.projects[3]).unwrap();
+    let faults = Faults::none().with_bad_row("projects", bad).with_rule(
+        "people",
+        Some(5),
+        1,
+        FaultKind::Status(503),
+    );
+    let server = LaddrServer::start(site, faults).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let online = run(
+        &server.url(),
+        &[
+            "--page-size",
+            "5",
+            "--concurrency",
+            "3",
+            "--cache-dir",
+            cache_dir,
+        ],
+    );
+    assert_eq!(online.code, 1, "{}", online.stderr);
+    let url = server.url();
+    drop(server);
+    // No server now: anything not in the cache would fail.
+    let offline = run(
+        &url,
+        &["--page-size", "5", "--offline", "--cache-dir", cache_dir],
+    );
+    assert_eq!(offline.code, 1, "{}", offline.stderr);
+    assert_eq!(offline.stdout, online.stdout);
+    assert!(!online.stdout.is_empty());
+    // Same for the other concurrency setting, and a clear error for a different page size.
+    let again = run(
+        &url,
+        &[
+            "--page-size",
+            "5",
+            "--concurrency",
+            "4",
+            "--offline",
+            "--cache-dir",
+            cache_dir,
+        ],
+    );
+    assert_eq!(again.stdout, online.stdout);
+    let wrong = run(
+        &url,
+        &["--page-size", "6", "--offline", "--cache-dir", cache_dir],
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("offline: no cached page"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+#[test]
+fn pii_guard_trips_and_writes_nothing() {
+    let mut site = small_site();
+    let victim = row_id(&site.people[4]).unwrap();
+    if let Some(m) = site.people[4].as_object_mut() {
+        m.insert("Email".into(), json!("secret.person@example.org"));
+    }
+    let server = LaddrServer::start(site, Faults::none()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let r = run(
+        &server.url(),
+        &[
+            "--page-size",
+            "10",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr.contains("PII guard")
+            && r.stderr.contains(&format!("row ID {victim}"))
+            && r.stderr.contains("`Email`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("secret.person"));
+    // The page holding it was not cached either.
+    assert!(!cache.path().join("people/limit-10-offset-0.json").exists());
+}
+
+#[test]
+fn pii_guard_checks_embedded_records() {
+    let mut site = small_site();
+    if let Some(author) = site.blog[0]
+        .get_mut("Author")
+        .and_then(Value::as_object_mut)
+    {
+        author.insert("Phone".into(), json!("215-555-0100"));
+    }
+    let server = LaddrServer::start(site, Faults::none()).unwrap();
+    let r = run(&server.url(), &["--resources", "blog"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`Author.Phone`"), "{}", r.stderr);
+}
+
+#[test]
+fn totals_prints_each_total() {
+    let site = small_site();
+    let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
+    let r = run(&server.url(), &["--totals"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want: String = RESOURCES
+        .iter()
+        .map(|n| {
+            format!(
+                "{{\"v\":1,\"resource\":\"{n}\",\"total\":{}}}\n",
+                site.rows(n).unwrap().len()
+            )
+        })
+        .collect();
+    assert_eq!(String::from_utf8(r.stdout).unwrap(), want);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|t| t.contains("limit=1&offset=0"))
+    );
+}
+
+#[test]
+fn limit_takes_the_lowest_ids() {
+    let site = small_site();
+    let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
+    let r = run(
+        &server.url(),
+        &[
+            "--resources",
+            "people,tags",
+            "--limit",
+            "7",
+            "--page-size",
+            "3",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want: Vec<i64> = site.people.iter().filter_map(row_id).take(7).collect();
+    assert_eq!(ids_in(&r.stdout, "people"), want);
+    assert_eq!(ids_in(&r.stdout, "tags").len(), 7);
+}
+
+#[test]
+fn closed_stdout_ends_quietly_with_exit_0() {
+    let server = LaddrServer::start(small_site(), Faults::none()).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--source-url", &server.url(), "--delay-ms", "0", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(
+        first.starts_with("{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":"),
+        "{first}"
+    );
+    drop(stdout); // like `| head -1`
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let r = run("http://127.0.0.1:9", &["--resources", "nope"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown resource"), "{}", r.stderr);
+    let r = run("http://127.0.0.1:9", &["--page-size", "0"]);
+    assert_eq!(r.code, 2);
+    let out = Command::new(BIN).arg("--offline").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn sends_user_agent_and_accept() {
+    // A raw server that records the request head, to check the headers on the wire.
+    use fixtures::http::{Request, Response, Server};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>> = Arc::default();
+    let s2 = Arc::clone(&seen);
+    let server = Server::start(move |req: &Request| {
+        s2.lock().unwrap().push((
+            req.header("User-Agent").map(String::from),
+            req.header("Accept").map(String::from),
+        ));
+        Response::json(
+            200,
+            r#"{"success":true,"data":[],"total":0,"limit":200,"offset":0}"#,
+        )
+    })
+    .unwrap();
+    let r = run(
+        &server.url(),
+        &["--resources", "tags", "--user-agent", "cutover-test/1"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen[0],
+        (
+            Some("cutover-test/1".into()),
+            Some("application/json".into())
+        )
+    );
+}
