@@ -32,7 +32,7 @@ pub enum SheetError {
         sheet: String,
         record: String,
         template: String,
-        source: PathError,
+        source: Box<PathError>,
     },
     #[error("sheet `{sheet}`, record {record}: {source}")]
     Toml {
@@ -102,12 +102,15 @@ impl SheetConfig {
 
     /// A record's path relative to the repo root, e.g. `people/alice.toml`.
     pub fn record_path(&self, record: &Map<String, Value>) -> Result<String, SheetError> {
-        let rel = self.path.render(record).map_err(|source| SheetError::Path {
-            sheet: self.name.clone(),
-            record: describe(record),
-            template: self.path.as_str().to_owned(),
-            source,
-        })?;
+        let rel = self
+            .path
+            .render(record)
+            .map_err(|source| SheetError::Path {
+                sheet: self.name.clone(),
+                record: describe(record),
+                template: self.path.as_str().to_owned(),
+                source: Box::new(source),
+            })?;
         Ok(self.join(&format!("{rel}.{}", self.extension())))
     }
 
@@ -128,7 +131,9 @@ impl SheetConfig {
             source,
         };
         match &self.format {
-            Format::Toml => Ok(crate::toml::to_string(record).map_err(toml_err)?.into_bytes()),
+            Format::Toml => Ok(crate::toml::to_string(record)
+                .map_err(toml_err)?
+                .into_bytes()),
             Format::Markdown { body } => {
                 let mut front = record.clone();
                 let text = match front.remove(body) {
@@ -165,7 +170,6 @@ impl SheetConfig {
                     Some(after) => ("", after),
                     None => rest
                         .split_once("\n+++\n")
-                        .map(|(f, a)| (f, a))
                         .ok_or_else(|| parse_err("front matter is not closed by `+++`".into()))?,
                 };
                 let mut record =
@@ -208,10 +212,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.root, "blog-posts");
-        assert_eq!(c.format, Format::Markdown { body: "body".into() });
+        assert_eq!(
+            c.format,
+            Format::Markdown {
+                body: "body".into()
+            }
+        );
         let c = SheetConfig::parse("x", "[gitsheet]\npath = '${{ id }}'\n").unwrap();
         assert_eq!(c.root, "");
-        assert_eq!(c.record_path(json!({"id": "a"}).as_object().unwrap()).unwrap(), "a.toml");
+        assert_eq!(
+            c.record_path(json!({"id": "a"}).as_object().unwrap())
+                .unwrap(),
+            "a.toml"
+        );
     }
 
     #[test]
@@ -224,8 +237,11 @@ mod tests {
 
     #[test]
     fn path_errors_name_sheet_and_record() {
-        let c = SheetConfig::parse("people", "[gitsheet]\nroot = 'people'\npath = '${{ slug }}'\n")
-            .unwrap();
+        let c = SheetConfig::parse(
+            "people",
+            "[gitsheet]\nroot = 'people'\npath = '${{ slug }}'\n",
+        )
+        .unwrap();
         let e = c
             .record_path(json!({"legacyId": 7, "slug": ".."}).as_object().unwrap())
             .unwrap_err();

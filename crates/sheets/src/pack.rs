@@ -156,7 +156,7 @@ fn entry_header(kind: Kind, size: usize) -> Vec<u8> {
 
 /// A pack index, version 2.
 fn index_bytes(entries: &mut [(ObjectId, u32, u64)], pack_checksum: &[u8]) -> Vec<u8> {
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_unstable_by_key(|e| e.0);
     let mut out = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
     out.extend_from_slice(b"\xfftOc");
     out.extend_from_slice(&2u32.to_be_bytes());

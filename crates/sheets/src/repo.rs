@@ -102,14 +102,15 @@ impl DataRepo {
             return Err(not_bare("it has a .git subfolder: it is a work tree"));
         }
         if !path.join("HEAD").is_file() || !path.join("objects").is_dir() {
-            return Err(not_bare("it has no HEAD file and objects/ folder of its own"));
+            return Err(not_bare(
+                "it has no HEAD file and objects/ folder of its own",
+            ));
         }
-        let mut repo = gix::open_opts(&path, gix::open::Options::isolated()).map_err(|e| {
-            RepoError::Open {
+        let mut repo =
+            gix::open_opts(&path, gix::open::Options::isolated()).map_err(|e| RepoError::Open {
                 path: path.clone(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         if !repo.is_bare() || repo.workdir().is_some() {
             return Err(not_bare("its config says it has a work tree"));
         }
@@ -262,7 +263,12 @@ impl DataRepo {
         Ok(out)
     }
 
-    fn walk_into(&self, tree: ObjectId, at: &str, out: &mut Vec<BlobEntry>) -> Result<(), RepoError> {
+    fn walk_into(
+        &self,
+        tree: ObjectId,
+        at: &str,
+        out: &mut Vec<BlobEntry>,
+    ) -> Result<(), RepoError> {
         let (_, data) = self.read_object(tree)?;
         for entry in gix::objs::TreeRefIter::from_bytes(&data, gix::hash::Kind::Sha1) {
             let entry = entry.map_err(|e| RepoError::Object {
@@ -290,7 +296,10 @@ impl DataRepo {
     }
 
     /// The sheet configs in `.gitsheets/` of `tree`, by sheet name.
-    pub fn sheet_configs(&self, tree: ObjectId) -> Result<BTreeMap<String, SheetConfig>, RepoError> {
+    pub fn sheet_configs(
+        &self,
+        tree: ObjectId,
+    ) -> Result<BTreeMap<String, SheetConfig>, RepoError> {
         let mut configs = BTreeMap::new();
         for entry in self.walk_blobs(tree, ".gitsheets")? {
             let Some(name) = entry
@@ -319,9 +328,17 @@ impl DataRepo {
 
     /// The record files of a sheet: blobs at exactly the template's depth below the root, with
     /// the sheet's extension. Attachments (deeper, or other extensions) are not records.
-    pub fn record_files(&self, tree: ObjectId, config: &SheetConfig) -> Result<Vec<BlobEntry>, RepoError> {
+    pub fn record_files(
+        &self,
+        tree: ObjectId,
+        config: &SheetConfig,
+    ) -> Result<Vec<BlobEntry>, RepoError> {
         let ext = format!(".{}", config.extension());
-        let root_depth = if config.root.is_empty() { 0 } else { config.root.split('/').count() };
+        let root_depth = if config.root.is_empty() {
+            0
+        } else {
+            config.root.split('/').count()
+        };
         let depth = root_depth + config.path.depth();
         let mut files = self.walk_blobs(tree, &config.root)?;
         files.retain(|f| f.path.ends_with(&ext) && f.path.split('/').count() == depth);

@@ -20,7 +20,9 @@ enum Piece {
 /// Why a template or a rendered path is unusable.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PathError {
-    #[error("template `{template}`: `${{{{ {expr} }}}}` is not a field reference (only `[A-Za-z0-9_-]+` is supported)")]
+    #[error(
+        "template `{template}`: `${{{{ {expr} }}}}` is not a field reference (only `[A-Za-z0-9_-]+` is supported)"
+    )]
     Expression { template: String, expr: String },
     #[error("template `{template}` has an unclosed `${{{{`")]
     Unclosed { template: String },
@@ -178,7 +180,10 @@ mod tests {
         let r = rec(json!({"projectSlug": "transit-app", "number": 1}));
         assert_eq!(t.render(&r).unwrap(), "transit-app/1");
         let t = PathTemplate::parse("${{ a }}-${{ b }}.x").unwrap();
-        assert_eq!(t.render(&rec(json!({"a": true, "b": 1.5}))).unwrap(), "true-1.5.x");
+        assert_eq!(
+            t.render(&rec(json!({"a": true, "b": 1.5}))).unwrap(),
+            "true-1.5.x"
+        );
     }
 
     #[test]
@@ -215,7 +220,10 @@ mod tests {
             "a\u{1f}b", "a\u{7f}b", "a\nb",
         ] {
             assert!(
-                matches!(t.render(&rec(json!({ "slug": bad }))), Err(PathError::Unsafe { .. })),
+                matches!(
+                    t.render(&rec(json!({ "slug": bad }))),
+                    Err(PathError::Unsafe { .. })
+                ),
                 "{bad:?} should be refused"
             );
         }

@@ -237,7 +237,10 @@ fn array_type<'a>(
     if items.clone().all(|v| js_type(v) == t) {
         return Ok(Some(t));
     }
-    if items.clone().all(|v| matches!(js_type(v), JsType::Integer | JsType::Float)) {
+    if items
+        .clone()
+        .all(|v| matches!(js_type(v), JsType::Integer | JsType::Float))
+    {
         return Ok(Some(JsType::Float));
     }
     Err(WriteError::MixedArray(at.to_owned()))
@@ -460,8 +463,8 @@ fn write_multiline_string(out: &mut String, s: &str) {
 
 /// Parse a TOML document into a JSON object. Datetimes become their TOML text.
 pub fn from_str(text: &str) -> Result<Map<String, Value>, ReadError> {
-    let doc: toml_edit::Document<String> =
-        toml_edit::Document::parse(text.to_owned()).map_err(|e| ReadError::Syntax(e.to_string()))?;
+    let doc: toml_edit::Document<String> = toml_edit::Document::parse(text.to_owned())
+        .map_err(|e| ReadError::Syntax(e.to_string()))?;
     table_to_json(doc.as_table(), "")
 }
 

@@ -2,10 +2,12 @@
 //! remove and read single files. Only the directories on a changed path are re-encoded;
 //! everything else keeps its object id, so every other path stays byte-identical.
 
+use crate::config::{SheetConfig, SheetError};
 use crate::pack::ObjectSink;
 use crate::repo::{DataRepo, RepoError};
 use gix::ObjectId;
 use gix::object::Kind;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 const MODE_TREE: u32 = 0o40000;
@@ -57,6 +59,34 @@ pub enum EditError {
     Conflict(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+}
+
+/// RFC 7396 JSON merge patch: objects merge recursively, `null` removes, anything else
+/// replaces.
+pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(key);
+            }
+            Value::Object(p) => {
+                let slot = target
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                if let Value::Object(t) = slot {
+                    merge_patch(t, p);
+                }
+            }
+            other => {
+                target.insert(key.clone(), other.clone());
+            }
+        }
+    }
 }
 
 fn split(path: &str) -> Result<Vec<&str>, EditError> {
@@ -78,7 +108,11 @@ impl<'r> TreeEdit<'r> {
             sink: ObjectSink::default(),
             root: Dir {
                 base: tree,
-                children: if tree.is_none() { Some(BTreeMap::new()) } else { None },
+                children: if tree.is_none() {
+                    Some(BTreeMap::new())
+                } else {
+                    None
+                },
                 dirty: tree.is_none(),
             },
         }
@@ -114,11 +148,16 @@ impl<'r> TreeEdit<'r> {
             return Ok(());
         }
         let parts = split(path)?;
-        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let (last, parents) = parts
+            .split_last()
+            .ok_or_else(|| EditError::BadPath(path.into()))?;
         let TreeEdit { repo, sink, root } = self;
         let dir = descend(root, parents, true, repo, sink)?
             .ok_or_else(|| EditError::Conflict(path.to_owned()))?;
-        let children = dir.children.as_mut().ok_or_else(|| EditError::Conflict(path.into()))?;
+        let children = dir
+            .children
+            .as_mut()
+            .ok_or_else(|| EditError::Conflict(path.into()))?;
         if empty {
             children.remove(last.as_bytes());
         } else {
@@ -133,15 +172,26 @@ impl<'r> TreeEdit<'r> {
     pub fn put(&mut self, path: &str, bytes: Vec<u8>) -> Result<ObjectId, EditError> {
         let parts = split(path)?;
         let id = self.sink.add(Kind::Blob, bytes);
-        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let (last, parents) = parts
+            .split_last()
+            .ok_or_else(|| EditError::BadPath(path.into()))?;
         let TreeEdit { repo, sink, root } = self;
         let dir = descend(root, parents, true, repo, sink)?
             .ok_or_else(|| EditError::Conflict(path.to_owned()))?;
-        let children = dir.children.as_mut().ok_or_else(|| EditError::Conflict(path.into()))?;
+        let children = dir
+            .children
+            .as_mut()
+            .ok_or_else(|| EditError::Conflict(path.into()))?;
         if let Some(Node::Dir(_)) = children.get(last.as_bytes()) {
             return Err(EditError::Conflict(path.to_owned()));
         }
-        children.insert(last.as_bytes().to_vec(), Node::Leaf { mode: MODE_BLOB, id });
+        children.insert(
+            last.as_bytes().to_vec(),
+            Node::Leaf {
+                mode: MODE_BLOB,
+                id,
+            },
+        );
         dir.dirty = true;
         Ok(id)
     }
@@ -150,7 +200,9 @@ impl<'r> TreeEdit<'r> {
     /// left empty are removed too.
     pub fn remove(&mut self, path: &str) -> Result<bool, EditError> {
         let parts = split(path)?;
-        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let (last, parents) = parts
+            .split_last()
+            .ok_or_else(|| EditError::BadPath(path.into()))?;
         let TreeEdit { repo, sink, root } = self;
         let Some(dir) = descend(root, parents, false, repo, sink)? else {
             return Ok(false);
@@ -166,10 +218,46 @@ impl<'r> TreeEdit<'r> {
         Ok(removed)
     }
 
+    /// Delete a record file and its attachment folder (`<path without extension>/`).
+    /// Returns whether the record existed.
+    pub fn delete_record(&mut self, path: &str) -> Result<bool, EditError> {
+        let removed = self.remove(path)?;
+        if let Some((stem, _ext)) = path.rsplit_once('.')
+            && !stem.is_empty()
+            && !stem.ends_with('/')
+        {
+            self.remove(stem)?;
+        }
+        Ok(removed)
+    }
+
+    /// Apply an RFC 7396 merge patch (`null` removes a key) to the record at `path`, in the
+    /// sheet's format. Returns `false` when there is no record there or nothing changed.
+    pub fn patch_record(
+        &mut self,
+        config: &SheetConfig,
+        path: &str,
+        patch: &Map<String, Value>,
+    ) -> Result<bool, EditError> {
+        let Some(bytes) = self.get(path)? else {
+            return Ok(false);
+        };
+        let mut record = config.decode(path, &bytes)?;
+        merge_patch(&mut record, patch);
+        let new_bytes = config.encode(&record)?;
+        if new_bytes == bytes {
+            return Ok(false);
+        }
+        self.put(path, new_bytes)?;
+        Ok(true)
+    }
+
     /// The bytes of the file at `path`, if there is one.
     pub fn get(&mut self, path: &str) -> Result<Option<Vec<u8>>, EditError> {
         let parts = split(path)?;
-        let (last, parents) = parts.split_last().ok_or_else(|| EditError::BadPath(path.into()))?;
+        let (last, parents) = parts
+            .split_last()
+            .ok_or_else(|| EditError::BadPath(path.into()))?;
         let TreeEdit { repo, sink, root } = self;
         let Some(dir) = descend(root, parents, false, repo, sink)? else {
             return Ok(None);
@@ -185,8 +273,7 @@ impl<'r> TreeEdit<'r> {
 
     /// Encode every changed directory and return the root tree id.
     pub fn write(&mut self) -> Result<ObjectId, EditError> {
-        let TreeEdit { repo, sink, root } = self;
-        write_dir(root, repo, sink)
+        write_dir(&mut self.root, &mut self.sink)
     }
 
     /// Which files differ between two trees (either may be only in this edit's new objects),
@@ -208,7 +295,13 @@ impl<'r> TreeEdit<'r> {
             Ok(Some(t))
         };
         let mut changes = FileChanges::default();
-        diff_into(self, sub(old)?, sub(new)?, prefix.trim_matches('/'), &mut changes)?;
+        diff_into(
+            self,
+            sub(old)?,
+            sub(new)?,
+            prefix.trim_matches('/'),
+            &mut changes,
+        )?;
         Ok(changes)
     }
 
@@ -223,7 +316,9 @@ impl<'r> TreeEdit<'r> {
                     _ => return,
                 }
             }
-            let Some(children) = dir.children.as_mut() else { return };
+            let Some(children) = dir.children.as_mut() else {
+                return;
+            };
             let is_empty = matches!(
                 children.get(last.as_bytes()),
                 Some(Node::Dir(Dir { children: Some(c), .. })) if c.is_empty()
@@ -330,23 +425,35 @@ fn insert_new(dir: &mut Dir, parts: &[&str], id: ObjectId) -> Result<(), EditErr
         if children.contains_key(first.as_bytes()) {
             return Err(EditError::Duplicate(parts.join("/")));
         }
-        children.insert(first.as_bytes().to_vec(), Node::Leaf { mode: MODE_BLOB, id });
+        children.insert(
+            first.as_bytes().to_vec(),
+            Node::Leaf {
+                mode: MODE_BLOB,
+                id,
+            },
+        );
         return Ok(());
     }
     let entry = children
         .entry(first.as_bytes().to_vec())
-        .or_insert_with(|| Node::Dir(Dir { base: None, children: Some(BTreeMap::new()), dirty: true }));
+        .or_insert_with(|| {
+            Node::Dir(Dir {
+                base: None,
+                children: Some(BTreeMap::new()),
+                dirty: true,
+            })
+        });
     match entry {
         Node::Dir(d) => insert_new(d, rest, id),
         Node::Leaf { .. } => Err(EditError::Conflict(first.to_string())),
     }
 }
 
-fn write_dir(dir: &mut Dir, repo: &DataRepo, sink: &mut ObjectSink) -> Result<ObjectId, EditError> {
-    if !dir.dirty {
-        if let Some(base) = dir.base {
-            return Ok(base);
-        }
+fn write_dir(dir: &mut Dir, sink: &mut ObjectSink) -> Result<ObjectId, EditError> {
+    if !dir.dirty
+        && let Some(base) = dir.base
+    {
+        return Ok(base);
     }
     let mut items: Vec<(Vec<u8>, u32, ObjectId)> = Vec::new();
     if let Some(children) = dir.children.as_mut() {
@@ -354,11 +461,12 @@ fn write_dir(dir: &mut Dir, repo: &DataRepo, sink: &mut ObjectSink) -> Result<Ob
             match node {
                 Node::Leaf { mode, id } => items.push((name.clone(), *mode, *id)),
                 Node::Dir(d) => {
-                    let is_empty_new = d.base.is_none() && d.children.as_ref().is_none_or(BTreeMap::is_empty);
+                    let is_empty_new =
+                        d.base.is_none() && d.children.as_ref().is_none_or(BTreeMap::is_empty);
                     if is_empty_new {
                         continue;
                     }
-                    let id = write_dir(d, repo, sink)?;
+                    let id = write_dir(d, sink)?;
                     items.push((name.clone(), MODE_TREE, id));
                 }
             }
@@ -366,8 +474,14 @@ fn write_dir(dir: &mut Dir, repo: &DataRepo, sink: &mut ObjectSink) -> Result<Ob
     }
     // Git orders tree entries as if directory names ended with `/`.
     items.sort_by(|a, b| {
-        let ka = a.0.iter().copied().chain((a.1 == MODE_TREE).then_some(b'/'));
-        let kb = b.0.iter().copied().chain((b.1 == MODE_TREE).then_some(b'/'));
+        let ka =
+            a.0.iter()
+                .copied()
+                .chain((a.1 == MODE_TREE).then_some(b'/'));
+        let kb =
+            b.0.iter()
+                .copied()
+                .chain((b.1 == MODE_TREE).then_some(b'/'));
         ka.cmp(kb)
     });
     let mut data = Vec::with_capacity(items.len() * 40);
@@ -412,7 +526,8 @@ fn diff_into(
         };
         let o = old_entries.get(name);
         let n = new_entries.get(name);
-        let tree_of = |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m == MODE_TREE).map(|(_, id)| *id);
+        let tree_of =
+            |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m == MODE_TREE).map(|(_, id)| *id);
         let blob_of = |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m != MODE_TREE).copied();
         diff_into(edit, tree_of(o), tree_of(n), &path, out)?;
         match (blob_of(o), blob_of(n)) {

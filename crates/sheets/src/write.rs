@@ -200,11 +200,11 @@ impl<'r> Transaction<'r> {
                 source,
             })?;
         let result = self.update_ref(repo);
-        if result.is_err() {
-            if let Some(p) = pack.as_ref().filter(|p| p.created) {
-                let _ = std::fs::remove_file(&p.idx);
-                let _ = std::fs::remove_file(&p.pack);
-            }
+        if result.is_err()
+            && let Some(p) = pack.as_ref().filter(|p| p.created)
+        {
+            let _ = std::fs::remove_file(&p.idx);
+            let _ = std::fs::remove_file(&p.pack);
         }
         result?;
         outcome.objects_written = pack.map_or(0, |p| p.objects);
@@ -232,7 +232,10 @@ impl<'r> Transaction<'r> {
                 expected,
                 new: gix::refs::Target::Object(self.tip),
             },
-            name: name.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| ref_err(e.to_string()))?,
+            name: name
+                .as_str()
+                .try_into()
+                .map_err(|e: gix::validate::reference::name::Error| ref_err(e.to_string()))?,
             deref: false,
         };
         let time = self.signature.git_time();

@@ -51,20 +51,35 @@ fn multiline_strings() {
     // A final newline puts the closing quotes on their own line.
     check(json!({"s": "line\n"}), "s = \"\"\"\nline\n\"\"\"\n");
     // A final `"` gets a line-ending backslash; a lone `"` stays raw; `"""` is broken up.
-    check(json!({"s": "a\n\"\"\"b\""}), "s = \"\"\"\na\n\\\"\"\"b\"\\\n\"\"\"\n");
-    check(json!({"s": "say \"hi\"\nthere"}), "s = \"\"\"\nsay \"hi\"\nthere\"\"\"\n");
-    check(json!({"s": "tab\tin\nmulti"}), "s = \"\"\"\ntab\\tin\nmulti\"\"\"\n");
+    check(
+        json!({"s": "a\n\"\"\"b\""}),
+        "s = \"\"\"\na\n\\\"\"\"b\"\\\n\"\"\"\n",
+    );
+    check(
+        json!({"s": "say \"hi\"\nthere"}),
+        "s = \"\"\"\nsay \"hi\"\nthere\"\"\"\n",
+    );
+    check(
+        json!({"s": "tab\tin\nmulti"}),
+        "s = \"\"\"\ntab\\tin\nmulti\"\"\"\n",
+    );
 }
 
 #[test]
 fn every_control_character_is_escaped() {
     // @iarna escapes only the first (and writes invalid TOML); we escape all of them.
-    check(json!({"s": "\u{1}\u{2}x\u{3}\u{7f}"}), "s = \"\\u0001\\u0002x\\u0003\\u007f\"\n");
+    check(
+        json!({"s": "\u{1}\u{2}x\u{3}\u{7f}"}),
+        "s = \"\\u0001\\u0002x\\u0003\\u007f\"\n",
+    );
     check(json!({"s": "\u{0}"}), "s = \"\\u0000\"\n");
     check(json!({"s": "bs\u{8} ff\u{c}"}), "s = \"bs\\b ff\\f\"\n");
     // A control character rules out a literal string even with only `"` quotes.
     check(json!({"s": "\u{1}\"q\""}), "s = \"\\u0001\\\"q\\\"\"\n");
-    check(json!({"s": "a\u{1}\nb\u{2}"}), "s = \"\"\"\na\\u0001\nb\\u0002\"\"\"\n");
+    check(
+        json!({"s": "a\u{1}\nb\u{2}"}),
+        "s = \"\"\"\na\\u0001\nb\\u0002\"\"\"\n",
+    );
 }
 
 #[test]
@@ -73,7 +88,10 @@ fn keys_are_sorted_by_code_unit_and_quoted_when_not_bare() {
         json!({"lastName": 1, "legacyId": 2, "firstName": 3, "fullName": 4, "_x": 5, "Zed": 6}),
         "Zed = 6\n_x = 5\nfirstName = 3\nfullName = 4\nlastName = 1\nlegacyId = 2\n",
     );
-    check(json!({"key with space": 1, "dotted.key": 2}), "\"dotted.key\" = 2\n\"key with space\" = 1\n");
+    check(
+        json!({"key with space": 1, "dotted.key": 2}),
+        "\"dotted.key\" = 2\n\"key with space\" = 1\n",
+    );
 }
 
 #[test]
@@ -85,14 +103,20 @@ fn null_is_omitted_and_empty_record_is_empty_file() {
 
 #[test]
 fn arrays() {
-    check(json!({"e": [], "a": [1, 2], "s": ["x", "y"]}), "a = [ 1, 2 ]\ne = [ ]\ns = [ \"x\", \"y\" ]\n");
+    check(
+        json!({"e": [], "a": [1, 2], "s": ["x", "y"]}),
+        "a = [ 1, 2 ]\ne = [ ]\ns = [ \"x\", \"y\" ]\n",
+    );
     // Longer than 60 characters: one item per line.
     check(
         json!({"long": ["aaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbb", "cccccccccccccccccccc", "dddddd"]}),
         "long = [\n  \"aaaaaaaaaaaaaaa\",\n  \"bbbbbbbbbbbbbbbbbb\",\n  \"cccccccccccccccccccc\",\n  \"dddddd\"\n]\n",
     );
     // Strings in arrays are always basic strings; nulls are dropped.
-    check(json!({"q": ["say \"hi\"", null]}), "q = [ \"say \\\"hi\\\"\" ]\n");
+    check(
+        json!({"q": ["say \"hi\"", null]}),
+        "q = [ \"say \\\"hi\\\"\" ]\n",
+    );
     // Inline tables in an array that does not start with a table.
     check(json!({"n": [[1], [2]]}), "n = [ [ 1 ], [ 2 ] ]\n");
 }
@@ -100,7 +124,10 @@ fn arrays() {
 #[test]
 fn mixed_arrays_are_refused() {
     let err = to_string(json!({"m": [1, "x"]}).as_object().unwrap()).unwrap_err();
-    assert_eq!(err.to_string(), "array at `m` mixes value types, which TOML 1.0 arrays cannot hold");
+    assert_eq!(
+        err.to_string(),
+        "array at `m` mixes value types, which TOML 1.0 arrays cannot hold"
+    );
 }
 
 #[test]
@@ -112,14 +139,20 @@ fn nested_tables_and_arrays_of_tables() {
     check(json!({"t": {}}), "t = { }\n");
     // Nulls are absent everywhere: a table of nulls is an empty table.
     check(json!({"t": {"a": null}, "u": 1}), "t = { }\nu = 1\n");
-    check(json!({"t": {"a": null, "b": 1}, "u": [{"c": null, "d": 2}]}), "[t]\nb = 1\n\n[[u]]\nd = 2\n");
+    check(
+        json!({"t": {"a": null, "b": 1}, "u": [{"c": null, "d": 2}]}),
+        "[t]\nb = 1\n\n[[u]]\nd = 2\n",
+    );
     // No header for a table holding only tables.
     check(json!({"t": {"u": {"x": 1}}}), "[t.u]\nx = 1\n");
 }
 
 #[test]
 fn floats_as_javascript_prints_them() {
-    check(json!({"f": 0.5, "g": 1234.5678, "h": 2.0}), "f = 0.5\ng = 1_234.5678\nh = 2\n");
+    check(
+        json!({"f": 0.5, "g": 1234.5678, "h": 2.0}),
+        "f = 0.5\ng = 1_234.5678\nh = 2\n",
+    );
 }
 
 /// reference B §6.5, `people/aaronm.toml`.

@@ -50,11 +50,16 @@ pub fn run_node(args: &[&str], input: &str) -> Vec<Value> {
 /// Where @iarna escapes only the first control character of a string (per line of a
 /// multi-line string), or writes one raw inside a literal string, our bytes differ on purpose.
 fn iarna_bug_applies(v: &Value) -> bool {
-    let other_control = |c: char| matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}') && !"\u{8}\t\n\u{c}\r".contains(c);
+    let other_control =
+        |c: char| matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}') && !"\u{8}\t\n\u{c}\r".contains(c);
     let bad = |s: &str| {
-        let per_line = s.split('\n').any(|line| line.chars().filter(|&c| other_control(c)).count() >= 2);
+        let per_line = s
+            .split('\n')
+            .any(|line| line.chars().filter(|&c| other_control(c)).count() >= 2);
         let literal = s.contains('"') && !s.contains(['\'', '\u{8}', '\t', '\n', '\u{c}', '\r']);
-        per_line || s.chars().filter(|&c| other_control(c)).count() >= 2 || (literal && s.chars().any(other_control))
+        per_line
+            || s.chars().filter(|&c| other_control(c)).count() >= 2
+            || (literal && s.chars().any(other_control))
     };
     match v {
         Value::String(s) => bad(s),

@@ -26,7 +26,7 @@ fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         any_string().prop_map(Value::String),
         // JavaScript numbers are exact up to 2^53.
-        (-(1i64 << 53)..(1i64 << 53)).prop_map(|i| Value::from(i)),
+        (-(1i64 << 53)..(1i64 << 53)).prop_map(Value::from),
         (-99_999i64..99_999).prop_map(Value::from),
         any::<bool>().prop_map(Value::Bool),
     ]
@@ -42,8 +42,12 @@ fn homogeneous_array() -> impl Strategy<Value = Value> {
 }
 
 fn flat_table() -> impl Strategy<Value = Map<String, Value>> {
-    prop::collection::btree_map(key(), prop_oneof![3 => scalar(), 1 => homogeneous_array()], 0..5)
-        .prop_map(|m| m.into_iter().collect())
+    prop::collection::btree_map(
+        key(),
+        prop_oneof![3 => scalar(), 1 => homogeneous_array()],
+        0..5,
+    )
+    .prop_map(|m| m.into_iter().collect())
 }
 
 /// Records: scalars and arrays at the top, plus some nested tables and arrays of tables.

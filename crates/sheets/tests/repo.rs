@@ -1,0 +1,470 @@
+//! The data repo layer on real bare repositories made with the `git` CLI, read back with
+//! `git cat-file`/`git ls-tree` and checked with `git fsck --strict`.
+
+use serde_json::json;
+use sheets::repo::RepoError;
+use sheets::{CommitSpec, DataRepo, Signature, Transaction};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn template_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/data-repo-template")
+}
+
+/// A fresh `git clone --bare` of a repo whose `empty` branch holds the 12 sheet configs
+/// (plus `main` with one hand-made record), so no `refs/heads/legacy-import` exists.
+fn fresh_clone(tmp: &Path) -> PathBuf {
+    let work = tmp.join("work");
+    std::fs::create_dir_all(work.join(".gitsheets")).unwrap();
+    git(&work, &["init", "-q", "-b", "empty"]);
+    for entry in std::fs::read_dir(template_dir().join(".gitsheets")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            work.join(".gitsheets").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "configs"]);
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::create_dir_all(work.join("revocations")).unwrap();
+    std::fs::write(work.join("revocations/j1.toml"), "jti = \"j1\"\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "a revocation"]);
+    let bare = tmp.join("data.git");
+    git(
+        tmp,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    bare
+}
+
+fn fsck(bare: &Path) {
+    git(bare, &["fsck", "--strict", "--no-dangling"]);
+}
+
+fn refs_and_head(bare: &Path) -> (String, String) {
+    (
+        git(bare, &["for-each-ref", "--format=%(refname) %(objectname)"]),
+        std::fs::read_to_string(bare.join("HEAD")).unwrap(),
+    )
+}
+
+fn fixed_signature() -> Signature {
+    Signature {
+        time: 1_779_062_400,
+        ..Signature::default()
+    }
+}
+
+fn person(slug: &str, legacy: i64) -> (String, Vec<u8>) {
+    let rec = json!({"id": format!("0190d3c4-0000-7000-8000-{legacy:012}"), "legacyId": legacy, "slug": slug});
+    let bytes = sheets::toml::to_string(rec.as_object().unwrap())
+        .unwrap()
+        .into_bytes();
+    (format!("{slug}.toml"), bytes)
+}
+
+fn write_people(repo: &DataRepo, people: &[(&str, i64)]) -> sheets::WriteOutcome {
+    let parent = repo
+        .parent_for("legacy-import", &["empty", "main"])
+        .unwrap();
+    let mut tx = Transaction::begin(repo, parent)
+        .unwrap()
+        .with_signature(fixed_signature());
+    tx.edit()
+        .replace_dir("people", people.iter().map(|(s, l)| person(s, *l)))
+        .unwrap();
+    tx.commit(
+        &CommitSpec::new("import(people): snapshot from codeforphilly.org (2026-05-18T00:00:00.000Z)\n\n2 people.")
+            .trailer("Action", "import.laddr.json")
+            .trailer("Sheet", "people"),
+    )
+    .unwrap();
+    tx.finish().unwrap()
+}
+
+#[test]
+fn first_write_on_a_fresh_bare_clone_creates_the_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let head_before = std::fs::read_to_string(bare.join("HEAD")).unwrap();
+    let empty = git(&bare, &["rev-parse", "refs/heads/empty"])
+        .trim()
+        .to_owned();
+    let repo = DataRepo::open(&bare).unwrap();
+
+    let parent = repo
+        .parent_for("legacy-import", &["empty", "main"])
+        .unwrap();
+    assert_eq!(parent.expected, None);
+    assert_eq!(parent.base.to_string(), empty);
+    assert_eq!(parent.base_ref, "refs/heads/empty");
+
+    let out = write_people(&repo, &[("alice", 1), ("bob", 2)]);
+    assert_eq!(out.old, None);
+    assert_eq!(out.commits.len(), 1);
+    let tip = git(&bare, &["rev-parse", "refs/heads/legacy-import"]);
+    assert_eq!(tip.trim(), out.new.unwrap().to_string());
+
+    // Another git implementation sees the same files, bytes and commit.
+    assert_eq!(
+        git(
+            &bare,
+            &["ls-tree", "-r", "--name-only", "legacy-import", "people"]
+        ),
+        "people/alice.toml\npeople/bob.toml\n"
+    );
+    assert_eq!(
+        git(
+            &bare,
+            &["cat-file", "blob", "legacy-import:people/alice.toml"]
+        )
+        .into_bytes(),
+        person("alice", 1).1
+    );
+    let commit = git(&bare, &["cat-file", "commit", "legacy-import"]);
+    assert_eq!(
+        commit,
+        format!(
+            "tree {}\nparent {empty}\nauthor Code for Philly API <api@users.noreply.codeforphilly.org> 1779062400 +0000\n\
+             committer Code for Philly API <api@users.noreply.codeforphilly.org> 1779062400 +0000\n\n\
+             import(people): snapshot from codeforphilly.org (2026-05-18T00:00:00.000Z)\n\n2 people.\n\n\
+             Action: import.laddr.json\nSheet: people\n",
+            git(&bare, &["rev-parse", "legacy-import^{tree}"]).trim()
+        )
+    );
+    assert_eq!(
+        git(
+            &bare,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Action,valueonly)",
+                "legacy-import"
+            ]
+        )
+        .trim(),
+        "import.laddr.json"
+    );
+    // The configs are the parent's, byte for byte; HEAD is untouched.
+    assert_eq!(
+        git(&bare, &["rev-parse", "legacy-import:.gitsheets"]),
+        git(&bare, &["rev-parse", "empty:.gitsheets"])
+    );
+    assert_eq!(
+        std::fs::read_to_string(bare.join("HEAD")).unwrap(),
+        head_before
+    );
+    fsck(&bare);
+
+    // Reading back through the library gives the records and their paths.
+    let read = repo
+        .read_sheet_at("refs/heads/legacy-import", "people")
+        .unwrap();
+    assert!(read.errors.is_empty());
+    let paths: Vec<&str> = read.records.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["people/alice.toml", "people/bob.toml"]);
+    assert_eq!(read.records[1].record["legacyId"], json!(2));
+}
+
+#[test]
+fn second_identical_write_makes_no_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let first = write_people(&repo, &[("alice", 1)]);
+    let before = refs_and_head(&bare);
+    let packs_before = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .count();
+    let second = write_people(&repo, &[("alice", 1)]);
+    assert!(second.commits.is_empty());
+    assert_eq!(second.new, first.new);
+    assert_eq!(refs_and_head(&bare), before);
+    assert_eq!(
+        std::fs::read_dir(bare.join("objects/pack"))
+            .unwrap()
+            .count(),
+        packs_before
+    );
+    assert_eq!(
+        git(&bare, &["rev-list", "--count", "empty..legacy-import"]).trim(),
+        "1"
+    );
+    fsck(&bare);
+}
+
+#[test]
+fn a_branch_that_moved_aborts_with_every_ref_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    write_people(&repo, &[("alice", 1)]);
+
+    let parent = repo.parent_for("legacy-import", &["empty"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    tx.edit()
+        .replace_dir("people", [person("carol", 3)])
+        .unwrap();
+    tx.commit(&CommitSpec::new("carol")).unwrap();
+
+    // Someone else moves the branch meanwhile.
+    git(
+        &bare,
+        &["update-ref", "refs/heads/legacy-import", "refs/heads/main"],
+    );
+    let before = refs_and_head(&bare);
+    let packs_before: Vec<_> = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+
+    let err = tx.finish().unwrap_err();
+    assert!(matches!(err, RepoError::ParentMoved { .. }), "{err}");
+    assert!(err.to_string().contains("nothing was written"));
+    assert_eq!(refs_and_head(&bare), before);
+    let packs_after: Vec<_> = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        packs_after, packs_before,
+        "the aborted write left its pack behind"
+    );
+    fsck(&bare);
+}
+
+#[test]
+fn a_branch_created_meanwhile_aborts_the_first_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("legacy-import", &["empty"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    tx.edit()
+        .replace_dir("people", [person("carol", 3)])
+        .unwrap();
+    tx.commit(&CommitSpec::new("carol")).unwrap();
+    git(
+        &bare,
+        &["update-ref", "refs/heads/legacy-import", "refs/heads/main"],
+    );
+    let before = refs_and_head(&bare);
+    assert!(matches!(tx.finish(), Err(RepoError::ParentMoved { .. })));
+    assert_eq!(refs_and_head(&bare), before);
+    fsck(&bare);
+}
+
+#[test]
+fn deleting_a_record_removes_its_attachment_folder_and_patches_keep_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("published", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    let (_, alice) = person("alice", 1);
+    let (_, bob) = person("bob", 2);
+    tx.edit()
+        .replace_dir(
+            "people",
+            [
+                ("alice.toml".to_owned(), alice),
+                ("alice/avatar.jpg".to_owned(), b"\xff\xd8jpeg".to_vec()),
+                ("alice/avatar-128.jpg".to_owned(), b"\xff\xd8small".to_vec()),
+                ("bob.toml".to_owned(), bob),
+            ],
+        )
+        .unwrap();
+    tx.commit(&CommitSpec::new("people")).unwrap();
+    tx.finish().unwrap();
+    let revocations_before = git(&bare, &["rev-parse", "published:revocations"]);
+
+    let config = repo
+        .sheet_config(
+            repo.tree_of(repo.resolve("refs/heads/published").unwrap().unwrap())
+                .unwrap(),
+            "people",
+        )
+        .unwrap();
+    let parent = repo.parent_for("published", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    assert!(tx.edit().delete_record("people/alice.toml").unwrap());
+    let patch = json!({"slug": "bob", "bio": "hi", "legacyId": null});
+    assert!(
+        tx.edit()
+            .patch_record(&config, "people/bob.toml", patch.as_object().unwrap())
+            .unwrap()
+    );
+    assert!(!tx.edit().delete_record("people/nobody.toml").unwrap());
+    tx.commit(&CommitSpec::new("prune")).unwrap();
+    tx.finish().unwrap();
+
+    assert_eq!(
+        git(
+            &bare,
+            &["ls-tree", "-r", "--name-only", "published", "people"]
+        ),
+        "people/bob.toml\n"
+    );
+    assert_eq!(
+        git(&bare, &["cat-file", "blob", "published:people/bob.toml"]),
+        "bio = \"hi\"\nid = \"0190d3c4-0000-7000-8000-000000000002\"\nslug = \"bob\"\n"
+    );
+    assert_eq!(
+        git(&bare, &["rev-parse", "published:revocations"]),
+        revocations_before
+    );
+    fsck(&bare);
+}
+
+#[test]
+fn non_bare_paths_are_refused_before_anything_is_touched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let work = tmp.path().join("checkout");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    let before = refs_and_head(&work.join(".git"));
+    for path in [work.clone(), work.join(".git")] {
+        let err = match DataRepo::open(&path) {
+            Err(e) => e,
+            Ok(_) => panic!("{} was accepted", path.display()),
+        };
+        assert!(matches!(err, RepoError::NotBare { .. }), "{err}");
+        assert!(err.to_string().contains("git clone --bare"), "{err}");
+    }
+    assert_eq!(refs_and_head(&work.join(".git")), before);
+    assert!(matches!(
+        DataRepo::open(tmp.path().join("nope")),
+        Err(RepoError::NotFound(_))
+    ));
+    assert!(matches!(
+        DataRepo::open(tmp.path()),
+        Err(RepoError::NotBare { .. })
+    ));
+}
+
+#[test]
+fn missing_parent_and_base_names_every_ref_tried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let err = repo.parent_for("x", &["nothere"]).unwrap_err().to_string();
+    assert!(
+        err.contains("refs/heads/x")
+            && err.contains("refs/remotes/origin/x")
+            && err.contains("refs/heads/nothere"),
+        "{err}"
+    );
+}
+
+#[test]
+fn several_commits_in_one_transaction_and_unparseable_files_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("legacy-import", &["empty"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    tx.edit()
+        .replace_dir(
+            "tags",
+            [(
+                "topic/transit.toml".to_owned(),
+                b"slug = \"transit\"\n".to_vec(),
+            )],
+        )
+        .unwrap();
+    let c1 = tx.commit(&CommitSpec::new("tags")).unwrap();
+    tx.edit()
+        .replace_dir(
+            "people",
+            [
+                ("broken.toml".to_owned(), b"slug = \n".to_vec()),
+                person("ann", 9),
+            ],
+        )
+        .unwrap();
+    let c2 = tx.commit(&CommitSpec::new("people")).unwrap();
+    // No change since the last commit: no third commit.
+    assert_eq!(tx.commit(&CommitSpec::new("nothing")).unwrap(), None);
+    let out = tx.finish().unwrap();
+    assert_eq!(out.commits, vec![c1.unwrap(), c2.unwrap()]);
+    assert_eq!(
+        git(&bare, &["log", "--format=%s", "empty..legacy-import"]),
+        "people\ntags\n"
+    );
+    let read = repo.read_sheet_at("legacy-import", "people").unwrap();
+    assert_eq!(read.records.len(), 1);
+    assert_eq!(read.errors.len(), 1);
+    assert!(
+        read.errors[0]
+            .to_string()
+            .starts_with("people/broken.toml: invalid TOML"),
+        "{}",
+        read.errors[0]
+    );
+    fsck(&bare);
+}
+
+#[test]
+fn many_records_in_one_pack_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("legacy-import", &["empty"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    let files: Vec<_> = (0..3000).map(|i| person(&format!("p{i:05}"), i)).collect();
+    tx.edit().replace_dir("people", files).unwrap();
+    tx.commit(&CommitSpec::new("many")).unwrap();
+    let out = tx.finish().unwrap();
+    assert_eq!(out.objects_written, 3000 + 3); // blobs, the people tree, the root tree, the commit
+    for entry in std::fs::read_dir(bare.join("objects/pack")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "idx") {
+            git(&bare, &["verify-pack", p.to_str().unwrap()]);
+        }
+    }
+    assert_eq!(
+        git(
+            &bare,
+            &["ls-tree", "-r", "--name-only", "legacy-import", "people"]
+        )
+        .lines()
+        .count(),
+        3000
+    );
+    fsck(&bare);
+}
