@@ -174,7 +174,7 @@ fn people(common: &Common) -> Result<Vec<Person>, Error> {
 
 fn report<T: Serialize>(path: Option<&Path>, value: &T) -> Result<(), Error> {
     match path {
-        Some(p) => write_report(p, &serde_json::to_value(value).unwrap_or_default()),
+        Some(p) => write_report(p, value),
         None => Ok(()),
     }
 }

@@ -31,8 +31,10 @@ impl<W: Write> Ndjson<W> {
 }
 
 /// Writes a report as pretty JSON plus a newline (the reference's report format).
-pub fn write_report(path: &Path, report: &Value) -> Result<(), Error> {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+/// Serialises the value itself (not a `Value`), so struct field order is kept.
+pub fn write_report<T: serde::Serialize>(path: &Path, report: &T) -> Result<(), Error> {
+    let mut text =
+        serde_json::to_string_pretty(report).map_err(|e| Error::Usage(format!("report: {e}")))?;
     text.push('\n');
     std::fs::write(path, text).map_err(|e| Error::Io {
         path: path.display().to_string(),
