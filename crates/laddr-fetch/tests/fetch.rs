@@ -740,7 +740,8 @@ fn sends_user_agent_and_accept() {
     // A raw server that records the request head, to check the headers on the wire.
     use fixtures::http::{Request, Response, Server};
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>> = Arc::default();
+    type Seen = Vec<(Option<String>, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let s2 = Arc::clone(&seen);
     let server = Server::start(move |req: &Request| {
         s2.lock().unwrap().push((
