@@ -50,7 +50,7 @@ fn assert_only(j: &serde_json::Value, nonempty: &[&str]) {
 #[test]
 fn person_without_profile_is_orphan_public() {
     let alice = P::new(1, "alice");
-    let (run, j) = report(&Repo::new(&[alice.clone()]), &Store::directory(), &[]);
+    let (run, j) = report(&Repo::new(std::slice::from_ref(&alice)), &Store::directory(), &[]);
     assert_eq!(run.code, 1);
     assert_eq!(j["publicPeopleCount"], 1);
     assert_eq!(
@@ -93,7 +93,7 @@ fn profile_without_person_is_orphan_private() {
 
 fn newsletter_fix(store: &Store) {
     let bob = P::new(2, "bob");
-    let repo = Repo::new(&[bob.clone()]);
+    let repo = Repo::new(std::slice::from_ref(&bob));
     let line = profile_line(
         2,
         "bob@example.com",
@@ -177,7 +177,7 @@ fn token_without_optin_payload_is_reported_not_fixed() {
 
 fn drained(store: &Store) {
     let carol = P::new(4, "carol").github(99001);
-    let repo = Repo::new(&[carol.clone()]);
+    let repo = Repo::new(std::slice::from_ref(&carol));
     store.put(
         "profiles.jsonl",
         &(profile_line(4, "carol@example.com", "null") + "\n"),
