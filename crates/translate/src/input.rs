@@ -3,7 +3,9 @@
 
 use std::io::BufRead;
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The laddr resources `laddr-fetch` emits (the `resource` field of a line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,20 +62,36 @@ pub enum InputError {
     Io { line: u64, source: std::io::Error },
 }
 
-/// One laddr row with where it came from.
-#[derive(Debug, Clone, PartialEq)]
+/// One laddr row with where it came from. The row is kept as its (validated) JSON text and
+/// parsed only when translated, so a full snapshot costs about its own size in memory.
+#[derive(Debug, Clone)]
 pub struct Row {
     /// The 1-based input line, when it came from NDJSON.
     pub line: Option<u64>,
-    /// The laddr row as sent.
-    pub value: Value,
+    /// The laddr row as sent (a JSON object).
+    pub raw: Box<RawValue>,
+}
+
+impl Row {
+    /// The row as a JSON value.
+    pub fn value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.raw.get())
+    }
 }
 
 /// One parsed line: `{"v":1,"resource":"…","row":{…}}`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct InputLine {
     pub resource: Resource,
-    pub row: Value,
+    /// The `row` object's JSON text.
+    pub row: Box<RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    v: Option<Value>,
+    resource: Option<Value>,
+    row: Option<Box<RawValue>>,
 }
 
 /// Parse one NDJSON line. Blank lines give `Ok(None)`. Unknown keys besides `v`, `resource`
@@ -83,12 +101,9 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError
         return Ok(None);
     }
     let shape = |what: String| InputError::Shape { line, what };
-    let v: Value =
+    let env: Envelope =
         serde_json::from_str(text).map_err(|source| InputError::Json { line, source })?;
-    let Value::Object(mut obj) = v else {
-        return Err(shape("expected a JSON object".to_owned()));
-    };
-    match obj.get("v").and_then(Value::as_u64) {
+    match env.v.as_ref().and_then(Value::as_u64) {
         Some(LINE_VERSION) => {}
         Some(other) => {
             return Err(shape(format!(
@@ -97,17 +112,16 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError
         }
         None => return Err(shape("missing or non-integer \"v\"".to_owned())),
     }
-    let resource = match obj.get("resource") {
+    let resource = match &env.resource {
         Some(Value::String(s)) => {
             Resource::from_name(s).ok_or_else(|| shape(format!("unknown resource \"{s}\"")))?
         }
         _ => return Err(shape("missing or non-string \"resource\"".to_owned())),
     };
-    let row = match obj.remove("row") {
-        Some(r @ Value::Object(_)) => r,
-        _ => return Err(shape("\"row\" must be a JSON object".to_owned())),
-    };
-    Ok(Some(InputLine { resource, row }))
+    match env.row {
+        Some(row) if row.get().starts_with('{') => Ok(Some(InputLine { resource, row })),
+        _ => Err(shape("\"row\" must be a JSON object".to_owned())),
+    }
 }
 
 /// All rows, bucketed by resource, each bucket in input order.
@@ -119,7 +133,15 @@ pub struct Input {
 impl Input {
     /// Add a row (for callers that build rows themselves).
     pub fn push(&mut self, resource: Resource, value: Value, line: Option<u64>) {
-        self.buckets[resource as usize].push(Row { line, value });
+        // Serialising a Value cannot fail (string keys only).
+        if let Ok(raw) = serde_json::value::to_raw_value(&value) {
+            self.push_raw(resource, raw, line);
+        }
+    }
+
+    /// Add a row given as JSON text (as [`parse_line`] returns it).
+    pub fn push_raw(&mut self, resource: Resource, raw: Box<RawValue>, line: Option<u64>) {
+        self.buckets[resource as usize].push(Row { line, raw });
     }
 
     /// The rows of one resource, in input order.
@@ -153,7 +175,7 @@ impl Input {
             })?;
             line_no += 1;
             if let Some(l) = parse_line(&text, line_no)? {
-                input.push(l.resource, l.row, Some(line_no));
+                input.push_raw(l.resource, l.row, Some(line_no));
             }
         }
         Ok(input)
@@ -170,7 +192,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(l.resource, Resource::ProjectBuzz);
-        assert_eq!(l.row["ID"], 800);
+        assert_eq!(l.row.get(), r#"{"ID":800}"#);
         assert!(parse_line("  ", 4).unwrap().is_none());
         let e = parse_line("{nope", 7).unwrap_err().to_string();
         assert!(e.starts_with("input line 7: invalid JSON"), "{e}");
@@ -204,7 +226,7 @@ mod tests {
         let people: Vec<_> = input
             .rows(Resource::People)
             .iter()
-            .map(|r| (r.line, r.value["ID"].clone()))
+            .map(|r| (r.line, r.value().unwrap()["ID"].clone()))
             .collect();
         assert_eq!(people, [(Some(1), 10.into()), (Some(4), 20.into())]);
         assert_eq!(input.rows(Resource::Tags)[0].line, Some(3));

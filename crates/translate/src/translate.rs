@@ -352,8 +352,10 @@ impl Tx<'_> {
         f: fn(&mut Self, &Map<String, Value>, i64, &Who) -> RowResult,
     ) {
         let mut seen: HashMap<i64, Option<u64>> = HashMap::new();
-        for Row { line, value } in input.rows(resource) {
-            let row = value.as_object();
+        for Row { line, raw } in input.rows(resource) {
+            // Parsed one row at a time; the text was validated when read.
+            let value: Option<Map<String, Value>> = serde_json::from_str(raw.get()).ok();
+            let row = value.as_ref();
             let Some((row, id)) = row.and_then(|r| Some((r, legacy(r.get("ID"))?))) else {
                 self.out.counts.at(sheet).skipped += 1;
                 let at = line.map_or(String::new(), |l| format!(" (input line {l})"));
