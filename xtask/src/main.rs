@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's automation. See `cargo xtask --help`.
+
+mod bench;
+mod fixture;
+mod proc;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "laddr-cutover automation: tests, fixtures, the dry-run pipeline, the T-0 delta, benchmarks",
+    after_help = "Examples:\n  cargo xtask test                       # install test dependencies, run every test\n  cargo xtask fixture --seed 1 --scale full --out /tmp/laddr-full\n  cargo xtask serve-laddr --port 8080    # the bundled fixture site on loopback\n  cargo xtask bench                      # every benchmark; rewrites docs/BENCHMARKS.md"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what the tests need (the JavaScript interop stack, the S3 test server), then
+    /// run every test of the workspace.
+    Test(test::Args),
+    /// Generate a laddr fixture site into a directory.
+    Fixture(fixture::FixtureArgs),
+    /// Serve a laddr fixture site on loopback until interrupted.
+    ServeLaddr(fixture::ServeArgs),
+    /// Run the benchmarks and rewrite docs/BENCHMARKS.md.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Test(a) => test::run(a),
+        Command::Fixture(a) => fixture::generate(a),
+        Command::ServeLaddr(a) => fixture::serve(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Errors of xtask itself are reported as text; the tools it runs have their own reports.
+pub type Result<T> = std::result::Result<T, String>;

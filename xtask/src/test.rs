@@ -1,0 +1,57 @@
+//! `cargo xtask test`: everything the test suite needs that is not a Rust crate, installed by
+//! the project itself, then every test of the workspace.
+
+use crate::proc::{cargo, root};
+use std::process::{Command, ExitCode};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Extra arguments for `cargo test` (after `--`), e.g. a test name filter.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cargo_args: Vec<String>,
+}
+
+/// The S3-compatible server the private-store tests start (moto in server mode, from PyPI).
+const MOTO: &str = "moto[server]==5.1.22";
+
+pub fn run(args: Args) -> crate::Result<ExitCode> {
+    ensure_js_stack()?;
+    ensure_moto()?;
+    let status = cargo()
+        .args(["test", "--workspace"])
+        .args(&args.cargo_args)
+        .status()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `npm ci` the pinned JavaScript stack gitsheets 1.4.1 runs, for the interop tests.
+fn ensure_js_stack() -> crate::Result<()> {
+    let dir = root().join("interop");
+    if dir.join("node_modules/.package-lock.json").is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the JavaScript interop stack (npm ci in interop/)");
+    crate::proc::run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir))
+}
+
+fn ensure_moto() -> crate::Result<()> {
+    let have = Command::new("python3")
+        .args(["-c", "import moto.server"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {MOTO} (the S3-compatible server of the private-store tests)");
+    crate::proc::run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        MOTO,
+    ]))
+}
