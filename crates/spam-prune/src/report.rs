@@ -1,0 +1,196 @@
+//! What a run tells the operator: one [`PrunedPerson`] NDJSON line per pruned person on
+//! stdout, and the [`Report`] (`--json=FILE`, plus a summary on stderr).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Class;
+use crate::verdicts::{Evaluation, Unreadable};
+
+/// The NDJSON line format version (`"v"`).
+pub const LINE_VERSION: u64 = 1;
+
+/// One pruned (or, in a dry run, to-be-pruned) person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrunedPerson {
+    pub v: u64,
+    pub slug: String,
+    /// The person's uuid; null when the record has none.
+    pub id: Option<String>,
+    pub legacy_id: Value,
+    /// The record file, e.g. `people/alice.toml`.
+    pub path: String,
+    /// The confident spam verdicts that decided it (evaluator, verdict, confidence).
+    pub verdicts: Vec<Evaluation>,
+    /// Classes the person is in (staff, github, authors, maintainers): review before the
+    /// real run, or keep them with `--protect`.
+    pub at_risk: Vec<Class>,
+    /// What the same commit removes or changes with the person.
+    pub cascade: PersonCascade,
+    /// References to the person left in place (see the report's `danglingReferences`).
+    pub dangling: BTreeMap<&'static str, usize>,
+    pub dry_run: bool,
+}
+
+/// Per-person cascade counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonCascade {
+    /// Files in the person's attachment folder (`people/<slug>/…`).
+    pub attachments: usize,
+    pub memberships: usize,
+    pub help_wanted_interest: usize,
+    pub person_tag_assignments: usize,
+    pub project_updates_author_nulled: usize,
+}
+
+/// Why each person on the branch was kept or pruned; every person counts in exactly one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reasons {
+    /// No evaluation file for the slug.
+    pub no_evaluation: usize,
+    /// Evaluated, but no spam verdict at or above the threshold.
+    pub not_confident_spam: usize,
+    /// Confident spam, but some evaluator (any confidence) said legit.
+    pub protected_by_legit: usize,
+    /// Confident spam, no legit, but a project member.
+    pub protected_by_membership: usize,
+    /// Would be pruned, but an evaluation file of theirs could not be read: it might be a
+    /// legit override, so they are kept until it is fixed.
+    pub held_by_unreadable_evaluation: usize,
+    /// Would be pruned, but in a class named by `--protect`.
+    pub protected_by_class: usize,
+    pub pruned: usize,
+}
+
+/// Counts about the evaluation records read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationCounts {
+    /// Readable records.
+    pub records: usize,
+    /// Distinct slugs with at least one record (readable or not).
+    pub slugs: usize,
+    /// Slugs with a spam verdict at or above the threshold (the reference's "verdict-flagged
+    /// slugs"), whether or not they are on the branch.
+    pub flagged_slugs: usize,
+    /// Flagged slugs with no person on the branch.
+    pub flagged_slugs_absent: usize,
+    /// Records that could not be read (listed in `unparseableRecords`).
+    pub unparseable: usize,
+    /// Readable records whose slug matches no person on the branch.
+    pub unmatched: usize,
+    /// Distinct slugs matching no person on the branch.
+    pub unmatched_slugs: usize,
+    /// Records with a verdict other than spam, legit or uncertain (ignored by the rule).
+    pub unknown_verdicts: usize,
+    /// Files under the sheet root that are not records.
+    pub ignored_files: usize,
+}
+
+/// The machine report. The first keys are the reference's; the rest are ours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub people_before: usize,
+    pub pruned_people: usize,
+    pub people_after: usize,
+    pub protected_by_membership: usize,
+    pub memberships_deleted: usize,
+    pub help_wanted_interest_deleted: usize,
+    pub person_tag_assignments_deleted: usize,
+    pub project_updates_author_nulled: usize,
+    /// Files removed from pruned people's attachment folders.
+    pub attachments_deleted: usize,
+    pub reasons: Reasons,
+    /// Pruned people per at-risk class (a person can be in several).
+    pub at_risk: BTreeMap<Class, usize>,
+    /// People kept by `--protect`, per class they are in.
+    pub protected_by_class: BTreeMap<Class, usize>,
+    /// References to pruned people that the cascade leaves in place, as the reference does.
+    pub dangling_references: BTreeMap<&'static str, usize>,
+    pub evaluations: EvaluationCounts,
+    pub unparseable_records: Vec<Unreadable>,
+    /// Records of the branch's own sheets that could not be read (not pruned, not swept).
+    pub unreadable_branch_records: Vec<Unreadable>,
+    pub data_repo: String,
+    pub branch: String,
+    pub evaluations_ref: String,
+    pub evaluations_commit: String,
+    /// The branch commit the run read.
+    pub base_commit: String,
+    pub threshold: f64,
+    pub protect: Vec<Class>,
+    pub dry_run: bool,
+    pub run_at: String,
+    /// The prune commit; null in a dry run or when nothing changed.
+    pub commit: Option<String>,
+    /// `dry-run`, `no-changes` or `committed`.
+    pub result: &'static str,
+}
+
+impl Report {
+    /// Whether the run found problems (exit 1): unreadable evaluation or branch records.
+    pub fn has_problems(&self) -> bool {
+        !self.unparseable_records.is_empty() || !self.unreadable_branch_records.is_empty()
+    }
+
+    /// The human summary for stderr, in the reference's `key: value` layout.
+    pub fn write_summary(&self, mut w: impl Write) -> io::Result<()> {
+        writeln!(w, "=== spam-prune report ===")?;
+        let rows: [(&str, usize); 10] = [
+            ("peopleBefore", self.people_before),
+            ("prunedPeople", self.pruned_people),
+            ("peopleAfter", self.people_after),
+            ("protectedByMembership", self.protected_by_membership),
+            ("protectedByLegit", self.reasons.protected_by_legit),
+            ("protectedByClass", self.reasons.protected_by_class),
+            ("membershipsDeleted", self.memberships_deleted),
+            ("helpWantedInterestDeleted", self.help_wanted_interest_deleted),
+            (
+                "personTagAssignmentsDeleted",
+                self.person_tag_assignments_deleted,
+            ),
+            ("projectUpdatesAuthorNulled", self.project_updates_author_nulled),
+        ];
+        for (k, v) in rows {
+            writeln!(w, "  {k:<29}{v}")?;
+        }
+        let at_risk: usize = self.at_risk.values().sum();
+        if at_risk > 0 {
+            let list: Vec<String> = self.at_risk.iter().map(|(c, n)| format!("{c}={n}")).collect();
+            writeln!(w, "  {:<29}{}", "atRisk", list.join(" "))?;
+        }
+        let dangling: usize = self.dangling_references.values().sum();
+        if dangling > 0 {
+            writeln!(w, "  {:<29}{dangling}", "danglingReferences")?;
+        }
+        let e = &self.evaluations;
+        writeln!(
+            w,
+            "  {:<29}{} records, {} slugs, {} flagged ({} absent), {} unmatched",
+            "evaluations", e.records, e.slugs, e.flagged_slugs, e.flagged_slugs_absent, e.unmatched
+        )?;
+        if e.unparseable > 0 {
+            writeln!(w, "  {:<29}{}", "unparseableEvaluations", e.unparseable)?;
+        }
+        if !self.unreadable_branch_records.is_empty() {
+            writeln!(
+                w,
+                "  {:<29}{}",
+                "unreadableBranchRecords",
+                self.unreadable_branch_records.len()
+            )?;
+        }
+        match (self.result, &self.commit) {
+            ("committed", Some(c)) => writeln!(w, "commit: {c} on {}", self.branch),
+            ("dry-run", _) => writeln!(w, "(dry-run: no writes performed)"),
+            _ => writeln!(w, "(no changes: branch unchanged, idempotent)"),
+        }
+    }
+}
