@@ -92,9 +92,11 @@ struct Envelope {
     v: Option<Value>,
     resource: Option<Value>,
     row: Option<Box<RawValue>>,
+    total: Option<Value>,
 }
 
-/// Parse one NDJSON line. Blank lines give `Ok(None)`. Unknown keys besides `v`, `resource`
+/// Parse one NDJSON line. Blank lines and `laddr-fetch --totals` lines
+/// (`{"v":1,"resource":…,"total":n}`) give `Ok(None)`. Unknown keys besides `v`, `resource`
 /// and `row` are ignored (forward compatible); a different `v` is an error.
 pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError> {
     if text.trim().is_empty() {
@@ -119,6 +121,7 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError
         _ => return Err(shape("missing or non-string \"resource\"".to_owned())),
     };
     match env.row {
+        None if env.total.is_some() => Ok(None),
         Some(row) if row.get().starts_with('{') => Ok(Some(InputLine { resource, row })),
         _ => Err(shape("\"row\" must be a JSON object".to_owned())),
     }
@@ -194,6 +197,16 @@ mod tests {
         assert_eq!(l.resource, Resource::ProjectBuzz);
         assert_eq!(l.row.get(), r#"{"ID":800}"#);
         assert!(parse_line("  ", 4).unwrap().is_none());
+        assert!(
+            parse_line(r#"{"v":1,"resource":"tags","total":1017}"#, 5)
+                .unwrap()
+                .is_none()
+        );
+        // laddr's PHP escapes are kept verbatim in the row text.
+        let l = parse_line(r#"{"v":1,"resource":"tags","row":{"T":"a\/b \u00e9"}}"#, 6)
+            .unwrap()
+            .unwrap();
+        assert_eq!(l.row.get(), r#"{"T":"a\/b \u00e9"}"#);
         let e = parse_line("{nope", 7).unwrap_err().to_string();
         assert!(e.starts_with("input line 7: invalid JSON"), "{e}");
         let e = parse_line(r#"{"v":2,"resource":"tags","row":{}}"#, 8)

@@ -354,17 +354,21 @@ impl Tx<'_> {
         let mut seen: HashMap<i64, Option<u64>> = HashMap::new();
         for Row { line, raw } in input.rows(resource) {
             // Parsed one row at a time; the text was validated when read.
-            let value: Option<Map<String, Value>> = serde_json::from_str(raw.get()).ok();
-            let row = value.as_ref();
-            let Some((row, id)) = row.and_then(|r| Some((r, legacy(r.get("ID"))?))) else {
+            let parsed = serde_json::from_str::<Map<String, Value>>(raw.get());
+            let id = parsed.as_ref().ok().and_then(|r| legacy(r.get("ID")));
+            let (Ok(row), Some(id)) = (&parsed, id) else {
                 self.out.counts.at(sheet).skipped += 1;
                 let at = line.map_or(String::new(), |l| format!(" (input line {l})"));
+                let what = match &parsed {
+                    Err(e) => format!("row is not a JSON object we can read ({e})"),
+                    Ok(_) => "row without an integer ID".to_owned(),
+                };
                 let who = Who {
                     legacy_id: None,
                     key: format!("{sheet}/?"),
                     line: *line,
                 };
-                let msg = format!("[{sheet}] row without an integer ID{at}; skipped");
+                let msg = format!("[{sheet}] {what}{at}; skipped");
                 self.problem(sheet, ProblemKind::InvalidRow, &who, msg);
                 continue;
             };

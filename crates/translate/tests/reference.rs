@@ -1170,3 +1170,36 @@ fn update_numbers_fall_back_and_collide() {
         "[project-updates] legacyId=502 writes the same update number project=100 number=1 as legacyId=500"
     ));
 }
+
+#[test]
+fn unreadable_row_is_counted_not_fatal() {
+    // A lone surrogate escape: valid for JS, not for serde_json's strings.
+    let text = concat!(
+        r#"{"v":1,"resource":"tags","row":{"ID":1,"Handle":"topic.a","Title":"\ud800"}}"#,
+        "\n",
+        r#"{"v":1,"resource":"tags","row":{"ID":2,"Handle":"topic.b"}}"#,
+        "\n",
+    );
+    let input = Input::read(text.as_bytes()).expect("a bad row must not fail the whole input");
+    let out = translate(
+        &input,
+        &Options::new(NOW),
+        &ReadForward::default(),
+        &mut Sequential::default(),
+    );
+    assert_eq!(out.counts.get(Sheet::Tags).imported, 1);
+    assert_eq!(out.counts.get(Sheet::Tags).skipped, 1);
+    let p = &out.problems[0];
+    assert_eq!((p.kind, p.line), (ProblemKind::InvalidRow, Some(1)));
+    assert!(
+        p.message
+            .starts_with("[tags] row is not a JSON object we can read ("),
+        "{}",
+        p.message
+    );
+    assert!(
+        p.message.ends_with(" (input line 1); skipped"),
+        "{}",
+        p.message
+    );
+}
