@@ -45,14 +45,17 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<CsvRow>, Error> {
         )));
     };
     let id = col("ID");
+    let mut lines = LineCounter::default();
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| line_of(bytes, p.byte()));
+            let line = e
+                .position()
+                .map_or(0, |p| LineCounter::default().line_of(bytes, p.byte()));
             err(format!("line {line}: {e}"))
         })?;
         // From the byte offset: csv's own line counter skips blank lines.
-        let line = rec.position().map_or(0, |p| line_of(bytes, p.byte()));
+        let line = rec.position().map_or(0, |p| lines.line_of(bytes, p.byte()));
         // A blank line parses as one empty field: skip it as the reference does.
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
             continue;
@@ -81,16 +84,35 @@ fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The 1-based line of a record that csv places at `offset`, which may be the start of blank
-/// lines before it.
-fn line_of(bytes: &[u8], offset: u64) -> u64 {
-    let mut end = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    while bytes.get(end) == Some(&b'\n') {
-        end += 1;
+/// Line numbers from byte offsets, counted forward from the previous offset (records come in
+/// order), so a whole file costs one pass.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    /// The 1-based line of a record that csv places at `offset`, which may be the start of
+    /// blank lines before it.
+    fn line_of(&mut self, bytes: &[u8], offset: u64) -> u64 {
+        let mut end = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        while bytes.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        let end = end.min(bytes.len());
+        if end < self.offset {
+            *self = LineCounter::default();
+        }
+        self.line += bytes[self.offset..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = end;
+        self.line + 1
     }
-    1 + bytes[..end].iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 #[cfg(test)]

@@ -50,7 +50,11 @@ fn assert_only(j: &serde_json::Value, nonempty: &[&str]) {
 #[test]
 fn person_without_profile_is_orphan_public() {
     let alice = P::new(1, "alice");
-    let (run, j) = report(&Repo::new(std::slice::from_ref(&alice)), &Store::directory(), &[]);
+    let (run, j) = report(
+        &Repo::new(std::slice::from_ref(&alice)),
+        &Store::directory(),
+        &[],
+    );
     assert_eq!(run.code, 1);
     assert_eq!(j["publicPeopleCount"], 1);
     assert_eq!(
