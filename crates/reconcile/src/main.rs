@@ -18,11 +18,14 @@ use serde::Serialize;
     about = "Check the public data repo against the private store (exit 1 on orphan or inconsistent records); import, drain and check legacy accounts.",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:
-  reconcile --json=/scratch/reconcile-T1.json          # T-1 gate: exit 1 unless orphan + inconsistent are all 0
-  reconcile --fix                                      # also create missing unsubscribe tokens
+  # T-1 gate: exit 1 unless the orphan and inconsistent categories are all empty
+  reconcile --data-repo=/scratch/codeforphilly-data --json=/scratch/reconcile-T1.json
+  # also create missing unsubscribe tokens
+  reconcile --fix
   reconcile import-credentials --input=export.csv --dry-run
-  reconcile drain-legacy --older-than=180d             # T+180: list what would be deleted
-  reconcile nameids --laddr=people.ndjson              # Slack NameID continuity
+  # T+180: list what would be deleted; add --apply to delete
+  reconcile drain-legacy --older-than=180d
+  reconcile nameids --laddr=people.ndjson
 
 Findings go to stdout as NDJSON, the summary to stderr. Exit: 0 ok, 1 problems found, 2 usage or fatal error.
 The running API never re-reads the private store: stop it before writing, or restart it afterwards.
@@ -77,8 +80,9 @@ enum Command {
   reconcile import-credentials --input=legacy-logins.csv
 
 Joins on ID = legacyId when the CSV has an ID column, else on the username normalised like the
-importer's slugs. One NDJSON line per row on stdout (never an email or a hash). Exit 1 when any row
-was skipped.")]
+importer's slugs. One NDJSON line per row on stdout (never an email or a hash); skip counts on
+stderr and in --json. Exit 1 when a row needs a person to look at it (ambiguousMatch, badId, or a
+hash of no known format); expected skips (noPersonMatch for pruned people, noEmail, ...) exit 0.")]
     ImportCredentials {
         /// The CSV export.
         #[arg(long, value_name = "CSV")]
@@ -267,7 +271,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 eprintln!("{RESTART}");
             }
             emit(lines.iter().map(|l| Versioned { v: 1, line: l }))?;
-            Ok(u8::from(skipped > 0))
+            let attention = r.skipped.get("ambiguousMatch").copied().unwrap_or(0)
+                + r.skipped.get("badId").copied().unwrap_or(0)
+                + r.unrecognised_hash_rows;
+            Ok(u8::from(attention > 0))
         }
         Some(Command::DrainLegacy { older_than, apply }) => {
             let secs = drain::parse_age(&older_than)?;
