@@ -1,0 +1,123 @@
+//! `mailer`: the T+90 reminder to every member whose laddr account is still unclaimed, sent
+//! through the Resend API exactly once per person.
+//!
+//! The pieces, each usable alone:
+//! - [`select`]: who gets the mail (`reference/D` §5 rules, plus dedupe by email and an optional
+//!   exclusion of active password users), with a reason for everyone left out;
+//! - [`content`]: subject, text and HTML from three templates, names and slugs HTML-escaped;
+//! - [`sentlog`]: the durable, fsync'd, locked sent-log with write-ahead batch intents;
+//! - [`client`]: the Resend HTTP client (batch endpoint, `Idempotency-Key`, pacing, backoff);
+//! - [`send`]: the send loop tying them together, one result per recipient.
+//!
+//! Exactly-once, in layers: the sent-log is consulted before every batch (people already mailed
+//! are never sent again); each batch is written to the log as an *intent* (its idempotency key
+//! and exact body) before it is sent, so a run killed between "Resend accepted it" and "we
+//! logged it" replays the very same request with the same key on the next run, which Resend
+//! answers from its idempotency store without sending anything.
+
+pub mod client;
+pub mod content;
+pub mod report;
+pub mod select;
+pub mod send;
+pub mod sentlog;
+
+use std::time::Duration;
+
+/// Errors that stop a run (exit 2). Per-recipient send failures are not errors: they are
+/// results.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Repo(#[from] sheets::RepoError),
+    #[error("data repo: {0}")]
+    Sheet(String),
+    #[error("{what}: {message}")]
+    BadPerson { what: String, message: String },
+    #[error("private store: {0}")]
+    Store(#[from] private_store::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    BadLine {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "sent-log {path} is locked by another mailer process; wait for it to finish (two senders could mail people twice)"
+    )]
+    Locked { path: String },
+    #[error("template {path}: {message}")]
+    Template { path: String, message: String },
+    #[error("Resend refused the API key ({status} {name}): {message}; nothing more was sent")]
+    Auth {
+        status: u16,
+        name: String,
+        message: String,
+    },
+}
+
+impl Error {
+    pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+/// ISO 8601 UTC with milliseconds, as the reference writes timestamps.
+pub fn iso(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Parses `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 500ms, 2s, 1m)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{s:?} is not a duration (e.g. 500ms, 2s, 1m)"));
+    }
+    Ok(Duration::from_secs_f64(v * scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn iso_has_millis() {
+        let t: jiff::Timestamp = "2026-08-15T12:00:00Z".parse().unwrap();
+        assert_eq!(iso(t), "2026-08-15T12:00:00.000Z");
+    }
+}

@@ -1,0 +1,78 @@
+//! NDJSON on stdout and the `--json=FILE` report (the reference's shape, extra keys after).
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::select::{Recipient, Skipped};
+use crate::send::Failed;
+
+/// Buffered NDJSON lines; flushed by [`Ndjson::finish`].
+pub struct Ndjson<W: Write> {
+    out: BufWriter<W>,
+}
+
+impl<W: Write> Ndjson<W> {
+    pub fn new(w: W) -> Self {
+        Ndjson {
+            out: BufWriter::new(w),
+        }
+    }
+
+    pub fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, v)?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The report: `{runAt, mode, recipients, skipped, sent, failed}` as the reference, then ours.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report<'a> {
+    pub run_at: String,
+    /// `select`, `dry-run` or `send`.
+    pub mode: &'a str,
+    pub recipients: &'a [Recipient],
+    pub skipped: &'a [Skipped],
+    pub sent: usize,
+    pub failed: &'a [Failed],
+    pub counts: Counts,
+    pub campaign: Option<&'a str>,
+    pub sent_log: Option<String>,
+    pub api_base: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub claim_url: Option<&'a str>,
+    pub template_dir: Option<String>,
+    /// Set when the run stopped early on a fatal error.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub people: Option<usize>,
+    pub recipients: usize,
+    pub skipped: usize,
+    pub sent: usize,
+    pub would_send: usize,
+    pub already_sent: usize,
+    pub failed: usize,
+    pub batches: usize,
+    pub replayed_batches: usize,
+    pub requests: u64,
+    pub throttled: u64,
+}
+
+/// Writes a report as pretty JSON plus a newline.
+pub fn write_report<T: Serialize>(path: &Path, report: &T) -> Result<(), Error> {
+    let mut text =
+        serde_json::to_string_pretty(report).map_err(|e| Error::Usage(format!("report: {e}")))?;
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))
+}

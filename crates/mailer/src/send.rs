@@ -1,0 +1,558 @@
+//! The send loop: dedupe, consult the sent-log, replay batches an earlier run left in flight,
+//! then send the rest in batches, logging each batch before and after it goes out.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::client::{Client, Outcome, recipient_key, request_key};
+use crate::content::Templates;
+use crate::select::{Reason, Recipient, Skipped};
+use crate::sentlog::{Intent, Member, Sent, SentLog};
+
+/// Resend keeps idempotency keys 24 hours; replay an in-flight batch only well inside that.
+pub const REPLAY_WINDOW: Duration = Duration::from_secs(23 * 3600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    DryRun,
+    Send,
+}
+
+/// What happened to one recipient: the `mailer send` NDJSON line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Accepted by Resend in this run.
+    Sent,
+    /// The sent-log says this person (or address) was mailed by an earlier run.
+    AlreadySent,
+    /// Dry run: would be sent.
+    WouldSend,
+    /// Not sent (see `error`).
+    Failed,
+    /// Left out before sending (see `reason`).
+    Skipped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultLine {
+    pub person_id: String,
+    pub email: String,
+    pub status: Status,
+    pub idempotency_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    /// True when this run re-sent a batch an earlier run left in flight (Resend answers such a
+    /// replay from its idempotency store).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A recipient that was not sent, and why (the reference's `failed[]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failed {
+    pub person_id: String,
+    pub error: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SendOptions {
+    pub mode: Mode,
+    pub campaign: String,
+    pub from: String,
+    pub batch_size: usize,
+    /// Send again the recipients of an in-flight batch older than Resend's key window.
+    pub resend_uncertain: bool,
+    pub now: jiff::Timestamp,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub sent: usize,
+    pub would_send: usize,
+    pub already_sent: usize,
+    pub skipped: Vec<Skipped>,
+    pub failed: Vec<Failed>,
+    /// Batch requests that were accepted.
+    pub batches: usize,
+    /// In-flight batches of an earlier run that were replayed.
+    pub replayed_batches: usize,
+    /// An error that stopped the run early (exit 2); everything after it is in `failed`.
+    pub fatal: Option<Error>,
+}
+
+/// Where results and progress go.
+pub struct Sinks<'a> {
+    pub line: &'a mut dyn FnMut(&ResultLine),
+    pub progress: &'a mut dyn FnMut(&str),
+    /// Called after each accepted batch is logged, with the number accepted so far.
+    pub after_batch: &'a mut dyn FnMut(usize),
+}
+
+struct Ctx<'a, 'b> {
+    opts: &'a SendOptions,
+    templates: &'a Templates,
+    claim_url: &'a str,
+    public_url: &'a str,
+    log: Option<&'a mut SentLog>,
+    client: Option<&'a mut Client>,
+    sinks: Sinks<'b>,
+    summary: Summary,
+    stop: Option<String>,
+}
+
+fn iso_now() -> String {
+    crate::iso(jiff::Timestamp::now())
+}
+
+impl Ctx<'_, '_> {
+    fn line(&mut self, r: ResultLine) {
+        (self.sinks.line)(&r);
+    }
+
+    fn fail(&mut self, m: &Member, slug: Option<&str>, request_key: Option<&str>, error: &str) {
+        self.summary.failed.push(Failed {
+            person_id: m.person_id.clone(),
+            error: error.to_owned(),
+        });
+        self.line(ResultLine {
+            person_id: m.person_id.clone(),
+            email: m.email.clone(),
+            status: Status::Failed,
+            idempotency_key: m.idempotency_key.clone(),
+            slug: slug.map(str::to_owned),
+            request_key: request_key.map(str::to_owned),
+            batch: None,
+            email_id: None,
+            sent_at: None,
+            replayed: false,
+            reason: None,
+            error: Some(error.to_owned()),
+        });
+    }
+
+    fn member(&self, r: &Recipient) -> Member {
+        Member {
+            person_id: r.person_id.clone(),
+            email: r.email.clone(),
+            idempotency_key: recipient_key(&self.opts.campaign, &r.person_id),
+        }
+    }
+
+    fn email_json(&self, r: &Recipient) -> Value {
+        let m = self.templates.render(r, self.claim_url, self.public_url);
+        json!({
+            "from": self.opts.from,
+            "to": [r.email],
+            "subject": m.subject,
+            "html": m.html,
+            "text": m.text,
+        })
+    }
+
+    /// Sends one logged intent; `slugs` maps personId → slug for the result lines.
+    fn send_intent(
+        &mut self,
+        intent: &Intent,
+        slugs: &HashMap<String, String>,
+        replay: bool,
+    ) -> Result<(), Error> {
+        let body = serde_json::to_vec(&intent.body).map_err(|e| Error::Usage(e.to_string()))?;
+        let batch_no = self.summary.batches + 1;
+        let (Some(client), Some(log)) = (self.client.as_deref_mut(), self.log.as_deref_mut())
+        else {
+            return Err(Error::Usage("sending needs a client and a sent-log".into()));
+        };
+        let progress = &mut *self.sinks.progress;
+        (progress)(&format!(
+            "batch {batch_no}: {} recipient(s){}",
+            intent.recipients.len(),
+            if replay {
+                ", replaying an in-flight batch of an earlier run"
+            } else {
+                ""
+            }
+        ));
+        let outcome = client.send_batch(&body, &intent.request_key, &mut |m| progress(m));
+        let slug = |p: &str| slugs.get(p).cloned();
+        match outcome {
+            Outcome::Accepted { ids, .. } => {
+                let at = iso_now();
+                let fresh: Vec<(usize, &Member)> = intent
+                    .recipients
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| log.sent_to(&m.person_id, "").is_none())
+                    .collect();
+                let sent: Vec<Sent> = fresh
+                    .iter()
+                    .map(|(i, m)| Sent {
+                        request_key: intent.request_key.clone(),
+                        person_id: m.person_id.clone(),
+                        email: m.email.clone(),
+                        idempotency_key: m.idempotency_key.clone(),
+                        email_id: ids.get(*i).cloned(),
+                        sent_at: at.clone(),
+                    })
+                    .collect();
+                log.record_sent(&sent)?;
+                self.summary.batches += 1;
+                if replay {
+                    self.summary.replayed_batches += 1;
+                }
+                for s in sent {
+                    self.summary.sent += 1;
+                    let line = ResultLine {
+                        person_id: s.person_id.clone(),
+                        email: s.email,
+                        status: Status::Sent,
+                        idempotency_key: s.idempotency_key,
+                        slug: slug(&s.person_id),
+                        request_key: Some(s.request_key),
+                        batch: Some(batch_no),
+                        email_id: s.email_id,
+                        sent_at: Some(s.sent_at),
+                        replayed: replay,
+                        reason: None,
+                        error: None,
+                    };
+                    self.line(line);
+                }
+                let n = self.summary.batches;
+                (self.sinks.after_batch)(n);
+            }
+            Outcome::Rejected {
+                status,
+                name,
+                message,
+            } => {
+                let err = format!("{status} {name}: {message}");
+                log.record_abandoned(&intent.request_key, &iso_now(), &err)?;
+                for m in &intent.recipients {
+                    self.fail(
+                        m,
+                        slug(&m.person_id).as_deref(),
+                        Some(&intent.request_key),
+                        &err,
+                    );
+                }
+            }
+            Outcome::Unauthorized {
+                status,
+                name,
+                message,
+            } => {
+                // Nothing was sent with a refused key: close the intent.
+                let err = format!("{status} {name}: {message}");
+                log.record_abandoned(&intent.request_key, &iso_now(), &err)?;
+                for m in &intent.recipients {
+                    self.fail(
+                        m,
+                        slug(&m.person_id).as_deref(),
+                        Some(&intent.request_key),
+                        &err,
+                    );
+                }
+                self.stop = Some(format!("not attempted: Resend refused the API key ({err})"));
+                self.summary.fatal = Some(Error::Auth {
+                    status,
+                    name,
+                    message,
+                });
+            }
+            Outcome::GaveUp { reason, stop_run } => {
+                // Unknown whether it went out: the intent stays open, the next run replays it.
+                let err = format!(
+                    "{reason}; delivery unknown, the next run replays this batch with the same Idempotency-Key"
+                );
+                for m in &intent.recipients {
+                    self.fail(
+                        m,
+                        slug(&m.person_id).as_deref(),
+                        Some(&intent.request_key),
+                        &err,
+                    );
+                }
+                if stop_run {
+                    self.stop = Some(format!("not attempted: {reason}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a dry run or a send over `recipients` (in order). In send mode `log` and `client` are
+/// required. Every recipient gets a result line unless a fatal error (the sent-log cannot be
+/// written) stops the run; that error is in [`Summary::fatal`].
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    recipients: &[Recipient],
+    templates: &Templates,
+    claim_url: &str,
+    public_url: &str,
+    log: Option<&mut SentLog>,
+    client: Option<&mut Client>,
+    opts: &SendOptions,
+    sinks: Sinks<'_>,
+) -> Summary {
+    let mut ctx = Ctx {
+        opts,
+        templates,
+        claim_url,
+        public_url,
+        log,
+        client,
+        sinks,
+        summary: Summary::default(),
+        stop: None,
+    };
+    if let Err(e) = run_inner(&mut ctx, recipients) {
+        ctx.summary.fatal = Some(e);
+    }
+    ctx.summary
+}
+
+fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Error> {
+    let slugs: HashMap<String, String> = recipients
+        .iter()
+        .map(|r| (r.person_id.clone(), r.slug.clone()))
+        .collect();
+    let skip = |ctx: &mut Ctx<'_, '_>,
+                r: &Recipient,
+                reason: Reason,
+                dup: Option<String>,
+                sent: Option<&Sent>| {
+        ctx.summary.skipped.push(Skipped {
+            person_id: r.person_id.clone(),
+            reason,
+            slug: Some(r.slug.clone()),
+            duplicate_of: dup,
+        });
+        let key = recipient_key(&ctx.opts.campaign, &r.person_id);
+        ctx.line(ResultLine {
+            person_id: r.person_id.clone(),
+            email: r.email.clone(),
+            status: if reason == Reason::AlreadySent {
+                Status::AlreadySent
+            } else {
+                Status::Skipped
+            },
+            idempotency_key: key,
+            slug: Some(r.slug.clone()),
+            request_key: sent.map(|s| s.request_key.clone()),
+            batch: None,
+            email_id: sent.and_then(|s| s.email_id.clone()),
+            sent_at: sent.map(|s| s.sent_at.clone()),
+            replayed: false,
+            reason: Some(reason),
+            error: None,
+        });
+    };
+
+    // Batches an earlier run left in flight come first, exactly as they were logged.
+    let intents: Vec<Intent> = ctx
+        .log
+        .as_deref()
+        .map(|l| l.open_intents().to_vec())
+        .unwrap_or_default();
+    let mut in_intent: HashSet<String> = HashSet::new();
+    let mut replays = Vec::new();
+    for intent in intents {
+        let age = intent
+            .at
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| ctx.opts.now.duration_since(t).unsigned_abs())
+            .unwrap_or(Duration::MAX);
+        if age <= REPLAY_WINDOW {
+            in_intent.extend(intent.recipients.iter().map(|m| m.person_id.clone()));
+            replays.push(intent);
+        } else if !ctx.opts.resend_uncertain {
+            in_intent.extend(intent.recipients.iter().map(|m| m.person_id.clone()));
+            let err = format!(
+                "delivery unknown: batch {} of {} was in flight when a run stopped, longer ago than Resend keeps idempotency keys; check the Resend logs, then re-run with --resend-uncertain to mail these people again",
+                intent.request_key, intent.at
+            );
+            for m in &intent.recipients {
+                if ctx
+                    .log
+                    .as_deref()
+                    .is_some_and(|l| l.sent_to(&m.person_id, "").is_some())
+                {
+                    continue;
+                }
+                ctx.fail(
+                    m,
+                    slugs.get(&m.person_id).map(String::as_str),
+                    Some(&intent.request_key),
+                    &err,
+                );
+            }
+        } else if ctx.opts.mode == Mode::Send
+            && let Some(log) = ctx.log.as_deref_mut()
+        {
+            log.record_abandoned(&intent.request_key, &iso_now(), "older than the idempotency window; re-sent at the operator's request (--resend-uncertain)")?;
+        }
+    }
+    for intent in &replays {
+        if ctx.stop.is_some() {
+            break;
+        }
+        match ctx.opts.mode {
+            Mode::Send => ctx.send_intent(intent, &slugs, true)?,
+            Mode::DryRun => {
+                for m in &intent.recipients {
+                    if ctx
+                        .log
+                        .as_deref()
+                        .is_some_and(|l| l.sent_to(&m.person_id, "").is_some())
+                    {
+                        continue;
+                    }
+                    ctx.summary.would_send += 1;
+                    ctx.line(ResultLine {
+                        person_id: m.person_id.clone(),
+                        email: m.email.clone(),
+                        status: Status::WouldSend,
+                        idempotency_key: m.idempotency_key.clone(),
+                        slug: slugs.get(&m.person_id).cloned(),
+                        request_key: Some(intent.request_key.clone()),
+                        batch: None,
+                        email_id: None,
+                        sent_at: None,
+                        replayed: true,
+                        reason: None,
+                        error: None,
+                    });
+                }
+            }
+        }
+    }
+    if ctx.stop.is_none() && !replays.is_empty() && ctx.opts.mode == Mode::Send {
+        (ctx.sinks.progress)(&format!(
+            "{} in-flight batch(es) of an earlier run settled",
+            replays.len()
+        ));
+    }
+
+    // Everyone else: dedupe, consult the log, batch.
+    let mut seen_person: HashSet<&str> = HashSet::new();
+    let mut seen_email: HashMap<String, String> = HashMap::new();
+    let mut pending: Vec<&Recipient> = Vec::new();
+    for r in recipients {
+        if !seen_person.insert(&r.person_id) {
+            skip(ctx, r, Reason::DuplicatePerson, None, None);
+            continue;
+        }
+        let email = r.email.to_lowercase();
+        if let Some(first) = seen_email.get(&email) {
+            skip(ctx, r, Reason::DuplicateEmail, Some(first.clone()), None);
+            continue;
+        }
+        seen_email.insert(email, r.person_id.clone());
+        if in_intent.contains(&r.person_id) {
+            continue; // reported with its in-flight batch
+        }
+        if let Some(s) = ctx
+            .log
+            .as_deref()
+            .and_then(|l| l.sent_to(&r.person_id, &r.email))
+            .cloned()
+        {
+            ctx.summary.already_sent += 1;
+            skip(ctx, r, Reason::AlreadySent, None, Some(&s));
+            continue;
+        }
+        pending.push(r);
+    }
+
+    let batch_size = ctx.opts.batch_size.clamp(1, crate::client::MAX_BATCH);
+    for chunk in pending.chunks(batch_size) {
+        if let Some(why) = ctx.stop.clone() {
+            for r in chunk {
+                let m = ctx.member(r);
+                ctx.fail(&m, Some(&r.slug), None, &why);
+            }
+            continue;
+        }
+        // Consulted again right before sending: a replay above may have covered an address.
+        let mut batch: Vec<&Recipient> = Vec::new();
+        for r in chunk {
+            if let Some(s) = ctx
+                .log
+                .as_deref()
+                .and_then(|l| l.sent_to(&r.person_id, &r.email))
+                .cloned()
+            {
+                ctx.summary.already_sent += 1;
+                skip(ctx, r, Reason::AlreadySent, None, Some(&s));
+            } else {
+                batch.push(r);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let members: Vec<Member> = batch.iter().map(|r| ctx.member(r)).collect();
+        let keys: Vec<String> = members.iter().map(|m| m.idempotency_key.clone()).collect();
+        let intent = Intent {
+            request_key: request_key(&ctx.opts.campaign, &keys),
+            at: crate::iso(ctx.opts.now),
+            recipients: members,
+            body: Value::Array(batch.iter().map(|r| ctx.email_json(r)).collect()),
+        };
+        match ctx.opts.mode {
+            Mode::DryRun => {
+                for (r, m) in batch.iter().zip(&intent.recipients) {
+                    ctx.summary.would_send += 1;
+                    ctx.line(ResultLine {
+                        person_id: m.person_id.clone(),
+                        email: m.email.clone(),
+                        status: Status::WouldSend,
+                        idempotency_key: m.idempotency_key.clone(),
+                        slug: Some(r.slug.clone()),
+                        request_key: Some(intent.request_key.clone()),
+                        batch: None,
+                        email_id: None,
+                        sent_at: None,
+                        replayed: false,
+                        reason: None,
+                        error: None,
+                    });
+                }
+            }
+            Mode::Send => {
+                let Some(log) = ctx.log.as_deref_mut() else {
+                    return Err(Error::Usage("--send needs --sent-log".into()));
+                };
+                let intent = Intent {
+                    at: iso_now(),
+                    ..intent
+                };
+                log.write_intent(&intent)?;
+                ctx.send_intent(&intent, &slugs, false)?;
+            }
+        }
+    }
+    Ok(())
+}
