@@ -5,18 +5,21 @@
 use serde_json::json;
 use translate::{epoch_to_iso, js, slug, urls};
 
+/// (input, trim, toLowerCase, length, people slug base, project slug base, chat channel)
+type StrCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 #[test]
 fn strings_match_node() {
     // (input, trim, toLowerCase, length, people slug base, project slug base, chat channel)
-    let cases: &[(
-        &str,
-        &str,
-        &str,
-        usize,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-    )] = &[
+    let cases: &[StrCase] = &[
         (
             "İstanbul",
             "İstanbul",
