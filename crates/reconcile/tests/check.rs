@@ -439,3 +439,68 @@ fn closed_stdout_ends_quietly() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
 }
+
+/// A write by someone else between the tool's read and its write makes the tool stop with
+/// nothing overwritten. Deterministic: `legacy-passwords.jsonl` is a FIFO, so the tool blocks
+/// right after reading `profiles.jsonl`; the test changes the profiles then, and only then lets
+/// the tool go on.
+#[test]
+fn concurrent_writer_makes_fix_stop_with_nothing_overwritten() {
+    use std::io::Write;
+    let bob = P::new(2, "bob");
+    let repo = Repo::new(std::slice::from_ref(&bob));
+    let store = Store::directory();
+    let dir = store.dir.as_ref().unwrap().path().to_owned();
+    let line = profile_line(
+        2,
+        "bob@example.com",
+        r#"{"optedIn":true,"optedInAt":"2026-08-01T00:00:00.000Z"}"#,
+    );
+    store.put("profiles.jsonl", &format!("{line}\n"));
+    let fifo = dir.join("legacy-passwords.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
+        .args(["--fix", &format!("--data-repo={}", repo.path().display())])
+        .envs(store.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the FIFO for writing returns once the tool has opened it, i.e. after its read of
+    // profiles.jsonl.
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let theirs = format!("{line}\n{}\n", profile_line(3, "new@example.com", "null"));
+    std::fs::write(dir.join("profiles.jsonl"), &theirs).unwrap();
+    w.write_all(b"").unwrap();
+    drop(w);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("profiles.jsonl changed since it was read")
+            && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("profiles.jsonl")).unwrap(),
+        theirs,
+        "the other writer's data is intact"
+    );
+    let temps = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")
+        })
+        .count();
+    assert_eq!(temps, 0);
+}
