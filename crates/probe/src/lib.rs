@@ -1,0 +1,21 @@
+//! `probe`: smoke-test a target deployment of the rewrite with real samples and exact
+//! expectations (DESIGN §3, `reference/E` §1.5 and §3–4).
+//!
+//! - [`plan`]: probe specs drawn deterministically from a data repo branch, plus fixed probes.
+//! - [`legacy`]: the URL forms laddr served, from `laddr-fetch` lines, as probe specs.
+//! - [`run`]: issue specs against a target: redirects never followed, per-request timeout,
+//!   bounded concurrency, pacing under the rate limit, `Retry-After` honoured, warm-up retries.
+//! - [`spec`]: the spec line and its expectation check; [`report`]: the `--json` report.
+//! - [`sample`]: the reference's FNV-1a deterministic sample.
+
+pub mod legacy;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod sample;
+pub mod spec;
+
+pub use plan::{Plan, PlanOptions, fixed_probes, plan};
+pub use report::Report;
+pub use run::{ProbeResult, RunOptions, RunOutcome, run};
+pub use spec::{Expect, ProbeSpec};

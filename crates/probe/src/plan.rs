@@ -1,0 +1,427 @@
+//! `probe plan`: probe specs drawn deterministically from a data repo branch, plus the fixed
+//! probes, each with its exact expectation (DESIGN §3, `reference/E` §3–4).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+use sheets::DataRepo;
+
+use crate::sample::deterministic_sample;
+use crate::spec::{Expect, ProbeSpec, encode_segment};
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Repo(#[from] sheets::RepoError),
+    #[error("data repo {path}: branch {branch} does not exist")]
+    NoBranch { path: String, branch: String },
+}
+
+/// How to draw the samples.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The runtime branch (after the spam prune), usually `published`.
+    pub branch: String,
+    /// How many records to draw per family.
+    pub sample: usize,
+    /// Sampling seed; default: the branch tip's commit id (same data, same plan).
+    pub seed: Option<String>,
+    /// "Now" for slug-history expiry (`YYYY-MM-DDTHH:MM:SS.sssZ`); default: the wall clock.
+    pub now: Option<String>,
+    /// Add the fixed probes (health, ready, SAML, OAuth, `/chat`, `/checkin`).
+    pub fixed: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            branch: "published".into(),
+            sample: 10,
+            seed: None,
+            now: None,
+            fixed: true,
+        }
+    }
+}
+
+/// A plan: the specs and where they came from.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub branch: String,
+    pub commit: String,
+    pub seed: String,
+    pub specs: Vec<ProbeSpec>,
+    /// Things the operator should know (e.g. buzz slugs left out because they are ambiguous).
+    pub notes: Vec<String>,
+}
+
+/// The SAML metadata markers `reference/E` §5 check 3 asks for.
+pub const SAML_MARKERS: [&str; 5] = [
+    "EntityDescriptor",
+    "IDPSSODescriptor",
+    "SingleSignOnService",
+    "X509Certificate",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+];
+
+/// The probes that need no data: health, ready, SAML metadata, OAuth start, `/chat`, `/checkin`.
+pub fn fixed_probes() -> Vec<ProbeSpec> {
+    vec![
+        ProbeSpec::new("health", "health", "/api/health", Expect::status(200)),
+        ProbeSpec::new(
+            "health-ready",
+            "health-ready",
+            "/api/health/ready",
+            Expect {
+                warmup: true,
+                ..Expect::status(200)
+            },
+        ),
+        ProbeSpec::new(
+            "saml-metadata",
+            "saml-metadata",
+            "/api/saml/slack/metadata",
+            Expect {
+                content_type: Some("application/samlmetadata+xml".into()),
+                body_contains: SAML_MARKERS.iter().map(|s| (*s).to_owned()).collect(),
+                ..Expect::status(200)
+            },
+        ),
+        ProbeSpec::new(
+            "oauth-start",
+            "oauth-start",
+            "/api/auth/github/start",
+            Expect {
+                location_prefix: Some(String::new()),
+                ..Expect::status(302)
+            },
+        ),
+        ProbeSpec::new(
+            "chat",
+            "chat",
+            "/chat",
+            Expect {
+                location_prefix: Some("https://".into()),
+                ..Expect::status(302)
+            },
+        ),
+        ProbeSpec::new("checkin", "checkin", "/checkin", Expect::status(410)),
+    ]
+}
+
+fn text<'a>(r: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    r.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn deleted(r: &Map<String, Value>) -> bool {
+    !matches!(r.get("deletedAt"), None | Some(Value::Null))
+}
+
+/// The records of one branch the plan draws from.
+pub struct Snapshot {
+    pub commit: String,
+    pub sheets: HashMap<String, Vec<Map<String, Value>>>,
+}
+
+impl Snapshot {
+    /// Read the sheets the probes need from `refs/heads/<branch>`.
+    pub fn read(repo: &DataRepo, branch: &str) -> Result<Snapshot, PlanError> {
+        let commit = repo
+            .resolve(&format!("refs/heads/{branch}"))?
+            .ok_or_else(|| PlanError::NoBranch {
+                path: repo.path().display().to_string(),
+                branch: branch.to_owned(),
+            })?;
+        let tree = repo.tree_of(commit)?;
+        let configs = repo.sheet_configs(tree)?;
+        let mut sheets = HashMap::new();
+        for name in [
+            "people",
+            "projects",
+            "project-buzz",
+            "tags",
+            "slug-history",
+            "blog-posts",
+        ] {
+            let records = match configs.get(name) {
+                Some(c) => repo
+                    .read_sheet(tree, c)?
+                    .records
+                    .into_iter()
+                    .map(|r| r.record)
+                    .collect(),
+                None => Vec::new(),
+            };
+            sheets.insert(name.to_owned(), records);
+        }
+        Ok(Snapshot {
+            commit: commit.to_string(),
+            sheets,
+        })
+    }
+
+    pub fn sheet(&self, name: &str) -> &[Map<String, Value>] {
+        self.sheets.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Live (not soft-deleted) slugs of a sheet, sorted.
+    fn slugs(&self, sheet: &str, want_deleted: bool) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .sheet(sheet)
+            .iter()
+            .filter(|r| deleted(r) == want_deleted)
+            .filter_map(|r| text(r, "slug").map(str::to_owned))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Make the plan for a data repo branch.
+pub fn plan(repo: &DataRepo, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let snap = Snapshot::read(repo, &opts.branch)?;
+    Ok(plan_snapshot(&snap, opts))
+}
+
+/// Make the plan from records already read.
+pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
+    let seed = opts.seed.clone().unwrap_or_else(|| snap.commit.clone());
+    let n = opts.sample;
+    let pick = |items: &[String], set: &str| {
+        deterministic_sample(items, n, &format!("{seed}:probe:{set}"))
+    };
+    let mut specs = Vec::new();
+    let mut notes = Vec::new();
+
+    let people = snap.slugs("people", false);
+    for slug in pick(&people, "people") {
+        specs.push(ProbeSpec::new(
+            format!("person:{slug}"),
+            "person",
+            format!("/api/people/{}", encode_segment(&slug)),
+            Expect {
+                api_slug: Some(slug.clone()),
+                ..Expect::status(200)
+            },
+        ));
+    }
+    for slug in pick(&snap.slugs("people", true), "people-deleted") {
+        specs.push(ProbeSpec::new(
+            format!("person-deleted:{slug}"),
+            "person-deleted",
+            format!("/api/people/{}", encode_segment(&slug)),
+            Expect {
+                api_error: Some("not_found".into()),
+                ..Expect::status(404)
+            },
+        ));
+    }
+    let projects = snap.slugs("projects", false);
+    for slug in pick(&projects, "projects") {
+        specs.push(ProbeSpec::new(
+            format!("project:{slug}"),
+            "project",
+            format!("/api/projects/{}", encode_segment(&slug)),
+            Expect {
+                api_slug: Some(slug.clone()),
+                ..Expect::status(200)
+            },
+        ));
+    }
+    for slug in pick(&snap.slugs("projects", true), "projects-deleted") {
+        specs.push(ProbeSpec::new(
+            format!("project-deleted:{slug}"),
+            "project-deleted",
+            format!("/api/projects/{}", encode_segment(&slug)),
+            Expect {
+                api_error: Some("not_found".into()),
+                ..Expect::status(404)
+            },
+        ));
+    }
+
+    // legacyId → slug of live projects; a legacyId claimed twice has no single right answer.
+    let mut by_legacy: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for r in snap.sheet("projects").iter().filter(|r| !deleted(r)) {
+        if let (Some(id), Some(slug)) = (r.get("legacyId").and_then(Value::as_i64), text(r, "slug"))
+            && id > 0
+        {
+            by_legacy.entry(id).or_default().push(slug.to_owned());
+        }
+    }
+    let ambiguous: Vec<i64> = by_legacy
+        .iter()
+        .filter(|(_, s)| s.len() > 1)
+        .map(|(id, _)| *id)
+        .collect();
+    if !ambiguous.is_empty() {
+        notes.push(format!(
+            "projects: legacyId claimed by several projects, not probed: {ambiguous:?}"
+        ));
+    }
+    by_legacy.retain(|_, s| s.len() == 1);
+    let ids: Vec<i64> = by_legacy.keys().copied().collect();
+    for id in deterministic_sample(&ids, n, &format!("{seed}:probe:project-legacy")) {
+        let slug = &by_legacy[&id][0];
+        specs.push(ProbeSpec::new(
+            format!("project-legacy:{id}"),
+            "project-legacy",
+            format!("/projects?ID={id}"),
+            Expect::redirect(301, format!("/projects/{slug}")),
+        ));
+    }
+    for id in deterministic_sample(&ids, n, &format!("{seed}:probe:project-updates-legacy")) {
+        let slug = &by_legacy[&id][0];
+        specs.push(ProbeSpec::new(
+            format!("project-updates-legacy:{id}"),
+            "project-updates-legacy",
+            format!("/project-updates?ProjectID={id}"),
+            Expect::redirect(301, format!("/projects/{slug}")),
+        ));
+    }
+
+    // Buzz slugs are unique per project only; the target's index is global, so a slug used by
+    // two projects has no single right answer.
+    let mut buzz: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let live_projects: std::collections::HashSet<&str> =
+        projects.iter().map(String::as_str).collect();
+    for r in snap.sheet("project-buzz") {
+        if let (Some(slug), Some(p)) = (text(r, "slug"), text(r, "projectSlug")) {
+            buzz.entry(slug.to_owned()).or_default().push(p.to_owned());
+        }
+    }
+    let shared = buzz.values().filter(|p| p.len() > 1).count();
+    if shared > 0 {
+        notes.push(format!(
+            "project-buzz: {shared} buzz slugs are used by several projects and were not probed"
+        ));
+    }
+    let buzz_slugs: Vec<String> = buzz
+        .iter()
+        .filter(|(_, p)| p.len() == 1 && live_projects.contains(p[0].as_str()))
+        .map(|(s, _)| s.clone())
+        .collect();
+    for slug in pick(&buzz_slugs, "buzz") {
+        let project = &buzz[&slug][0];
+        specs.push(ProbeSpec::new(
+            format!("buzz:{slug}"),
+            "buzz",
+            format!("/project-buzz/{}", encode_segment(&slug)),
+            Expect::redirect(
+                301,
+                format!(
+                    "/projects/{}/buzz/{}",
+                    encode_segment(project),
+                    encode_segment(&slug)
+                ),
+            ),
+        ));
+    }
+
+    let mut tags: Vec<String> = snap
+        .sheet("tags")
+        .iter()
+        .filter_map(|r| Some(format!("{}.{}", text(r, "namespace")?, text(r, "slug")?)))
+        .filter(|h| {
+            h.split_once('.')
+                .is_some_and(|(ns, _)| ns.bytes().all(|b| b.is_ascii_lowercase()))
+        })
+        .collect();
+    tags.sort();
+    tags.dedup();
+    for handle in pick(&tags, "tags") {
+        let (ns, slug) = handle.split_once('.').unwrap_or(("", ""));
+        let slug = encode_segment(slug);
+        specs.push(ProbeSpec::new(
+            format!("tag:{handle}"),
+            "tag",
+            format!("/tags/{ns}.{slug}"),
+            Expect::redirect(301, format!("/tags/{ns}/{slug}")),
+        ));
+    }
+
+    specs.extend(slug_history(snap, opts, &seed));
+
+    if opts.fixed {
+        specs.extend(fixed_probes());
+    }
+    Plan {
+        branch: opts.branch.clone(),
+        commit: snap.commit.clone(),
+        seed,
+        specs,
+        notes,
+    }
+}
+
+/// Renamed people and projects: the old URL must 301 to the slug at the end of the chain
+/// (at most 8 hops, live slugs win, expired entries ignored).
+fn slug_history(snap: &Snapshot, opts: &PlanOptions, seed: &str) -> Vec<ProbeSpec> {
+    let now = opts.now.clone().unwrap_or_else(crate::report::now_iso);
+    let mut chain: HashMap<(String, String), String> = HashMap::new();
+    for r in snap.sheet("slug-history") {
+        let (Some(t), Some(old), Some(new)) = (
+            text(r, "entityType"),
+            text(r, "oldSlug"),
+            text(r, "newSlug"),
+        ) else {
+            continue;
+        };
+        if text(r, "expiresAt").is_some_and(|e| e <= now.as_str()) {
+            continue;
+        }
+        chain.insert((t.to_owned(), old.to_owned()), new.to_owned());
+    }
+    let live = |t: &str| -> std::collections::HashSet<String> {
+        match t {
+            "person" => snap.slugs("people", false).into_iter().collect(),
+            _ => snap.slugs("projects", false).into_iter().collect(),
+        }
+    };
+    let (people, projects) = (live("person"), live("project"));
+    let mut candidates: Vec<String> = Vec::new();
+    let mut target: HashMap<String, (String, String)> = HashMap::new();
+    for (t, old) in chain.keys() {
+        let (live, root) = match t.as_str() {
+            "person" => (&people, "members"),
+            "project" => (&projects, "projects"),
+            _ => continue,
+        };
+        if live.contains(old) {
+            continue;
+        }
+        let mut current = old.clone();
+        for _ in 0..8 {
+            if live.contains(&current) {
+                break;
+            }
+            match chain.get(&(t.clone(), current.clone())) {
+                Some(next) => current = next.clone(),
+                None => break,
+            }
+        }
+        let key = format!("{t}:{old}");
+        candidates.push(key.clone());
+        target.insert(key, (root.to_owned(), current));
+    }
+    candidates.sort();
+    deterministic_sample(
+        &candidates,
+        opts.sample,
+        &format!("{seed}:probe:slug-history"),
+    )
+    .into_iter()
+    .map(|key| {
+        let (root, new) = &target[&key];
+        let old = key.split_once(':').map(|(_, o)| o).unwrap_or_default();
+        ProbeSpec::new(
+            format!("slug-history:{key}"),
+            "slug-history",
+            format!("/{root}/{}", encode_segment(old)),
+            Expect::redirect(301, format!("/{root}/{}", encode_segment(new))),
+        )
+    })
+    .collect()
+}
