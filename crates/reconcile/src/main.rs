@@ -319,6 +319,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             struct NameIdReport<'a> {
                 run_at: &'a str,
                 laddr_people: usize,
+                laddr_contact_only: usize,
                 persons_checked: usize,
                 findings: &'a [nameids::NameIdFinding],
             }
@@ -331,6 +332,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 &NameIdReport {
                     run_at: &run_at,
                     laddr_people: usernames.len(),
+                    laddr_contact_only: usernames.values().filter(|u| u.is_none()).count(),
                     persons_checked: checked,
                     findings: &findings,
                 },

@@ -12,11 +12,13 @@ use crate::Error;
 use crate::people::Person;
 
 /// laddr `people.ID` → `Username`, from `laddr-fetch` NDJSON
-/// (`{"v":1,"resource":"people","row":{…}}`); lines of other resources are ignored.
+/// (`{"v":1,"resource":"people","row":{…}}`); lines of other resources are ignored. A
+/// contact-only row (no `Username`: it never signed in, so Slack has no NameID for it) maps to
+/// `None`.
 pub fn read_laddr_usernames(
     name: &str,
     input: impl BufRead,
-) -> Result<HashMap<i64, String>, Error> {
+) -> Result<HashMap<i64, Option<String>>, Error> {
     let mut out = HashMap::new();
     for (i, line) in input.lines().enumerate() {
         let err = |m: String| Error::Input {
@@ -44,9 +46,11 @@ pub fn read_laddr_usernames(
             _ => None,
         }
         .ok_or_else(|| err("people row without a numeric `ID`".into()))?;
-        if let Some(Value::String(u)) = row.get("Username") {
-            out.insert(id, u.clone());
-        }
+        let username = match row.get("Username") {
+            Some(Value::String(u)) if !u.is_empty() => Some(u.clone()),
+            _ => None,
+        };
+        out.insert(id, username);
     }
     Ok(out)
 }
@@ -70,9 +74,12 @@ pub struct NameIdFinding {
     pub also: Vec<String>,
 }
 
-/// Checks live Persons: every one with a `legacyId` must carry its laddr `Username` as
-/// `slackSamlNameId`, and no two live Persons may share a NameID.
-pub fn check_nameids(people: &[Person], laddr: &HashMap<i64, String>) -> Vec<NameIdFinding> {
+/// Checks live Persons: every one with a `legacyId` whose laddr row has a `Username` must carry
+/// it as `slackSamlNameId`, and no two live Persons may share a NameID.
+pub fn check_nameids(
+    people: &[Person],
+    laddr: &HashMap<i64, Option<String>>,
+) -> Vec<NameIdFinding> {
     let live: Vec<&Person> = people.iter().filter(|p| !p.deleted).collect();
     let mut out = Vec::new();
     let finding = |problem, p: &Person| NameIdFinding {
@@ -81,15 +88,17 @@ pub fn check_nameids(people: &[Person], laddr: &HashMap<i64, String>) -> Vec<Nam
         slug: p.slug.clone(),
         legacy_id: p.legacy_id,
         slack_saml_name_id: p.slack_saml_name_id.clone(),
-        laddr_username: p.legacy_id.and_then(|l| laddr.get(&l).cloned()),
+        laddr_username: p.legacy_id.and_then(|l| laddr.get(&l).cloned().flatten()),
         also: vec![],
     };
     for p in &live {
         let Some(legacy) = p.legacy_id else { continue };
         match (laddr.get(&legacy), &p.slack_saml_name_id) {
             (None, _) => out.push(finding("noLaddrUser", p)),
-            (Some(_), None) => out.push(finding("missingNameId", p)),
-            (Some(u), Some(n)) if u != n => out.push(finding("mismatch", p)),
+            // Contact-only laddr row: no account, so no Slack NameID to keep.
+            (Some(None), _) => {}
+            (Some(Some(u)), Some(n)) if u != n => out.push(finding("mismatch", p)),
+            (Some(Some(_)), None) => out.push(finding("missingNameId", p)),
             _ => {}
         }
     }

@@ -138,6 +138,9 @@ fn laddr_file(rows: &[(i64, &str)]) -> tempfile::NamedTempFile {
     let f = tempfile::NamedTempFile::new().unwrap();
     let mut text =
         String::from("{\"v\":1,\"resource\":\"projects\",\"row\":{\"ID\":1,\"Title\":\"x\"}}\n");
+    // A contact-only laddr Person: no Username, never had a Slack login.
+    text.push_str(r#"{"v":1,"resource":"people","row":{"ID":8,"Class":"Emergence\\People\\Person","FirstName":"C"}}"#);
+    text.push('\n');
     for (id, user) in rows {
         text.push_str(
             &serde_json::to_string(
@@ -161,6 +164,7 @@ fn nameids_lists_mismatches_missing_and_duplicates() {
         P::new(5, "twin-b").name_id("Twin"),
         P::new(6, "ghost").legacy(99).name_id("ghost"),
         P::new(7, "left").legacy(7).name_id("x").deleted(),
+        P::new(8, "contact").legacy(8),
     ]);
     let laddr = laddr_file(&[
         (1, "alice"),
@@ -209,8 +213,9 @@ fn nameids_lists_mismatches_missing_and_duplicates() {
     let j = read_json(json_out.path());
     assert_eq!(
         (j["laddrPeople"].clone(), j["personsChecked"].clone()),
-        (json!(5), json!(5))
+        (json!(6), json!(6))
     );
+    assert_eq!(j["laddrContactOnly"], 1);
 }
 
 #[test]
