@@ -311,6 +311,10 @@ fn check_field(f: &F, v: Option<&Value>, issues: &mut Vec<Issue>) {
             }
         }
         (Bool, Some(Value::Bool(_))) => {}
+        // Zod reports a missing or mistyped enum as an invalid option.
+        (_, _) if let Some(Enum(options)) = f.checks.iter().find(|c| matches!(c, Enum(_))) => {
+            push(enum_message(options));
+        }
         (ty, v) => {
             let want = match ty {
                 Str => "string",
@@ -356,17 +360,18 @@ fn check_str(c: Check, s: &str) -> Option<String> {
         StartsWith(p) => {
             return (!s.starts_with(p)).then(|| format!("Invalid string: must start with \"{p}\""));
         }
-        Enum(options) => {
-            let list: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
-            return (!options.contains(&s))
-                .then(|| format!("Invalid option: expected one of {}", list.join("|")));
-        }
+        Enum(options) => return (!options.contains(&s)).then(|| enum_message(options)),
         Uuid => (is_uuid(s), "Invalid UUID"),
         DateTime => (is_datetime(s), "Invalid ISO datetime"),
         Url => (url::Url::parse(crate::js::trim(s)).is_ok(), "Invalid URL"),
         MinInt(_) => (true, ""),
     };
     (!ok.0).then(|| ok.1.to_owned())
+}
+
+fn enum_message(options: &[&str]) -> String {
+    let list: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
+    format!("Invalid option: expected one of {}", list.join("|"))
 }
 
 /// Zod 4's uuid regex: any RFC 9562 version 1–8 with the RFC variant, plus nil and max.
@@ -472,8 +477,13 @@ mod tests {
         assert!(!is_uuid("019e4021-2053-9493-ac00-d3752f9f8652"));
         assert!(!is_uuid("019e4021-2053-7493-cc00-d3752f9f8652"));
         assert!(!is_uuid("019e40212053-7493-ac00-d3752f9f8652"));
+        // Zod 4.4.3: hex digits in either case, but the max UUID only in lowercase.
+        assert!(is_uuid("019E4021-2053-7493-AC00-D3752F9F8652"));
+        assert!(!is_uuid("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"));
+        assert!(!is_uuid("019e4021-2053-0493-ac00-d3752f9f8652"));
     }
 
+    // Accept/reject sets below were checked against zod 4.4.3 in Node 20.
     #[test]
     fn datetimes() {
         for ok in [
@@ -481,6 +491,10 @@ mod tests {
             "2000-02-29T00:00Z",
             "2026-05-18T00:00:00+01:00",
             "2026-05-18T00:00:00.1234-05:30",
+            "0000-02-29T00:00:00Z",
+            "2400-02-29T00:00:00Z",
+            "2018-02-17T13:58:57.000000000Z",
+            "2018-02-17T13:58:57+23:59",
         ] {
             assert!(is_datetime(ok), "{ok}");
         }
@@ -492,6 +506,14 @@ mod tests {
             "+010000-01-01T00:00:00.000Z",
             "2018-04-31T00:00:00Z",
             "2018-02-17T13:58:57.Z",
+            "2018-02-17T13:58:60Z",
+            "2018-02-17T13:58:57+0100",
+            "2018-02-17T13:58:57+01",
+            "2018-02-17T13:58:57+24:00",
+            "2018-02-17T13:58:57z",
+            "2100-02-29T00:00:00Z",
+            "2018-02-17T13Z",
+            "2018-2-17T13:58:57Z",
         ] {
             assert!(!is_datetime(bad), "{bad}");
         }
@@ -559,6 +581,44 @@ mod tests {
         r.remove("developersUrl");
         r.remove("chatChannel");
         assert!(validate(Sheet::Projects, &r).is_empty());
+    }
+
+    #[test]
+    fn urls_like_zod() {
+        let base = json!({
+            "id": "019e4021-2053-7493-ac00-d3752f9f8652", "projectId": "019e4021-2053-7493-ac00-d3752f9f8652",
+            "slug": "s", "headline": "H", "publishedAt": "2013-08-21T23:15:53.000Z",
+            "createdAt": "2013-08-21T23:15:53.000Z", "updatedAt": "2013-08-21T23:15:53.000Z"
+        });
+        for (u, ok) in [
+            ("mailto:a@b.c", true),
+            ("javascript:alert(1)", true),
+            ("x:", true),
+            (" https://x.org ", true),
+            ("https://[::1]", true),
+            ("not a url", false),
+            ("http://", false),
+            ("//x.org", false),
+            ("https://ex ample.com", false),
+        ] {
+            let mut r = rec(base.clone());
+            r.insert("url".into(), json!(u));
+            assert_eq!(validate(Sheet::ProjectBuzz, &r).is_empty(), ok, "{u:?}");
+        }
+    }
+
+    #[test]
+    fn missing_enum_is_an_invalid_option() {
+        let r = rec(
+            json!({"id": "019e4021-2053-7493-ac00-d3752f9f8652", "slug": "s", "title": "t",
+            "createdAt": "2013-08-21T23:15:53.000Z", "updatedAt": "2013-08-21T23:15:53.000Z"}),
+        );
+        let issues = validate(Sheet::Tags, &r);
+        assert_eq!(issues.len(), 1);
+        assert_eq!(
+            issues[0].message,
+            "Invalid option: expected one of \"topic\"|\"tech\"|\"event\""
+        );
     }
 
     #[test]
