@@ -1,8 +1,8 @@
 //! The paging client.
 //!
-//! Per resource: page 0 gives `total`; the pages in between are fetched by `concurrency`
-//! workers; then a sequential tail reads on until a short page, whose `total` is the one the
-//! row count is checked against. Every request is `sort=ID&dir=ASC` with a positive `limit`, so
+//! Per resource: page 0 gives `total`; the remaining pages are fetched by `concurrency`
+//! workers; if the last of them is full, a sequential tail reads on until a short page. The
+//! `total` of the last page is the one the row count is checked against. Every request is `sort=ID&dir=ASC` with a positive `limit`, so
 //! rows inserted during the run land after the last page read and nothing shifts; rows are
 //! deduplicated on `ID` anyway and written in ID order.
 //!
@@ -339,21 +339,25 @@ impl Client {
                 acc.rows.pop_last();
             }
         } else if last_slots == ps {
+            // Pages 1..n from page 0's total go out in parallel; only if the last of them is
+            // full (rows were added meanwhile, or total is a multiple of the page size) does a
+            // sequential tail read on to the first short page.
             let n_pages = t0.unwrap_or(0).div_ceil(ps).max(1);
-            if n_pages >= 3 {
-                for out in self.fetch_pages_parallel(r, 1..n_pages - 1, ps, t0, &ctr)? {
+            let mut offset = ps;
+            let mut tail = true;
+            if n_pages >= 2 {
+                let outs = self.fetch_pages_parallel(r, 1..n_pages, ps, t0, &ctr)?;
+                tail = outs.last().is_none_or(|o| o.slots == ps);
+                for out in outs {
                     acc.add(out);
                 }
+                offset = n_pages * ps;
             }
-            let mut offset = n_pages.saturating_sub(1).max(1) * ps;
-            loop {
+            while tail {
                 let next = self.fetch_range(r, offset, ps, &mut pacer, &ctr)?;
-                let short = next.slots < ps;
+                tail = next.slots == ps;
                 acc.add(next);
                 self.report_progress(r, &ctr, t0);
-                if short {
-                    break;
-                }
                 offset += ps;
             }
         }
