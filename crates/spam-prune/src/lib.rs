@@ -43,7 +43,12 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 4] = [Class::Staff, Class::Github, Class::Authors, Class::Maintainers];
+    pub const ALL: [Class; 4] = [
+        Class::Staff,
+        Class::Github,
+        Class::Authors,
+        Class::Maintainers,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,7 +72,9 @@ impl std::str::FromStr for Class {
         Class::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("unknown class {s:?} (expected staff, github, authors or maintainers)"))
+            .ok_or_else(|| {
+                format!("unknown class {s:?} (expected staff, github, authors or maintainers)")
+            })
     }
 }
 

@@ -114,8 +114,10 @@ fn run(cli: Cli) -> Result<u8, String> {
 fn emit(outcome: &Outcome) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     for p in &outcome.pruned {
-        serde_json::to_writer(&mut out, p).map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
+        // Serialise first so an EPIPE keeps its kind (serde_json would wrap it).
+        let mut line = serde_json::to_vec(p).map_err(io::Error::other)?;
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
     out.flush()
 }

@@ -188,7 +188,11 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     let mut on_branch: HashSet<&str> = HashSet::with_capacity(people.len());
     for p in &people {
         on_branch.insert(p.slug.as_str());
-        let evals = verdicts.by_slug.get(&p.slug).map(Vec::as_slice).unwrap_or(&[]);
+        let evals = verdicts
+            .by_slug
+            .get(&p.slug)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let unreadable = verdicts.unreadable_slugs.contains_key(&p.slug);
         if evals.is_empty() && !unreadable {
             reasons.no_evaluation += 1;
@@ -224,23 +228,33 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     let mut dangling_per: HashMap<&str, BTreeMap<&'static str, usize>> = HashMap::new();
     let mut deletes: Vec<String> = chosen.iter().map(|(p, _)| p.path.clone()).collect();
     let mut author_patches = Vec::new();
-    let mut sweep =
-        |records: &[sheets::StoredRecord],
-         select: &dyn Fn(&Map<String, Value>) -> Option<String>,
-         count: &mut dyn FnMut(&mut PersonCascade),
-         out: &mut Vec<String>| {
-            for r in records {
-                if let Some(id) = select(&r.record)
-                    && let Some(key) = pruned_ids.get(id.as_str())
-                {
-                    count(per_person.entry(key).or_default());
-                    out.push(r.path.clone());
-                }
+    let mut sweep = |records: &[sheets::StoredRecord],
+                     select: &dyn Fn(&Map<String, Value>) -> Option<String>,
+                     count: &mut dyn FnMut(&mut PersonCascade),
+                     out: &mut Vec<String>| {
+        for r in records {
+            if let Some(id) = select(&r.record)
+                && let Some(key) = pruned_ids.get(id.as_str())
+            {
+                count(per_person.entry(key).or_default());
+                out.push(r.path.clone());
             }
-        };
-    let person_key = |k: &'static str| move |r: &Map<String, Value>| str_field(r, k).map(str::to_owned);
-    sweep(&memberships, &person_key("personId"), &mut |c| c.memberships += 1, &mut deletes);
-    sweep(&interests, &person_key("personId"), &mut |c| c.help_wanted_interest += 1, &mut deletes);
+        }
+    };
+    let person_key =
+        |k: &'static str| move |r: &Map<String, Value>| str_field(r, k).map(str::to_owned);
+    sweep(
+        &memberships,
+        &person_key("personId"),
+        &mut |c| c.memberships += 1,
+        &mut deletes,
+    );
+    sweep(
+        &interests,
+        &person_key("personId"),
+        &mut |c| c.help_wanted_interest += 1,
+        &mut deletes,
+    );
     let mut tag_deleted: HashSet<String> = HashSet::new();
     {
         let mut tag_paths = Vec::new();
@@ -273,7 +287,11 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
             Some((format!("{stem}/"), p.slug.as_str()))
         })
         .collect();
-    let record_depth = people_config.root.split('/').filter(|s| !s.is_empty()).count()
+    let record_depth = people_config
+        .root
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count()
         + people_config.path.depth();
     let mut attachments_by_slug: HashMap<&str, usize> = HashMap::new();
     for f in &people_files {
@@ -289,19 +307,26 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
 
     // References the reference leaves dangling: counted, not changed.
     let mut dangling: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut count_dangling = |name: &'static str,
-                              records: &[sheets::StoredRecord],
-                              select: &dyn Fn(&sheets::StoredRecord) -> Option<String>| {
-        for r in records {
-            if let Some(id) = select(r)
-                && let Some(key) = pruned_ids.get(id.as_str())
-            {
-                *dangling.entry(name).or_default() += 1;
-                *dangling_per.entry(key).or_default().entry(name).or_default() += 1;
+    let mut count_dangling =
+        |name: &'static str,
+         records: &[sheets::StoredRecord],
+         select: &dyn Fn(&sheets::StoredRecord) -> Option<String>| {
+            for r in records {
+                if let Some(id) = select(r)
+                    && let Some(key) = pruned_ids.get(id.as_str())
+                {
+                    *dangling.entry(name).or_default() += 1;
+                    *dangling_per
+                        .entry(key)
+                        .or_default()
+                        .entry(name)
+                        .or_default() += 1;
+                }
             }
-        }
+        };
+    let field = |k: &'static str| {
+        move |r: &sheets::StoredRecord| str_field(&r.record, k).map(str::to_owned)
     };
-    let field = |k: &'static str| move |r: &sheets::StoredRecord| str_field(&r.record, k).map(str::to_owned);
     count_dangling("projectBuzzPostedById", &buzz, &field("postedById"));
     count_dangling("blogPostsAuthorId", &blog, &field("authorId"));
     count_dangling("projectsMaintainerId", &projects, &field("maintainerId"));
@@ -327,7 +352,10 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         .map(|(p, deciding)| {
             let key = p.id.as_deref().unwrap_or("");
             let mut cascade = per_person.get(key).cloned().unwrap_or_default();
-            cascade.attachments = attachments_by_slug.get(p.slug.as_str()).copied().unwrap_or(0);
+            cascade.attachments = attachments_by_slug
+                .get(p.slug.as_str())
+                .copied()
+                .unwrap_or(0);
             for c in &p.classes_own {
                 *at_risk.entry(*c).or_default() += 1;
             }
@@ -362,7 +390,10 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     let mut unmatched_slugs = 0;
     for (slug, evals) in &verdicts.by_slug {
         let present = on_branch.contains(slug.as_str());
-        if evals.iter().any(|e| verdicts::is_confident_spam(e, opts.threshold)) {
+        if evals
+            .iter()
+            .any(|e| verdicts::is_confident_spam(e, opts.threshold))
+        {
             flagged_slugs += 1;
             flagged_absent += usize::from(!present);
         }
@@ -371,7 +402,13 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
             unmatched_slugs += 1;
         }
     }
-    let evaluations = evaluation_counts(&verdicts, flagged_slugs, flagged_absent, unmatched, unmatched_slugs);
+    let evaluations = evaluation_counts(
+        &verdicts,
+        flagged_slugs,
+        flagged_absent,
+        unmatched,
+        unmatched_slugs,
+    );
 
     let people_before = people_records.len();
     let report = Report {
@@ -423,8 +460,7 @@ fn evaluation_counts(
     unmatched_slugs: usize,
 ) -> EvaluationCounts {
     let slugs = v.by_slug.len()
-        + v
-            .unreadable_slugs
+        + v.unreadable_slugs
             .keys()
             .filter(|s| !v.by_slug.contains_key(*s))
             .count();
@@ -487,7 +523,17 @@ impl Plan {
             ..Signature::default()
         };
         let mut tx = Transaction::begin(repo, self.parent.clone())?.with_signature(signature);
+        // `TreeEdit::remove` marks only the file's own folder as changed, not the folders
+        // above it, so a delete in an otherwise untouched subtree would be lost. Rewriting
+        // one existing file per folder (same bytes, same blob) marks the whole path first.
+        let mut touched: HashSet<&str> = HashSet::new();
         for path in &self.deletes {
+            let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            if touched.insert(folder)
+                && let Some(bytes) = tx.edit().get(path)?
+            {
+                tx.edit().put(path, bytes)?;
+            }
             tx.edit().delete_record(path)?;
         }
         if let Some(config) = &self.updates_config {

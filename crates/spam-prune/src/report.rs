@@ -151,19 +151,29 @@ impl Report {
             ("protectedByLegit", self.reasons.protected_by_legit),
             ("protectedByClass", self.reasons.protected_by_class),
             ("membershipsDeleted", self.memberships_deleted),
-            ("helpWantedInterestDeleted", self.help_wanted_interest_deleted),
+            (
+                "helpWantedInterestDeleted",
+                self.help_wanted_interest_deleted,
+            ),
             (
                 "personTagAssignmentsDeleted",
                 self.person_tag_assignments_deleted,
             ),
-            ("projectUpdatesAuthorNulled", self.project_updates_author_nulled),
+            (
+                "projectUpdatesAuthorNulled",
+                self.project_updates_author_nulled,
+            ),
         ];
         for (k, v) in rows {
             writeln!(w, "  {k:<29}{v}")?;
         }
         let at_risk: usize = self.at_risk.values().sum();
         if at_risk > 0 {
-            let list: Vec<String> = self.at_risk.iter().map(|(c, n)| format!("{c}={n}")).collect();
+            let list: Vec<String> = self
+                .at_risk
+                .iter()
+                .map(|(c, n)| format!("{c}={n}"))
+                .collect();
             writeln!(w, "  {:<29}{}", "atRisk", list.join(" "))?;
         }
         let dangling: usize = self.dangling_references.values().sum();

@@ -248,6 +248,10 @@ mod tests {
         );
         assert!(parse(b"verdict = spam\n").unwrap_err().contains("TOML"));
         assert_eq!(parse(b"confidence = 0.9\n").unwrap_err(), "no `verdict`");
-        assert!(parse(b"verdict = \"spam\xff\"\n").unwrap_err().starts_with("not UTF-8"));
+        assert!(
+            parse(b"verdict = \"spam\xff\"\n")
+                .unwrap_err()
+                .starts_with("not UTF-8")
+        );
     }
 }
