@@ -451,6 +451,46 @@ fn bad_first_and_last_rows() {
 }
 
 #[test]
+fn a_row_without_an_id_is_reported_not_dropped_silently() {
+    let mut site = small_site();
+    let mut odd = site.tags[2].clone();
+    if let Some(m) = odd.as_object_mut() {
+        m.insert("ID".into(), json!("7a"));
+        m.insert("Handle".into(), json!("topic.no-integer-id"));
+    }
+    site.tags.push(odd);
+    let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rep_path = dir.path().join("r.json");
+    let r = run(
+        &server.url(),
+        &[
+            "--resources",
+            "tags",
+            "--page-size",
+            "5",
+            &format!("--json={}", rep_path.display()),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    site.tags.pop();
+    assert_eq!(r.stdout, expected(&site, &["tags"]));
+    let rep = report(&rep_path);
+    let malformed = resource_report(&rep, "tags")["malformed"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(malformed.len(), 1);
+    assert!(
+        malformed[0]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("no-integer-id")
+    );
+    assert!(r.stderr.contains("has no integer ID"), "{}", r.stderr);
+}
+
+#[test]
 fn success_false_at_http_200_names_the_url() {
     let faults = Faults::none().with_rule(
         "projects",
