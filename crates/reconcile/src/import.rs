@@ -4,7 +4,8 @@
 //! - join on `ID` = `legacyId` when the export has it, else on the username normalised exactly as
 //!   `sheet-write` normalises slugs ([`translate::normalize_person_slug`]); a username whose slug
 //!   could belong to more than one laddr user (two rows normalise alike, or the repo holds a
-//!   de-duplicated `<slug>-<n>`) is reported as ambiguous, never guessed;
+//!   de-duplicated `<slug>-<n>`) is reported as ambiguous, never guessed, and a Person without a
+//!   `legacyId` (created after cutover) is never matched;
 //! - merge into the existing store instead of replacing it: an existing profile is kept (the
 //!   API may have refreshed its email), and a credential is never replaced once used
 //!   (`lastUsedAt`) or rehashed (argon2id);
@@ -27,6 +28,7 @@ pub const SKIP_REASONS: &[&str] = &[
     "badId",
     "noPersonMatch",
     "ambiguousMatch",
+    "notLegacyPerson",
     "deletedPerson",
     "duplicatePersonId",
     "invalidEmail",
@@ -210,6 +212,12 @@ pub fn import(
         };
         res.person_id = Some(person.id.clone());
         res.slug = Some(person.slug.clone());
+        // A Person created after cutover (no legacyId) only shares the slug by chance: a legacy
+        // credential must never attach to it.
+        if person.legacy_id.is_none() {
+            results.push(skip(res, "notLegacyPerson", &mut report));
+            continue;
+        }
         if person.deleted {
             results.push(skip(res, "deletedPerson", &mut report));
             continue;

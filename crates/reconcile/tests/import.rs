@@ -149,6 +149,7 @@ fn every_skip_reason_is_reported_per_row() {
         P::new(6, "chris-2").legacy(106),
         P::new(7, "sam").legacy(107),
         P::new(8, "zed").legacy(108),
+        P::new(9, "newbie"),
     ]);
     let store = Store::directory();
     let csv = format!(
@@ -164,7 +165,8 @@ fn every_skip_reason_is_reported_per_row() {
          104,amy,not-an-email,{SHA1}\n\
          ,Sam,sam1@example.com,{SHA1}\n\
          ,sam,sam2@example.com,{SHA1}\n\
-         108,zed,zed@example.com,NOT-A-HASH\n"
+         108,zed,zed@example.com,NOT-A-HASH\n\
+         ,newbie,newbie@example.com,{SHA1}\n"
     );
     let (run, j) = import(&repo, &store, csv.as_bytes(), &[]);
     assert_eq!(run.code, 1, "ambiguous rows need a person to look");
@@ -188,6 +190,7 @@ fn every_skip_reason_is_reported_per_row() {
             json!([11, "skipped", "ambiguousMatch"]),
             json!([12, "skipped", "ambiguousMatch"]),
             json!([13, "imported", null]),
+            json!([14, "skipped", "notLegacyPerson"]),
         ]
     );
     let lines = run.lines();
@@ -205,11 +208,11 @@ fn every_skip_reason_is_reported_per_row() {
     assert_eq!(lines[11]["profile"], "created");
     assert_eq!(
         j["skipped"],
-        json!({"ambiguousMatch": 3, "badId": 1, "deletedPerson": 1, "duplicatePersonId": 1, "invalidEmail": 1, "noEmail": 1, "noPersonMatch": 1, "noUsername": 1})
+        json!({"ambiguousMatch": 3, "badId": 1, "deletedPerson": 1, "duplicatePersonId": 1, "invalidEmail": 1, "noEmail": 1, "noPersonMatch": 1, "noUsername": 1, "notLegacyPerson": 1})
     );
     assert_eq!(
         (j["inputRows"].clone(), j["unrecognisedHashRows"].clone()),
-        (json!(12), json!(1))
+        (json!(13), json!(1))
     );
     for s in ["skipped noUsername: 1", "skipped ambiguousMatch: 3"] {
         assert!(run.stderr.contains(s), "{}", run.stderr);
