@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::validate::is_uuid;
+use crate::validate::{is_datetime, is_uuid};
 
 /// Where new ids come from. [`UuidV7`] in production; tests inject [`Sequential`].
 pub trait IdSource {
@@ -42,6 +42,9 @@ impl IdSource for Sequential {
 #[derive(Debug, Default, Clone)]
 pub struct ReadForward {
     ids: HashMap<String, String>,
+    /// The existing record's `createdAt`, by the same key (the fallback for a missing
+    /// laddr timestamp instead of the run clock).
+    created: HashMap<String, String>,
 }
 
 impl ReadForward {
@@ -53,6 +56,16 @@ impl ReadForward {
     /// Pin an id for a key (tests, fixed examples).
     pub fn insert(&mut self, key: impl Into<String>, id: impl Into<String>) {
         self.ids.insert(key.into(), id.into());
+    }
+
+    /// The parent tree's `createdAt` for `key`, if it holds a valid one.
+    pub fn created_at(&self, key: &str) -> Option<&str> {
+        self.created.get(key).map(String::as_str)
+    }
+
+    /// Pin a `createdAt` for a key (tests).
+    pub fn insert_created_at(&mut self, key: impl Into<String>, created_at: impl Into<String>) {
+        self.created.insert(key.into(), created_at.into());
     }
 
     pub fn len(&self) -> usize {
@@ -69,6 +82,19 @@ impl ReadForward {
             Some(id) => id.to_owned(),
             None => source.mint(),
         }
+    }
+}
+
+impl ReadForward {
+    fn remember(&mut self, key: String, id: &str, r: &Map<String, Value>) {
+        if let Some(c) = r
+            .get("createdAt")
+            .and_then(Value::as_str)
+            .filter(|c| is_datetime(c))
+        {
+            self.created.insert(key.clone(), c.to_owned());
+        }
+        self.ids.insert(key, id.to_owned());
     }
 }
 
@@ -108,7 +134,7 @@ pub fn build_read_forward(existing: &BTreeMap<String, Vec<Map<String, Value>>>) 
         let back = reverse.entry(sheet).or_default();
         for r in existing.get(sheet).into_iter().flatten() {
             if let (Some(l), Some(id)) = (legacy_id(r), uuid_field(r, "id")) {
-                rf.insert(format!("{sheet}/{l}"), id);
+                rf.remember(format!("{sheet}/{l}"), id, r);
                 back.insert(id, l);
             }
         }
@@ -124,7 +150,7 @@ pub fn build_read_forward(existing: &BTreeMap<String, Vec<Map<String, Value>>>) 
         ) else {
             continue;
         };
-        rf.insert(format!("project-memberships/{proj}-{person}"), id);
+        rf.remember(format!("project-memberships/{proj}-{person}"), id, r);
     }
     for r in existing.get("tag-assignments").into_iter().flatten() {
         let kind = r.get("taggableType").and_then(Value::as_str);
@@ -141,7 +167,7 @@ pub fn build_read_forward(existing: &BTreeMap<String, Vec<Map<String, Value>>>) 
         ) else {
             continue;
         };
-        rf.insert(format!("tag-assignments/{tag}-{kind}-{target}"), id);
+        rf.remember(format!("tag-assignments/{tag}-{kind}-{target}"), id, r);
     }
     rf
 }
@@ -183,7 +209,10 @@ mod tests {
         );
         existing.insert(
             "tag-assignments".to_owned(),
-            recs(json!([{"id": a, "tagId": t, "taggableType": "person", "taggableId": p}])),
+            recs(
+                json!([{"id": a, "tagId": t, "taggableType": "person", "taggableId": p,
+                         "createdAt": "2026-01-01T00:00:00.000Z"}]),
+            ),
         );
         let rf = build_read_forward(&existing);
         assert_eq!(rf.get("people/10"), Some(p));
@@ -193,6 +222,11 @@ mod tests {
         assert_eq!(rf.get("project-memberships/100-10"), Some(m));
         assert_eq!(rf.get("tag-assignments/1-person-10"), Some(a));
         assert_eq!(rf.len(), 5);
+        assert_eq!(
+            rf.created_at("tag-assignments/1-person-10"),
+            Some("2026-01-01T00:00:00.000Z")
+        );
+        assert_eq!(rf.created_at("people/10"), None);
         let mut ids = Sequential::default();
         assert_eq!(rf.id_for("people/10", &mut ids), p);
         assert_eq!(

@@ -318,8 +318,11 @@ const STAGES: [&str; 7] = [
 ];
 
 impl Tx<'_> {
-    fn now(&self) -> &str {
-        &self.opts.now
+    /// The `now` fallback for a record: the `createdAt` it already has in the parent tree
+    /// when there is one (so a missing laddr timestamp does not churn the file on every
+    /// run, B §3), else the run clock.
+    fn now_for(&self, key: &str) -> &str {
+        self.rf.created_at(key).unwrap_or(&self.opts.now)
     }
 
     fn warn(&mut self, w: String) {
@@ -498,7 +501,7 @@ impl Tx<'_> {
         }
         let uuid = self.id_for(&format!("tags/{id}"));
         self.tag.insert(id, uuid.clone());
-        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let mut r = Record::new();
         put(&mut r, "id", uuid);
         put(&mut r, "legacyId", id);
@@ -553,7 +556,7 @@ impl Tx<'_> {
             ));
         }
         let level = map_account_level(&text(row, "AccountLevel")?.unwrap_or_else(|| "User".into()));
-        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let bio = match text(row, "About")? {
             Some(b) => {
@@ -613,7 +616,7 @@ impl Tx<'_> {
         let uuid = self.id_for(&format!("projects/{id}"));
         self.project.insert(id, (uuid.clone(), slug.clone()));
 
-        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let maintainer_legacy = row.get("MaintainerID").filter(|v| v.is_number());
         let maintainer_legacy_id = legacy(maintainer_legacy);
@@ -716,7 +719,7 @@ impl Tx<'_> {
             line: None,
         };
         let result = (|| -> Result<Record, String> {
-            let joined = epoch_to_iso_or(row.get("Created"), self.now())?;
+            let joined = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
             let role = text(row, "Role")?;
             let mut r = Record::new();
             put(&mut r, "id", self.id_for(&who.key));
@@ -766,7 +769,7 @@ impl Tx<'_> {
             key: format!("{sheet}/{triple}"),
             line: None,
         };
-        let created = match epoch_to_iso_or(t.get("Created"), self.now()) {
+        let created = match epoch_to_iso_or(t.get("Created"), self.now_for(&who.key)) {
             Ok(c) => c,
             Err(msg) => return self.row_threw(sheet, &who, msg),
         };
@@ -808,7 +811,7 @@ impl Tx<'_> {
             _ => Value::from(next),
         };
         let author = self.resolve_person(row.get("CreatorID"));
-        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let body = text(row, "Body")?.unwrap_or_else(|| "(no body)".to_owned());
         if let Some((l, a)) = &author {
@@ -870,7 +873,7 @@ impl Tx<'_> {
             )
             .map_err(|e| e.to_string())?;
         let poster = self.resolve_person(row.get("CreatorID"));
-        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let published = epoch_to_iso_or(row.get("Published"), &created)?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let summary = text(row, "Summary")?;
@@ -920,7 +923,7 @@ impl Tx<'_> {
                 disp(a_raw)
             ));
         }
-        let created = epoch_to_iso_or(row.get("Created"), self.now())?;
+        let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let posted = epoch_to_iso_or(row.get("Published"), &created)?;
         let edited = match (

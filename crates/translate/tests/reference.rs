@@ -878,6 +878,33 @@ fn rerun_with_read_forward_is_identical() {
 }
 
 #[test]
+fn clock_fallbacks_are_read_forward_too() {
+    // The fixture's embedded tags carry no Created, so tag-assignment createdAt is the run
+    // clock. A later run at another clock keeps the parent tree's value: no churn.
+    let first = run(&fixture());
+    let rf = build_read_forward(&first.as_existing());
+    let later = Options::new("2026-06-01T12:00:00.000Z");
+    let second = translate(
+        &input(&fixture()),
+        &later,
+        &rf,
+        &mut Sequential { next: 1000 },
+    );
+    assert_eq!(first.records, second.records);
+    // Without the parent tree the new clock shows.
+    let fresh = translate(
+        &input(&fixture()),
+        &later,
+        &ReadForward::default(),
+        &mut Sequential::default(),
+    );
+    assert_eq!(
+        fresh.sheet(Sheet::TagAssignments)[0]["createdAt"],
+        "2026-06-01T12:00:00.000Z"
+    );
+}
+
+#[test]
 fn renamed_username_keeps_id() {
     let first = run(&fixture());
     let rf = build_read_forward(&first.as_existing());
