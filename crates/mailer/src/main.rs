@@ -8,7 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use mailer::client::{ApiKey, Client, ClientOptions, DEFAULT_API_BASE, MAX_BATCH};
 use mailer::content::{Templates, claim_url};
 use mailer::report::{Counts, Ndjson, Report, write_report};
-use mailer::select::{Reason, Recipient, SelectOptions, Skipped, load_people, select};
+use mailer::select::{
+    LINE_VERSION, Reason, Recipient, RecipientIn, RecipientLine, SelectOptions, Skipped,
+    load_people, select,
+};
 use mailer::send::{Mode, SendOptions, Sinks};
 use mailer::sentlog::SentLog;
 use mailer::{Error, iso, parse_duration};
@@ -212,7 +215,10 @@ fn run_select(source: &Source, json: Option<&Path>) -> Result<u8, Error> {
     let mut out = Ndjson::new(io::stdout().lock());
     let mut piped = false;
     for r in &sel.recipients {
-        if let Err(e) = out.line(r) {
+        if let Err(e) = out.line(&RecipientLine {
+            v: LINE_VERSION,
+            recipient: r,
+        }) {
             if is_pipe(&e) {
                 piped = true;
                 break;
@@ -294,11 +300,23 @@ fn read_recipients(source: &str, skipped: &mut Vec<Skipped>) -> Result<Vec<Recip
         if line.trim().is_empty() {
             continue;
         }
-        let r: Recipient = serde_json::from_str(&line).map_err(|e| Error::BadLine {
+        let bad = |message: String| Error::BadLine {
             path: name.clone(),
             line: i + 1,
-            message: format!("not a recipient line ({{personId, slug, email, fullName}}): {e}"),
+            message,
+        };
+        let parsed: RecipientIn = serde_json::from_str(&line).map_err(|e| {
+            bad(format!(
+                "not a recipient line ({{personId, slug, email, fullName}}): {e}"
+            ))
         })?;
+        if parsed.v.is_some_and(|v| v != u64::from(LINE_VERSION)) {
+            return Err(bad(format!(
+                "line format version {} is not supported (this mailer reads {LINE_VERSION})",
+                parsed.v.unwrap_or_default()
+            )));
+        }
+        let r = parsed.recipient;
         let email = r.email.to_lowercase();
         if email.ends_with(".invalid") || !private_store::validate::is_email(&email) {
             skipped.push(Skipped {

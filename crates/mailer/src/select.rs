@@ -88,6 +88,25 @@ pub struct Recipient {
     pub full_name: Option<String>,
 }
 
+/// Version of the NDJSON lines (`v`).
+pub const LINE_VERSION: u8 = 1;
+
+/// A recipient as an NDJSON line: `{"v":1,"personId",…}`.
+#[derive(Serialize)]
+pub struct RecipientLine<'a> {
+    pub v: u8,
+    #[serde(flatten)]
+    pub recipient: &'a Recipient,
+}
+
+/// A recipient line as read back (`v` absent or 1).
+#[derive(Deserialize)]
+pub struct RecipientIn {
+    pub v: Option<u64>,
+    #[serde(flatten)]
+    pub recipient: Recipient,
+}
+
 /// Why a Person gets no mail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]

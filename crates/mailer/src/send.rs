@@ -42,6 +42,8 @@ pub enum Status {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultLine {
+    /// Line format version, [`crate::select::LINE_VERSION`].
+    pub v: u8,
     pub person_id: String,
     pub email: String,
     pub status: Status,
@@ -135,6 +137,7 @@ impl Ctx<'_, '_> {
             error: error.to_owned(),
         });
         self.line(ResultLine {
+            v: crate::select::LINE_VERSION,
             person_id: m.person_id.clone(),
             email: m.email.clone(),
             status: Status::Failed,
@@ -222,6 +225,7 @@ impl Ctx<'_, '_> {
                 for s in sent {
                     self.summary.sent += 1;
                     let line = ResultLine {
+                        v: crate::select::LINE_VERSION,
                         person_id: s.person_id.clone(),
                         email: s.email,
                         status: Status::Sent,
@@ -350,6 +354,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
         });
         let key = recipient_key(&ctx.opts.campaign, &r.person_id);
         ctx.line(ResultLine {
+            v: crate::select::LINE_VERSION,
             person_id: r.person_id.clone(),
             email: r.email.clone(),
             status: if reason == Reason::AlreadySent {
@@ -431,6 +436,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
                     }
                     ctx.summary.would_send += 1;
                     ctx.line(ResultLine {
+                        v: crate::select::LINE_VERSION,
                         person_id: m.person_id.clone(),
                         email: m.email.clone(),
                         status: Status::WouldSend,
@@ -526,6 +532,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
                 for (r, m) in batch.iter().zip(&intent.recipients) {
                     ctx.summary.would_send += 1;
                     ctx.line(ResultLine {
+                        v: crate::select::LINE_VERSION,
                         person_id: m.person_id.clone(),
                         email: m.email.clone(),
                         status: Status::WouldSend,

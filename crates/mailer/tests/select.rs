@@ -28,12 +28,15 @@ fn selection_matches_the_reference_five_person_case_plus_duplicate_emails() {
     let report = w.path("select.json");
     let o = run(w.mailer(&["select", &format!("--json={}", report.display())]));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Exact bytes: the line format is a contract (docs/ndjson.md).
     assert_eq!(
-        lines(&o),
-        vec![
-            json!({"personId": uuid(1), "slug": "alice", "email": "alice@example.com", "fullName": "Alice Adams"}),
-            json!({"personId": uuid(7), "slug": "gina", "email": "gina@example.com", "fullName": "Test Person"}),
-        ]
+        stdout(&o),
+        format!(
+            "{{\"v\":1,\"personId\":\"{}\",\"slug\":\"alice\",\"email\":\"alice@example.com\",\"fullName\":\"Alice Adams\"}}\n\
+             {{\"v\":1,\"personId\":\"{}\",\"slug\":\"gina\",\"email\":\"gina@example.com\",\"fullName\":\"Test Person\"}}\n",
+            uuid(1),
+            uuid(7)
+        )
     );
     let text = std::fs::read_to_string(&report).unwrap();
     let r: Value = serde_json::from_str(&text).unwrap();

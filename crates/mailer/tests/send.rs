@@ -400,6 +400,23 @@ fn recipients_from_a_pipe_of_mailer_select() {
         ]
     );
 
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n",
+            json!({"v": 2, "personId": uuid(30), "slug": "x", "email": "x@example.com", "fullName": null})
+        ),
+    )
+    .unwrap();
+    let o = run(w.send_cmd(&resend, &[&format!("--recipients={}", input.display())]));
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("version 2 is not supported"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(resend.deliveries_to("x@example.com"), 0);
+
     std::fs::write(&input, "{\"slug\":\"x\"}\n").unwrap();
     let o = run(w.send_cmd(&resend, &[&format!("--recipients={}", input.display())]));
     assert_eq!(code(&o), 2);
