@@ -420,8 +420,18 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
         }
     }
     for intent in &replays {
-        if ctx.stop.is_some() {
-            break;
+        if let Some(why) = ctx.stop.clone() {
+            for m in &intent.recipients {
+                if !ctx
+                    .log
+                    .as_deref()
+                    .is_some_and(|l| l.sent_to(&m.person_id, "").is_some())
+                {
+                    let slug = slugs.get(&m.person_id).cloned();
+                    ctx.fail(m, slug.as_deref(), Some(&intent.request_key), &why);
+                }
+            }
+            continue;
         }
         match ctx.opts.mode {
             Mode::Send => ctx.send_intent(intent, &slugs, true)?,

@@ -555,3 +555,46 @@ fn no_output_contains_the_key() {
         assert!(!out.contains("SECRET"), "the key leaked into: {out}");
     }
 }
+
+#[test]
+fn in_flight_batch_older_than_resends_window_is_not_replayed_blindly() {
+    let people = crowd(3);
+    let w = World::new(&people);
+    let resend = resend();
+    // A batch of persons 1 and 2 was in flight when a run died two days ago.
+    let member = |n: u32| json!({"personId": uuid(n), "email": format!("u{n}@example.com"), "idempotencyKey": format!("t90-reminder/{}", uuid(n))});
+    let intent = json!({
+        "type": "intent", "campaign": "t90-reminder", "requestKey": "t90-reminder/batch-old",
+        "at": "2020-01-01T00:00:00.000Z", "recipients": [member(1), member(2)],
+        "body": [{"from": "hello@codeforphilly.org", "to": ["u1@example.com"], "subject": "s", "text": "t"},
+                 {"from": "hello@codeforphilly.org", "to": ["u2@example.com"], "subject": "s", "text": "t"}],
+    });
+    std::fs::write(w.path("sent.ndjson"), format!("{intent}\n")).unwrap();
+
+    let o = run(w.send_cmd(&resend, &[]));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("failed", 2), ("sent", 1)]));
+    let failed = lines(&o)
+        .into_iter()
+        .find(|l| l["status"] == "failed")
+        .unwrap();
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("--resend-uncertain"),
+        "{failed}"
+    );
+    assert_eq!(resend.deliveries().len(), 1);
+
+    // The operator checked the Resend logs and decides to mail them.
+    let o = run(w.send_cmd(&resend, &["--resend-uncertain"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("already-sent", 1), ("sent", 2)]));
+    assert_each_once(&resend, &people);
+    assert!(w.sent_log().contains(r#""type":"abandoned""#));
+    // Settled: a third run mails nobody and reports nothing uncertain.
+    let o = run(w.send_cmd(&resend, &[]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("already-sent", 3)]));
+}
