@@ -1,10 +1,12 @@
 //! The paging client.
 //!
 //! Per resource: page 0 gives `total`; the remaining pages are fetched by `concurrency`
-//! workers; if the last of them is full, a sequential tail reads on until a short page. The
-//! `total` of the last page is the one the row count is checked against. Every request is `sort=ID&dir=ASC` with a positive `limit`, so
-//! rows inserted during the run land after the last page read and nothing shifts; rows are
-//! deduplicated on `ID` anyway and written in ID order.
+//! workers; if the last of them is full, a sequential tail reads on until a short page, whose
+//! `total` is the one the row count is checked against. Every request is `sort=ID&dir=ASC` with
+//! a positive `limit`, so rows inserted during the run land after the pages already read. Each
+//! page after the first re-reads the row before it: if that row's ID changed, rows were deleted
+//! while paging and positions shifted, so the resource is read again from the start (twice at
+//! most, then reported). Rows are deduplicated on `ID` and written in ID order.
 //!
 //! Failure handling per request: network errors, timeouts, truncated or non-JSON bodies, 5xx,
 //! 429 and `success:false` are retried with exponential backoff (or the server's
@@ -170,6 +172,11 @@ enum AttemptError {
     Fatal(FetchError),
 }
 
+type PageResults = Vec<Option<Result<(RangeOut, bool), FetchError>>>;
+
+/// Fresh attempts at a resource after rows shifted under the pager.
+const MAX_RESTARTS: u64 = 2;
+
 /// A range result after bisection.
 #[derive(Default)]
 struct RangeOut {
@@ -309,59 +316,99 @@ impl Client {
     /// Fetch every row of one resource.
     pub fn fetch(&self, r: Resource) -> Result<Fetched, FetchError> {
         let started = Instant::now();
+        let ctr = Counters::default();
+        let mut restarts = 0;
+        loop {
+            ctr.lost.store(0, Ordering::SeqCst);
+            ctr.seen.store(0, Ordering::SeqCst);
+            let acc = self.fetch_once(r, &ctr)?;
+            if acc.shifted.is_some() && restarts < MAX_RESTARTS {
+                // Rows were deleted while paging: positions moved under us. Start over.
+                restarts += 1;
+                continue;
+            }
+            let mut f = self.finish(r, acc, &ctr, started);
+            f.report.restarts = restarts;
+            return Ok(f);
+        }
+    }
+
+    /// Page `i` of a resource: page 0 is `[0, ps)`; later pages also re-read the row before
+    /// them (`[i*ps-1, ps+1)`) so a shift (rows deleted while paging) shows up as a changed ID.
+    fn page_range(i: u64, ps: u64) -> (u64, u64) {
+        if i == 0 {
+            (0, ps)
+        } else {
+            (i * ps - 1, ps + 1)
+        }
+    }
+
+    fn fetch_page(
+        &self,
+        r: Resource,
+        i: u64,
+        ps: u64,
+        pacer: &mut Pacer,
+        ctr: &Counters,
+    ) -> Result<(RangeOut, bool), FetchError> {
+        let (offset, limit) = Client::page_range(i, ps);
+        let out = self.fetch_range(r, offset, limit, pacer, ctr)?;
+        let full = out.slots == limit;
+        Ok((out, full))
+    }
+
+    fn fetch_once(&self, r: Resource, ctr: &Counters) -> Result<Acc, FetchError> {
         let ps = match self.opts.limit {
             Some(n) => self.opts.page_size.min(n.max(1)),
             None => self.opts.page_size,
         };
-        let ctr = Counters::default();
         let mut acc = Acc::default();
         let mut pacer = Pacer {
             delay: self.opts.delay,
             last: None,
         };
 
-        let first = self.fetch_range(r, 0, ps, &mut pacer, &ctr)?;
+        let (first, mut full) = self.fetch_page(r, 0, ps, &mut pacer, ctr)?;
         let t0 = first.total;
-        let mut last_slots = first.slots;
-        acc.add(first);
-        self.report_progress(r, &ctr, t0);
+        acc.add(first, 0);
+        self.report_progress(r, ctr, t0);
 
         if let Some(n) = self.opts.limit {
-            let mut offset = ps;
-            while (acc.rows.len() as u64) < n && last_slots == ps {
-                let next = self.fetch_range(r, offset, ps, &mut pacer, &ctr)?;
-                last_slots = next.slots;
-                acc.add(next);
-                self.report_progress(r, &ctr, t0);
-                offset += ps;
+            let mut i = 1;
+            while (acc.rows.len() as u64) < n && full {
+                let (next, f) = self.fetch_page(r, i, ps, &mut pacer, ctr)?;
+                full = f;
+                acc.add(next, i);
+                self.report_progress(r, ctr, t0);
+                i += 1;
             }
             while acc.rows.len() as u64 > n {
                 acc.rows.pop_last();
             }
-        } else if last_slots == ps {
+        } else if full {
             // Pages 1..n from page 0's total go out in parallel; only if the last of them is
             // full (rows were added meanwhile, or total is a multiple of the page size) does a
             // sequential tail read on to the first short page.
             let n_pages = t0.unwrap_or(0).div_ceil(ps).max(1);
-            let mut offset = ps;
+            let mut i = 1;
             let mut tail = true;
             if n_pages >= 2 {
-                let outs = self.fetch_pages_parallel(r, 1..n_pages, ps, t0, &ctr)?;
-                tail = outs.last().is_none_or(|o| o.slots == ps);
-                for out in outs {
-                    acc.add(out);
+                let outs = self.fetch_pages_parallel(r, 1..n_pages, ps, t0, ctr)?;
+                tail = outs.last().is_none_or(|(_, full)| *full);
+                for (page, (out, _)) in (1..).zip(outs) {
+                    acc.add(out, page);
                 }
-                offset = n_pages * ps;
+                i = n_pages;
             }
             while tail {
-                let next = self.fetch_range(r, offset, ps, &mut pacer, &ctr)?;
-                tail = next.slots == ps;
-                acc.add(next);
-                self.report_progress(r, &ctr, t0);
-                offset += ps;
+                let (next, f) = self.fetch_page(r, i, ps, &mut pacer, ctr)?;
+                tail = f;
+                acc.add(next, i);
+                self.report_progress(r, ctr, t0);
+                i += 1;
             }
         }
-        Ok(self.finish(r, acc, &ctr, started))
+        Ok(acc)
     }
 
     fn report_progress(&self, r: Resource, ctr: &Counters, total: Option<u64>) {
@@ -377,12 +424,11 @@ impl Client {
         ps: u64,
         t0: Option<u64>,
         ctr: &Counters,
-    ) -> Result<Vec<RangeOut>, FetchError> {
+    ) -> Result<Vec<(RangeOut, bool)>, FetchError> {
         let pages: Vec<u64> = pages.collect();
         let next = AtomicUsize::new(0);
         let abort = AtomicBool::new(false);
-        let results: Mutex<Vec<Option<Result<RangeOut, FetchError>>>> =
-            Mutex::new((0..pages.len()).map(|_| None).collect());
+        let results: Mutex<PageResults> = Mutex::new((0..pages.len()).map(|_| None).collect());
         let workers = self.opts.concurrency.min(pages.len()).max(1);
         thread::scope(|s| {
             for _ in 0..workers {
@@ -396,7 +442,7 @@ impl Client {
                         if i >= pages.len() || abort.load(Ordering::SeqCst) {
                             break;
                         }
-                        let res = self.fetch_range(r, pages[i] * ps, ps, &mut pacer, ctr);
+                        let res = self.fetch_page(r, pages[i], ps, &mut pacer, ctr);
                         if res.is_err() {
                             abort.store(true, Ordering::SeqCst);
                         }
@@ -515,12 +561,15 @@ impl Client {
             let err = match result {
                 Ok((page, body)) => {
                     if let Some(path) = &cache {
+                        // A reused cache dir must not replay an older run's verdict.
+                        let _ = fs::remove_file(path.with_extension("unencodable"));
                         write_atomic(path, body.as_bytes()).map_err(AttemptError::Fatal)?;
                     }
                     return Ok(page);
                 }
                 Err(AttemptError::Unencodable(detail)) => {
                     if let Some(path) = &cache {
+                        let _ = fs::remove_file(path);
                         write_atomic(&path.with_extension("unencodable"), detail.as_bytes())
                             .map_err(AttemptError::Fatal)?;
                     }
@@ -647,7 +696,7 @@ impl Client {
             malformed: acc.malformed,
             ..ResourceReport::default()
         };
-        for (pos, url, error) in acc.lost {
+        for (pos, (url, error)) in acc.lost {
             report.lost.push(LostRow {
                 position: pos,
                 url,
@@ -673,6 +722,11 @@ impl Client {
                 }
             }
         }
+        if let Some((pos, before, after)) = acc.shifted {
+            report.shifted = Some(format!(
+                "rows shifted while paging (deleted during the run?): position {pos} held ID {before}, then ID {after}; {MAX_RESTARTS} fresh attempts did not give a stable read"
+            ));
+        }
         report.duration_ms = started.elapsed().as_millis() as u64;
         Fetched {
             resource: r,
@@ -686,18 +740,37 @@ impl Client {
 struct Acc {
     rows: BTreeMap<i64, Box<RawValue>>,
     positions: BTreeMap<u64, i64>,
-    lost: Vec<(u64, String, String)>,
+    lost: BTreeMap<u64, (String, String)>,
     malformed: Vec<MalformedRow>,
     duplicates: u64,
     last_total: Option<u64>,
+    /// The first position whose row changed between two page reads, with both IDs.
+    shifted: Option<(u64, i64, i64)>,
 }
 
 impl Acc {
-    fn add(&mut self, out: RangeOut) {
+    fn add(&mut self, out: RangeOut, page: u64) {
+        if page > 0 && out.slots == 0 && self.shifted.is_none() {
+            // Even the re-read row before this page is gone: rows were deleted.
+            let pos = self.positions.keys().next_back().copied().unwrap_or(0);
+            let id = self.positions.get(&pos).copied().unwrap_or(0);
+            self.shifted = Some((pos, id, id));
+        }
         for (pos, row, url) in out.rows {
             match row {
                 RowIn::Keyed(id, raw) => {
-                    self.positions.insert(pos, id);
+                    match self.positions.get(&pos) {
+                        // The overlap row, re-read as expected.
+                        Some(prev) if *prev == id => continue,
+                        Some(prev) => {
+                            if self.shifted.is_none() {
+                                self.shifted = Some((pos, *prev, id));
+                            }
+                        }
+                        None => {
+                            self.positions.insert(pos, id);
+                        }
+                    }
                     match self.rows.entry(id) {
                         std::collections::btree_map::Entry::Occupied(_) => self.duplicates += 1,
                         std::collections::btree_map::Entry::Vacant(v) => {
@@ -705,14 +778,20 @@ impl Acc {
                         }
                     }
                 }
-                RowIn::Malformed(excerpt) => self.malformed.push(MalformedRow {
-                    position: pos,
-                    url,
-                    excerpt,
-                }),
+                RowIn::Malformed(excerpt) => {
+                    if !self.malformed.iter().any(|m| m.position == pos) {
+                        self.malformed.push(MalformedRow {
+                            position: pos,
+                            url,
+                            excerpt,
+                        });
+                    }
+                }
             }
         }
-        self.lost.extend(out.lost);
+        for (pos, url, err) in out.lost {
+            self.lost.entry(pos).or_insert((url, err));
+        }
         if out.total.is_some() {
             self.last_total = out.total;
         }

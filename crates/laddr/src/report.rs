@@ -46,13 +46,20 @@ pub struct ResourceReport {
     pub malformed: Vec<MalformedRow>,
     /// Set when rows + lost + malformed differs from `total`.
     pub total_mismatch: Option<String>,
+    /// Fresh starts after rows shifted under the pager (rows deleted while paging).
+    pub restarts: u64,
+    /// Set when rows still shifted after the last fresh start.
+    pub shifted: Option<String>,
     pub duration_ms: u64,
 }
 
 impl ResourceReport {
     /// True when the resource came back complete.
     pub fn ok(&self) -> bool {
-        self.lost.is_empty() && self.malformed.is_empty() && self.total_mismatch.is_none()
+        self.lost.is_empty()
+            && self.malformed.is_empty()
+            && self.total_mismatch.is_none()
+            && self.shifted.is_none()
     }
 
     /// One human line per problem, for stderr.
@@ -76,6 +83,9 @@ impl ResourceReport {
             ));
         }
         if let Some(m) = &self.total_mismatch {
+            out.push(format!("[{}] {m}", self.resource));
+        }
+        if let Some(m) = &self.shifted {
             out.push(format!("[{}] {m}", self.resource));
         }
         out
