@@ -127,6 +127,13 @@ fn iso_now() -> String {
 }
 
 impl Ctx<'_, '_> {
+    /// The sent-log already has this person.
+    fn logged(&self, person_id: &str) -> bool {
+        self.log
+            .as_deref()
+            .is_some_and(|l| l.sent_to(person_id, "").is_some())
+    }
+
     fn line(&mut self, r: ResultLine) {
         (self.sinks.line)(&r);
     }
@@ -399,11 +406,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
                 intent.request_key, intent.at
             );
             for m in &intent.recipients {
-                if ctx
-                    .log
-                    .as_deref()
-                    .is_some_and(|l| l.sent_to(&m.person_id, "").is_some())
-                {
+                if ctx.logged(&m.person_id) {
                     continue;
                 }
                 ctx.fail(
@@ -422,11 +425,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
     for intent in &replays {
         if let Some(why) = ctx.stop.clone() {
             for m in &intent.recipients {
-                if !ctx
-                    .log
-                    .as_deref()
-                    .is_some_and(|l| l.sent_to(&m.person_id, "").is_some())
-                {
+                if !ctx.logged(&m.person_id) {
                     let slug = slugs.get(&m.person_id).cloned();
                     ctx.fail(m, slug.as_deref(), Some(&intent.request_key), &why);
                 }
@@ -437,11 +436,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
             Mode::Send => ctx.send_intent(intent, &slugs, true)?,
             Mode::DryRun => {
                 for m in &intent.recipients {
-                    if ctx
-                        .log
-                        .as_deref()
-                        .is_some_and(|l| l.sent_to(&m.person_id, "").is_some())
-                    {
+                    if ctx.logged(&m.person_id) {
                         continue;
                     }
                     ctx.summary.would_send += 1;
