@@ -879,3 +879,24 @@ fn sends_user_agent_and_accept() {
         )
     );
 }
+
+#[test]
+fn a_server_ignoring_the_sort_is_refused() {
+    use fixtures::http::{Request, Response, Server};
+    let server = Server::start(|_: &Request| {
+        Response::json(
+            200,
+            r#"{"success":true,"data":[{"ID":5},{"ID":3}],"total":2,"limit":200,"offset":0}"#,
+        )
+    })
+    .unwrap();
+    let r = run(&server.url(), &["--resources", "tags"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("not in ascending ID order (ID 5 before ID 3)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+}

@@ -815,6 +815,7 @@ fn parse_page(r: Resource, url: &str, body: &str) -> Result<PageData, AttemptErr
         .data
         .ok_or_else(|| AttemptError::Invalid("envelope has no data array".into()))?;
     let mut rows = Vec::with_capacity(data.len());
+    let mut last_id: Option<i64> = None;
     for raw in data {
         let value: serde_json::Value = serde_json::from_str(raw.get())
             .map_err(|e| AttemptError::Invalid(format!("row is not JSON: {e}")))?;
@@ -837,7 +838,20 @@ fn parse_page(r: Resource, url: &str, body: &str) -> Result<PageData, AttemptErr
         }
         .map_err(|e| AttemptError::Invalid(format!("row is not JSON: {e}")))?;
         match value.get("ID").and_then(serde_json::Value::as_i64) {
-            Some(id) => rows.push(RowIn::Keyed(id, boxed)),
+            Some(id) => {
+                // Stable paging rests on the server honouring sort=ID&dir=ASC; check it.
+                if let Some(prev) = last_id.filter(|prev| *prev >= id) {
+                    return Err(AttemptError::Fatal(FetchError::Page {
+                        url: url.to_string(),
+                        attempts: 1,
+                        reason: format!(
+                            "rows are not in ascending ID order (ID {prev} before ID {id}); the server ignored sort=ID&dir=ASC, so paging would not be stable"
+                        ),
+                    }));
+                }
+                last_id = Some(id);
+                rows.push(RowIn::Keyed(id, boxed))
+            }
             None => rows.push(RowIn::Malformed(text.chars().take(200).collect())),
         }
     }
