@@ -179,13 +179,27 @@ impl Ctx<'_, '_> {
         })
     }
 
-    /// Sends one logged intent; `slugs` maps personId → slug for the result lines.
+    fn make_intent(&self, batch: &[&Recipient], at: String) -> Intent {
+        let members: Vec<Member> = batch.iter().map(|r| self.member(r)).collect();
+        let keys: Vec<String> = members.iter().map(|m| m.idempotency_key.clone()).collect();
+        Intent {
+            request_key: request_key(&self.opts.campaign, &keys),
+            at,
+            recipients: members,
+            body: Value::Array(batch.iter().map(|r| self.email_json(r)).collect()),
+        }
+    }
+
+    /// Sends one logged intent; `slugs` maps personId → slug for the result lines. Returns
+    /// `true` when Resend refused a new multi-recipient batch as invalid (422): strict batch
+    /// validation fails the whole batch for one bad email, so the caller sends its recipients
+    /// one by one to isolate it.
     fn send_intent(
         &mut self,
         intent: &Intent,
         slugs: &HashMap<String, String>,
         replay: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let body = serde_json::to_vec(&intent.body).map_err(|e| Error::Usage(e.to_string()))?;
         let batch_no = self.summary.batches + 1;
         let (Some(client), Some(log)) = (self.client.as_deref_mut(), self.log.as_deref_mut())
@@ -258,7 +272,17 @@ impl Ctx<'_, '_> {
             } => {
                 let err = format!("{status} {name}: {message}");
                 log.record_abandoned(&intent.request_key, &iso_now(), &err)?;
+                if status == 422 && !replay && intent.recipients.len() > 1 {
+                    (self.sinks.progress)(&format!(
+                        "{err}; sending this batch's {} recipients one by one to find the bad one",
+                        intent.recipients.len()
+                    ));
+                    return Ok(true);
+                }
                 for m in &intent.recipients {
+                    if self.logged(&m.person_id) {
+                        continue;
+                    }
                     self.fail(
                         m,
                         slug(&m.person_id).as_deref(),
@@ -276,6 +300,9 @@ impl Ctx<'_, '_> {
                 let err = format!("{status} {name}: {message}");
                 log.record_abandoned(&intent.request_key, &iso_now(), &err)?;
                 for m in &intent.recipients {
+                    if self.logged(&m.person_id) {
+                        continue;
+                    }
                     self.fail(
                         m,
                         slug(&m.person_id).as_deref(),
@@ -296,6 +323,9 @@ impl Ctx<'_, '_> {
                     "{reason}; delivery unknown, the next run replays this batch with the same Idempotency-Key"
                 );
                 for m in &intent.recipients {
+                    if self.logged(&m.person_id) {
+                        continue;
+                    }
                     self.fail(
                         m,
                         slug(&m.person_id).as_deref(),
@@ -306,6 +336,34 @@ impl Ctx<'_, '_> {
                 if stop_run {
                     self.stop = Some(format!("not attempted: {reason}"));
                 }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Logs the intent of `batch`, sends it, and on a 422 sends its recipients singly.
+    fn send_new(
+        &mut self,
+        batch: &[&Recipient],
+        slugs: &HashMap<String, String>,
+    ) -> Result<(), Error> {
+        let intent = self.make_intent(batch, iso_now());
+        let Some(log) = self.log.as_deref_mut() else {
+            return Err(Error::Usage("--send needs --sent-log".into()));
+        };
+        log.write_intent(&intent)?;
+        if self.send_intent(&intent, slugs, false)? {
+            for r in batch {
+                if let Some(why) = self.stop.clone() {
+                    let m = self.member(r);
+                    self.fail(&m, Some(&r.slug), None, &why);
+                    continue;
+                }
+                let single = self.make_intent(std::slice::from_ref(r), iso_now());
+                if let Some(log) = self.log.as_deref_mut() {
+                    log.write_intent(&single)?;
+                }
+                self.send_intent(&single, slugs, false)?;
             }
         }
         Ok(())
@@ -433,7 +491,9 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
             continue;
         }
         match ctx.opts.mode {
-            Mode::Send => ctx.send_intent(intent, &slugs, true)?,
+            Mode::Send => {
+                ctx.send_intent(intent, &slugs, true)?;
+            }
             Mode::DryRun => {
                 for m in &intent.recipients {
                     if ctx.logged(&m.person_id) {
@@ -524,14 +584,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
         if batch.is_empty() {
             continue;
         }
-        let members: Vec<Member> = batch.iter().map(|r| ctx.member(r)).collect();
-        let keys: Vec<String> = members.iter().map(|m| m.idempotency_key.clone()).collect();
-        let intent = Intent {
-            request_key: request_key(&ctx.opts.campaign, &keys),
-            at: crate::iso(ctx.opts.now),
-            recipients: members,
-            body: Value::Array(batch.iter().map(|r| ctx.email_json(r)).collect()),
-        };
+        let intent = ctx.make_intent(&batch, crate::iso(ctx.opts.now));
         match ctx.opts.mode {
             Mode::DryRun => {
                 for (r, m) in batch.iter().zip(&intent.recipients) {
@@ -553,17 +606,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
                     });
                 }
             }
-            Mode::Send => {
-                let Some(log) = ctx.log.as_deref_mut() else {
-                    return Err(Error::Usage("--send needs --sent-log".into()));
-                };
-                let intent = Intent {
-                    at: iso_now(),
-                    ..intent
-                };
-                log.write_intent(&intent)?;
-                ctx.send_intent(&intent, &slugs, false)?;
-            }
+            Mode::Send => ctx.send_new(&batch, &slugs)?,
         }
     }
     Ok(())

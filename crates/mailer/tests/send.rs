@@ -598,3 +598,42 @@ fn in_flight_batch_older_than_resends_window_is_not_replayed_blindly() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(statuses(&o), counts(&[("already-sent", 3)]));
 }
+
+#[test]
+fn one_refused_address_fails_alone_not_its_whole_batch() {
+    let people = crowd(5);
+    let w = World::new(&people);
+    let resend = resend();
+    resend.reject_address("u2@example.com");
+    let o = run(w.send_cmd(&resend, &["--batch-size=3"]));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("failed", 1), ("sent", 4)]));
+    let failed = lines(&o)
+        .into_iter()
+        .find(|l| l["status"] == "failed")
+        .unwrap();
+    assert_eq!(failed["email"], "u2@example.com");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("422 validation_error"),
+        "{failed}"
+    );
+    // The refused batch, then its three recipients one by one, then the last batch.
+    assert_eq!(
+        resend
+            .requests()
+            .iter()
+            .map(|r| (r.emails, r.status))
+            .collect::<Vec<_>>(),
+        [(3, 422), (1, 200), (1, 422), (1, 200), (2, 200)]
+    );
+    let mut others = people.clone();
+    others.retain(|p| p.email.as_deref() != Some("u2@example.com"));
+    assert_each_once(&resend, &others);
+    // Nothing is left in flight: a re-run only retries the refused one.
+    let o = run(w.send_cmd(&resend, &["--batch-size=3"]));
+    assert_eq!(statuses(&o), counts(&[("already-sent", 4), ("failed", 1)]));
+    assert_eq!(resend.requests().len(), 6);
+}
