@@ -637,3 +637,34 @@ fn one_refused_address_fails_alone_not_its_whole_batch() {
     assert_eq!(statuses(&o), counts(&[("already-sent", 4), ("failed", 1)]));
     assert_eq!(resend.requests().len(), 6);
 }
+
+#[test]
+fn selects_from_an_s3_private_store_and_sends() {
+    use private_store::testing::{MotoServer, raw_put};
+    let people = vec![
+        P::new(1, "ann").email("ann@example.com"),
+        P::new(2, "ben").email("ben@example.com").github(7),
+        P::new(3, "cy").email("cy@example.com"),
+    ];
+    let w = World::new(&people);
+    let moto = MotoServer::start();
+    let cfg = moto.bucket("private");
+    let profiles = std::fs::read(w.path("private/profiles.jsonl")).unwrap();
+    raw_put(&cfg, "profiles.jsonl", &profiles);
+    let resend = resend();
+    let mut c = w.send_cmd(&resend, &[]);
+    c.env_remove("CFP_PRIVATE_STORAGE_PATH");
+    for (k, v) in MotoServer::env(&cfg) {
+        c.env(k, v);
+    }
+    let o = run(c);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("sent", 2)]));
+    assert_eq!(
+        resend.deliveries(),
+        BTreeMap::from([
+            ("ann@example.com".to_owned(), 1),
+            ("cy@example.com".to_owned(), 1)
+        ])
+    );
+}
