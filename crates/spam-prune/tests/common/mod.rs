@@ -272,3 +272,57 @@ pub fn run_bin(args: &[String]) -> Run {
 pub fn parse(text: &str) -> Map<String, Value> {
     sheets::toml::from_str(text).unwrap()
 }
+
+/// A bare repo holding a fixture site as the importer would write it: `empty` with the 12
+/// reference configs (git CLI), `published` with every translated record (one `sheets`
+/// commit), and `spam-detection` = `published` + the site's evaluations
+/// ([`fixtures::evaluations::write_branch`]). Returns the repo and the evaluations written.
+pub fn import_site(site: &fixtures::laddr::Site) -> (Repo, Vec<fixtures::evaluations::Evaluation>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(work.join(".gitsheets")).unwrap();
+    git(&work, &["init", "-q", "-b", "empty"]);
+    for entry in std::fs::read_dir(template_dir().join(".gitsheets")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), work.join(".gitsheets").join(entry.file_name())).unwrap();
+    }
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "configs"]);
+    let bare = tmp.path().join("data.git");
+    git(
+        tmp.path(),
+        &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()],
+    );
+
+    let mut input = translate::Input::default();
+    for resource in translate::Resource::ALL {
+        for row in site.rows(resource.as_str()).into_iter().flatten() {
+            input.push(resource, row.clone(), None);
+        }
+    }
+    let out = translate::translate(
+        &input,
+        &translate::Options::new("2026-05-18T00:00:00.000Z"),
+        &translate::ReadForward::default(),
+        &mut translate::Sequential::default(),
+    );
+    let data = sheets::DataRepo::open(&bare).unwrap();
+    let parent = data.parent_for("published", &["empty"]).unwrap();
+    let mut tx = sheets::Transaction::begin(&data, parent).unwrap();
+    let configs = data.sheet_configs(tx.base_tree()).unwrap();
+    for (sheet, records) in out.as_existing() {
+        let config = &configs[&sheet];
+        let mut files = BTreeMap::new();
+        for r in &records {
+            let path = config.record_path(r).unwrap();
+            let rel = path[config.root.len() + 1..].to_owned();
+            files.insert(rel, config.encode(r).unwrap());
+        }
+        tx.edit().replace_dir(&config.root, files).unwrap();
+    }
+    tx.commit(&sheets::CommitSpec::new("import fixture site")).unwrap();
+    tx.finish().unwrap();
+    let evals = fixtures::evaluations::generate(site);
+    fixtures::evaluations::write_branch(&data, "spam-detection", &["published"], &evals).unwrap();
+    (Repo { _tmp: tmp, path: bare }, evals)
+}
