@@ -400,15 +400,6 @@ fn run_send(a: &SendArgs) -> Result<u8, Error> {
     let now = jiff::Timestamp::now();
     let run_at = iso(now);
 
-    let mut log = match (&a.sent_log, mode) {
-        (Some(p), Mode::Send) => Some(SentLog::open(p, &a.campaign)?),
-        (Some(p), Mode::DryRun) => Some(SentLog::read_only(p, &a.campaign)?),
-        (None, _) => None,
-    };
-    for w in log.iter().flat_map(|l| l.warnings.iter()) {
-        eprintln!("[mailer] warning: {w}");
-    }
-
     let mut skipped = Vec::new();
     let mut people = None;
     let recipients = match &a.recipients {
@@ -420,6 +411,16 @@ fn run_send(a: &SendArgs) -> Result<u8, Error> {
             sel.recipients
         }
     };
+
+    // Opened (and locked) only once the recipients are known.
+    let mut log = match (&a.sent_log, mode) {
+        (Some(p), Mode::Send) => Some(SentLog::open(p, &a.campaign)?),
+        (Some(p), Mode::DryRun) => Some(SentLog::read_only(p, &a.campaign)?),
+        (None, _) => None,
+    };
+    for w in log.iter().flat_map(|l| l.warnings.iter()) {
+        eprintln!("[mailer] warning: {w}");
+    }
 
     let mut client = match (mode, key) {
         (Mode::Send, Some(k)) => Some(Client::new(

@@ -668,3 +668,37 @@ fn selects_from_an_s3_private_store_and_sends() {
         ])
     );
 }
+
+#[test]
+fn a_second_sender_on_the_same_sent_log_is_refused() {
+    let people = crowd(4);
+    let w = World::new(&people);
+    let resend = resend();
+    resend.hang_after_batch(1, Duration::from_secs(60));
+    let mut first = w
+        .send_cmd(&resend, &["--batch-size=2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    while resend.accepted_batches() < 1 {
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+        assert!(waited < 6000, "the first mailer never sent");
+    }
+    let o = run(w.send_cmd(&resend, &["--batch-size=2"]));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("locked by another mailer"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(resend.accepted_batches(), 1);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    resend.clear_hang();
+    let o = run(w.send_cmd(&resend, &["--batch-size=2"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_each_once(&resend, &people);
+}
