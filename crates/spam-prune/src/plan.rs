@@ -36,7 +36,14 @@ pub struct Plan {
     flagged_slugs: usize,
 }
 
-/// The sheets of the branch the plan reads, by name.
+/// A record of the branch reduced to the fields the prune reads (a full people sheet is
+/// tens of MB of bios; only a few keys are kept per record).
+struct Rec {
+    path: String,
+    record: Map<String, Value>,
+}
+
+/// The sheets of the branch the plan reads.
 struct Branch {
     configs: BTreeMap<String, SheetConfig>,
     tree: ObjectId,
@@ -44,25 +51,31 @@ struct Branch {
 }
 
 impl Branch {
-    /// Every readable record of `sheet` (none when the branch has no such sheet).
-    fn records(
-        &mut self,
-        repo: &DataRepo,
-        sheet: &str,
-    ) -> Result<Vec<sheets::StoredRecord>, Error> {
+    /// Every readable record of `sheet` with only `keys` kept (none when the branch has no
+    /// such sheet). Unreadable files are listed, not dropped.
+    fn records(&mut self, repo: &DataRepo, sheet: &str, keys: &[&str]) -> Result<Vec<Rec>, Error> {
         let Some(config) = self.configs.get(sheet) else {
             return Ok(Vec::new());
         };
-        let read = repo.read_sheet(self.tree, config)?;
-        self.unreadable
-            .extend(read.errors.into_iter().map(|e| Unreadable {
-                path: match &e {
-                    sheets::SheetError::Parse { path, .. } => path.clone(),
-                    _ => sheet.to_owned(),
-                },
-                error: e.to_string(),
-            }));
-        Ok(read.records)
+        let files = repo.record_files(self.tree, config)?;
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let bytes = repo.read_object(f.id)?.1;
+            match config.decode(&f.path, &bytes) {
+                Ok(mut full) => {
+                    let record = keys.iter().filter_map(|k| full.remove_entry(*k)).collect();
+                    out.push(Rec {
+                        path: f.path,
+                        record,
+                    });
+                }
+                Err(e) => self.unreadable.push(Unreadable {
+                    path: f.path,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -71,7 +84,7 @@ fn str_field<'a>(record: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 /// Count records per value of `key` (a person id).
-fn count_by(records: &[sheets::StoredRecord], key: &str) -> HashMap<String, usize> {
+fn count_by(records: &[Rec], key: &str) -> HashMap<String, usize> {
     let mut out = HashMap::new();
     for r in records {
         if let Some(id) = str_field(&r.record, key) {
@@ -98,7 +111,6 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         Err(e) => return Err(e.into()),
     };
     let evaluations_commit = verdicts::resolve_rev(repo, &opts.evaluations_ref)?;
-    let verdicts = verdicts::read(repo, evaluations_commit)?;
 
     let tree = repo.tree_of(parent.base)?;
     let mut branch = Branch {
@@ -116,17 +128,34 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
                 branch: opts.branch.clone(),
             })?;
 
-    let people_records = branch.records(repo, "people")?;
-    let memberships = branch.records(repo, "project-memberships")?;
-    let interests = branch.records(repo, "help-wanted-interest")?;
-    let tag_assignments = branch.records(repo, "tag-assignments")?;
-    let updates = branch.records(repo, "project-updates")?;
-    let buzz = branch.records(repo, "project-buzz")?;
-    let blog = branch.records(repo, "blog-posts")?;
-    let projects = branch.records(repo, "projects")?;
-    let roles = branch.records(repo, "help-wanted-roles")?;
-    let slug_history = branch.records(repo, "slug-history")?;
-    let revocations = branch.records(repo, "revocations")?;
+    // The evaluations and the branch are independent reads: do them on two threads, each
+    // with its own handle on the repo.
+    let repo_path = repo.path().to_path_buf();
+    let (verdicts, sheets) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> Result<Verdicts, Error> {
+            let own = DataRepo::open(&repo_path)?;
+            verdicts::read(&own, evaluations_commit)
+        });
+        let sheets = read_sheets(repo, &mut branch);
+        let verdicts = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (verdicts, sheets)
+    });
+    let verdicts = verdicts?;
+    let [
+        people_records,
+        memberships,
+        interests,
+        tag_assignments,
+        updates,
+        buzz,
+        blog,
+        projects,
+        roles,
+        slug_history,
+        revocations,
+    ] = sheets?;
 
     let member_of = count_by(&memberships, "personId");
     let maintainer_memberships: HashSet<&str> = memberships
@@ -228,7 +257,7 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     let mut dangling_per: HashMap<&str, BTreeMap<&'static str, usize>> = HashMap::new();
     let mut deletes: Vec<String> = chosen.iter().map(|(p, _)| p.path.clone()).collect();
     let mut author_patches = Vec::new();
-    let mut sweep = |records: &[sheets::StoredRecord],
+    let mut sweep = |records: &[Rec],
                      select: &dyn Fn(&Map<String, Value>) -> Option<String>,
                      count: &mut dyn FnMut(&mut PersonCascade),
                      out: &mut Vec<String>| {
@@ -308,9 +337,7 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     // References the reference leaves dangling: counted, not changed.
     let mut dangling: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut count_dangling =
-        |name: &'static str,
-         records: &[sheets::StoredRecord],
-         select: &dyn Fn(&sheets::StoredRecord) -> Option<String>| {
+        |name: &'static str, records: &[Rec], select: &dyn Fn(&Rec) -> Option<String>| {
             for r in records {
                 if let Some(id) = select(r)
                     && let Some(key) = pruned_ids.get(id.as_str())
@@ -324,9 +351,7 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
                 }
             }
         };
-    let field = |k: &'static str| {
-        move |r: &sheets::StoredRecord| str_field(&r.record, k).map(str::to_owned)
-    };
+    let field = |k: &'static str| move |r: &Rec| str_field(&r.record, k).map(str::to_owned);
     count_dangling("projectBuzzPostedById", &buzz, &field("postedById"));
     count_dangling("blogPostsAuthorId", &blog, &field("authorId"));
     count_dangling("projectsMaintainerId", &projects, &field("maintainerId"));
@@ -450,6 +475,31 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         author_patches,
         flagged_slugs,
     })
+}
+
+/// The sheets the plan reads, each reduced to the keys it needs, in a fixed order.
+fn read_sheets(repo: &DataRepo, branch: &mut Branch) -> Result<[Vec<Rec>; 11], Error> {
+    Ok([
+        branch.records(
+            repo,
+            "people",
+            &["slug", "id", "legacyId", "accountLevel", "githubUserId"],
+        )?,
+        branch.records(repo, "project-memberships", &["personId", "isMaintainer"])?,
+        branch.records(repo, "help-wanted-interest", &["personId"])?,
+        branch.records(
+            repo,
+            "tag-assignments",
+            &["taggableType", "taggableId", "assignedById"],
+        )?,
+        branch.records(repo, "project-updates", &["authorId"])?,
+        branch.records(repo, "project-buzz", &["postedById"])?,
+        branch.records(repo, "blog-posts", &["authorId"])?,
+        branch.records(repo, "projects", &["maintainerId"])?,
+        branch.records(repo, "help-wanted-roles", &["postedById", "filledById"])?,
+        branch.records(repo, "slug-history", &["entityType", "entityId"])?,
+        branch.records(repo, "revocations", &["personId"])?,
+    ])
 }
 
 fn evaluation_counts(

@@ -20,7 +20,11 @@ fn measure(repo: &common::Repo, args: &[&str]) -> (f64, u64, usize) {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last = stderr.lines().last().unwrap_or_default().to_owned();
     let mut parts = last.split_whitespace();

@@ -20,12 +20,20 @@ fn small_site_prunes_exactly_the_rule() {
         .files("published")
         .iter()
         .filter_map(|p| p.strip_prefix("project-memberships/"))
-        .filter_map(|p| p.split('/').nth(1)?.strip_suffix(".toml").map(str::to_owned))
+        .filter_map(|p| {
+            p.split('/')
+                .nth(1)?
+                .strip_suffix(".toml")
+                .map(str::to_owned)
+        })
         .collect();
     let on_branch: BTreeSet<String> = person_slugs(&site).into_iter().map(|p| p.slug).collect();
     let mut by_slug: HashMap<&str, Vec<(Verdict, f64)>> = HashMap::new();
     for e in &evals {
-        by_slug.entry(&e.person_slug).or_default().push((e.verdict, e.confidence));
+        by_slug
+            .entry(&e.person_slug)
+            .or_default()
+            .push((e.verdict, e.confidence));
     }
     let expected: Vec<String> = on_branch
         .iter()

@@ -76,7 +76,10 @@ fn subject_names_the_branch_pruned() {
     let outcome = spam_prune::run(&opts).unwrap();
     assert_eq!(outcome.pruned.len(), 1);
     let subject = repo.git(&["log", "-1", "--format=%s", "main"]);
-    assert!(subject.starts_with("prune: remove confident-spam people from main ("), "{subject}");
+    assert!(
+        subject.starts_with("prune: remove confident-spam people from main ("),
+        "{subject}"
+    );
     assert_eq!(repo.tip("published"), tip, "only the named branch moves");
     repo.fsck();
 }

@@ -284,14 +284,24 @@ pub fn import_site(site: &fixtures::laddr::Site) -> (Repo, Vec<fixtures::evaluat
     git(&work, &["init", "-q", "-b", "empty"]);
     for entry in std::fs::read_dir(template_dir().join(".gitsheets")).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), work.join(".gitsheets").join(entry.file_name())).unwrap();
+        std::fs::copy(
+            entry.path(),
+            work.join(".gitsheets").join(entry.file_name()),
+        )
+        .unwrap();
     }
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "configs"]);
     let bare = tmp.path().join("data.git");
     git(
         tmp.path(),
-        &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
     );
 
     let mut input = translate::Input::default();
@@ -320,9 +330,16 @@ pub fn import_site(site: &fixtures::laddr::Site) -> (Repo, Vec<fixtures::evaluat
         }
         tx.edit().replace_dir(&config.root, files).unwrap();
     }
-    tx.commit(&sheets::CommitSpec::new("import fixture site")).unwrap();
+    tx.commit(&sheets::CommitSpec::new("import fixture site"))
+        .unwrap();
     tx.finish().unwrap();
     let evals = fixtures::evaluations::generate(site);
     fixtures::evaluations::write_branch(&data, "spam-detection", &["published"], &evals).unwrap();
-    (Repo { _tmp: tmp, path: bare }, evals)
+    (
+        Repo {
+            _tmp: tmp,
+            path: bare,
+        },
+        evals,
+    )
 }
