@@ -149,17 +149,17 @@ pub struct Templates {
 
 impl Templates {
     /// The reference's wording, with the claim link `<public-url>/login`.
-    pub fn builtin() -> Templates {
-        let parse = |what: &str, src: &str| {
-            // The built-in templates are compiled in and covered by tests.
-            Template::parse(what, trim_one_newline(src)).unwrap_or(Template { parts: vec![] })
-        };
-        Templates {
-            subject: parse("subject", include_str!("../templates/subject.txt")),
-            text: parse("text", include_str!("../templates/body.txt")),
-            html: parse("html", include_str!("../templates/body.html")),
+    pub fn builtin() -> Result<Templates, Error> {
+        let parse = |what: &str, src: &str| Template::parse(what, trim_one_newline(src));
+        Ok(Templates {
+            subject: parse(
+                "built-in subject.txt",
+                include_str!("../templates/subject.txt"),
+            )?,
+            text: parse("built-in body.txt", include_str!("../templates/body.txt"))?,
+            html: parse("built-in body.html", include_str!("../templates/body.html"))?,
             source: None,
-        }
+        })
     }
 
     /// `subject.txt`, `body.txt` and `body.html` from `dir`; all three must exist.
@@ -245,7 +245,9 @@ mod tests {
     #[test]
     fn builtin_matches_the_reference_with_the_login_link() {
         let (base, claim) = claim_url("https://codeforphilly.org/").unwrap();
-        let m = Templates::builtin().render(&alice(Some("Alice Adams")), &claim, &base);
+        let m = Templates::builtin()
+            .unwrap()
+            .render(&alice(Some("Alice Adams")), &claim, &base);
         assert_eq!(
             m.subject,
             "Action needed: claim your Code for Philly account"
@@ -272,7 +274,9 @@ mod tests {
     fn names_and_slugs_are_escaped_in_html_only() {
         let mut r = alice(Some("<script>alert(1)</script> & 'co'"));
         r.slug = "a\"b".into();
-        let m = Templates::builtin().render(&r, "https://x.org/login", "https://x.org");
+        let m = Templates::builtin()
+            .unwrap()
+            .render(&r, "https://x.org/login", "https://x.org");
         assert!(
             m.html
                 .contains("Hi &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;co&#39;,")
@@ -284,9 +288,11 @@ mod tests {
 
     #[test]
     fn name_falls_back_to_slug() {
-        let m = Templates::builtin().render(&alice(None), "u", "p");
+        let m = Templates::builtin().unwrap().render(&alice(None), "u", "p");
         assert!(m.text.starts_with("Hi alice,"));
-        let m = Templates::builtin().render(&alice(Some("  ")), "u", "p");
+        let m = Templates::builtin()
+            .unwrap()
+            .render(&alice(Some("  ")), "u", "p");
         assert!(m.text.starts_with("Hi alice,"));
     }
 

@@ -24,9 +24,9 @@ use private_store::{Credential, PrivateStore, Profile};
     about = "T+90 reminders to members whose laddr account is still unclaimed, through the Resend API, exactly once each.",
     after_help = "Examples:
   mailer select --json=/scratch/mailout-select.json > recipients.ndjson
-  mailer send --dry-run --json=/scratch/mailout-dry.json
-  RESEND_API_KEY=re_… mailer send --send --sent-log=/scratch/mailout-sent.ndjson --json=/scratch/mailout.json
-  mailer send --send --recipients=recipients.ndjson --sent-log=/scratch/mailout-sent.ndjson
+  mailer send --dry-run --sent-log=/scratch/mailout-sent.ndjson --json=/scratch/mailout-dry.json
+  RESEND_API_KEY=re_… mailer send --send --sent-log=/scratch/mailout-sent.ndjson \\
+      --json=/scratch/mailout.json
 
 Exit: 0 nothing failed, 1 some sends failed, 2 usage or fatal error.
 Data: --data-repo/CFP_DATA_REPO_PATH (bare clone), STORAGE_BACKEND=filesystem with
@@ -59,13 +59,15 @@ the address). Output lines: {\"personId\",\"slug\",\"email\",\"fullName\"}.")]
     #[command(after_help = "Examples:
   mailer send --dry-run --sent-log=sent.ndjson --json=dry.json
   RESEND_API_KEY=re_… mailer send --send --sent-log=sent.ndjson --json=send.json
-  mailer select > r.ndjson && RESEND_API_KEY=re_… mailer send --send --recipients=r.ndjson --sent-log=sent.ndjson
-  mailer send --send --sent-log=sent.ndjson --template-dir=./t90-templates --public-url=https://codeforphilly.org
+  mailer select > r.ndjson
+  RESEND_API_KEY=re_… mailer send --send --recipients=r.ndjson --sent-log=sent.ndjson
+  mailer send --send --sent-log=sent.ndjson --template-dir=./t90-templates
 
-Exactly once: the sent-log (append + fsync, locked) is consulted before every batch; each batch is
-logged before it goes out and replayed with the same Idempotency-Key if a run dies mid-flight, so
-re-running the same command after a crash or a kill mails nobody twice. Keys: t90-reminder/<personId>
-per recipient; a batch of several uses t90-reminder/batch-<sha1 of its recipients' keys>.
+Exactly once: the sent-log (append + fsync, locked) is consulted before every batch; each batch
+is logged before it goes out and replayed with the same Idempotency-Key if a run dies in
+flight, so re-running the same command after a crash or a kill mails nobody twice.
+Keys: t90-reminder/<personId> per recipient; Resend takes one key per request, so a batch of
+several uses t90-reminder/batch-<sha1 of its recipients' keys>.
 One NDJSON line per recipient: status sent | already-sent | would-send | failed | skipped.
 RESEND_API_KEY is read from the environment only and never printed.")]
     Send(Box<SendArgs>),
@@ -395,7 +397,7 @@ fn run_send(a: &SendArgs) -> Result<u8, Error> {
     let (public_url, claim) = claim_url(&a.public_url)?;
     let templates = match &a.template_dir {
         Some(dir) => Templates::from_dir(dir)?,
-        None => Templates::builtin(),
+        None => Templates::builtin()?,
     };
     let now = jiff::Timestamp::now();
     let run_at = iso(now);
