@@ -87,6 +87,9 @@ pub enum Outcome {
         name: String,
         message: String,
     },
+    /// 409 `invalid_idempotent_request`: Resend already holds this key with another payload
+    /// (within its 24 hours), so these recipients were almost certainly mailed already.
+    KeyConflict { message: String },
     /// 401 or 403: the key is missing or wrong; stop everything.
     Unauthorized {
         status: u16,
@@ -281,6 +284,9 @@ impl Client {
                             ));
                             self.not_before = Some(Instant::now() + wait);
                             continue;
+                        }
+                        409 if name == "invalid_idempotent_request" => {
+                            return Outcome::KeyConflict { message };
                         }
                         409 if name == "concurrent_idempotent_requests" => {
                             why = format!("409 {name}");

@@ -291,6 +291,24 @@ impl Ctx<'_, '_> {
                     );
                 }
             }
+            Outcome::KeyConflict { message } => {
+                // Not sent now, but most likely sent before: never mail them under a new key.
+                // The intent stays open, so every re-run says the same until an operator decides.
+                let err = format!(
+                    "409 invalid_idempotent_request: {message} Resend already has this batch's Idempotency-Key with another content, so these people were most likely mailed within the last 24 h; not sent again"
+                );
+                for m in &intent.recipients {
+                    if self.logged(&m.person_id) {
+                        continue;
+                    }
+                    self.fail(
+                        m,
+                        slug(&m.person_id).as_deref(),
+                        Some(&intent.request_key),
+                        &err,
+                    );
+                }
+            }
             Outcome::Unauthorized {
                 status,
                 name,

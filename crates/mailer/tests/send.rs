@@ -702,3 +702,34 @@ fn a_second_sender_on_the_same_sent_log_is_refused() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_each_once(&resend, &people);
 }
+
+#[test]
+fn a_lost_sent_log_does_not_mail_twice_within_resends_key_window() {
+    let people = crowd(4);
+    let w = World::new(&people);
+    let resend = resend();
+    let o = run(w.send_cmd(&resend, &["--batch-size=2"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The log is lost and the wording changed: the same batches get the same keys, and Resend
+    // refuses the new content under a known key.
+    std::fs::remove_file(w.path("sent.ndjson")).unwrap();
+    let o = run(w.send_cmd(
+        &resend,
+        &["--batch-size=2", "--from=other@codeforphilly.org"],
+    ));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("failed", 4)]));
+    let l = &lines(&o)[0];
+    assert!(
+        l["error"].as_str().unwrap().contains("most likely mailed"),
+        "{l}"
+    );
+    assert_each_once(&resend, &people);
+    // Same wording: Resend replays, nothing is sent, the log is rebuilt.
+    std::fs::remove_file(w.path("sent.ndjson")).unwrap();
+    let o = run(w.send_cmd(&resend, &["--batch-size=2"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("sent", 4)]));
+    assert_each_once(&resend, &people);
+    assert_eq!(resend.replays(), 2);
+}
