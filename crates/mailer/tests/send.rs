@@ -733,3 +733,16 @@ fn a_lost_sent_log_does_not_mail_twice_within_resends_key_window() {
     assert_each_once(&resend, &people);
     assert_eq!(resend.replays(), 2);
 }
+
+#[test]
+fn connection_reset_after_delivery_is_retried_without_duplicates() {
+    let people = crowd(4);
+    let w = World::new(&people);
+    let resend = resend();
+    resend.schedule(1, Fault::ResetAfterDelivery);
+    let o = run(w.send_cmd(&resend, &["--batch-size=2"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(statuses(&o), counts(&[("sent", 4)]));
+    assert_each_once(&resend, &people);
+    assert_eq!(resend.replays(), 1);
+}
