@@ -523,11 +523,9 @@ fn no_output_contains_the_key() {
     outputs.push(std::fs::read_to_string(&report).unwrap());
     outputs.push(w.sent_log());
 
-    // An unreachable endpoint (connection refused, retried, given up).
-    let dead = {
-        let s = ResendServer::start(Config::new(KEY)).unwrap();
-        s.url()
-    };
+    // An unreachable endpoint (connection refused, retried, given up). Port 1 is never served
+    // here; a freed ephemeral port could be reused by a parallel test's stand-in.
+    let dead = "http://127.0.0.1:1";
     let o = run({
         let mut c = w.mailer(&[
             "send",
