@@ -101,6 +101,13 @@ fn run(cli: Cli) -> Result<u8, String> {
     {
         let _ = writeln!(err, "spam-prune: unreadable: {}: {}", u.path, u.error);
     }
+    if report.evaluations.records == 0 && report.evaluations.unparseable == 0 {
+        let _ = writeln!(
+            err,
+            "spam-prune: warning: no evaluation records under person-evaluations/ at {} ({}); nothing can be pruned",
+            report.evaluations_ref, report.evaluations_commit
+        );
+    }
     let _ = report.write_summary(&mut err);
     drop(err);
     match emit(&outcome) {

@@ -698,3 +698,23 @@ fn closed_stdout_ends_quietly() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
 }
+
+#[test]
+fn an_evaluations_ref_without_evaluations_prunes_nothing_and_says_so() {
+    let mut w = World::new();
+    w.person(1, "someone", json!({}));
+    let repo = w.build();
+    let state = repo.state();
+    // `published` itself has no person-evaluations/.
+    let (run, report) = repo.run_json(&["--evaluations-ref=published"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(report["evaluations"]["records"], 0);
+    assert_eq!(report["reasons"]["noEvaluation"], 1);
+    assert!(
+        run.stderr.contains("warning: no evaluation records"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.state(), state);
+}
