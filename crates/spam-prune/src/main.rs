@@ -49,7 +49,7 @@ struct Cli {
     /// Write the machine report (pretty JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// List each unreadable record on stderr.
+    /// List every unreadable record on stderr (default: the first 20; all are in --json).
     #[arg(long)]
     verbose: bool,
 }

@@ -658,6 +658,9 @@ fn cli_contract() {
     );
     let run = common::run_bin(&["--no-such-flag".into()]);
     assert_eq!(run.code, 2);
+    // reference/C §8.4: `--dry-run=true` was a real run there; here it is refused.
+    let run = common::run_bin(&["--data-repo=/x".into(), "--dry-run=true".into()]);
+    assert_eq!(run.code, 2);
 
     // The env var works like the flag.
     let repo = matrix().build();
