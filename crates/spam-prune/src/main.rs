@@ -14,18 +14,24 @@ use spam_prune::{Class, DEFAULT_THRESHOLD, Options, Outcome};
     version,
     about = "Remove confident-spam people (and their memberships, interests, person tags, update authorship) from the runtime branch in one commit.",
     after_help = "Examples:
-  spam-prune --data-repo=/scratch/codeforphilly-data --evaluations-ref=spam-detection --branch=published --dry-run
-  spam-prune --data-repo=/scratch/codeforphilly-data --json=/scratch/prune.json   # then: git -C /scratch/codeforphilly-data push origin published
-  spam-prune --dry-run --protect=staff,github --threshold=0.9 | jq -r 'select(.atRisk != []) | .slug'
+  export CFP_DATA_REPO_PATH=/scratch/codeforphilly-data
+  spam-prune --evaluations-ref=spam-detection --branch=published --dry-run
+  spam-prune --json=/scratch/prune.json && git -C \"$CFP_DATA_REPO_PATH\" push origin published
+  spam-prune --dry-run | jq -r 'select(.atRisk != []) | .slug'
+  spam-prune --protect=staff,github --threshold=0.9
 
-Rule: a person is pruned when some evaluation says spam with confidence >= --threshold, none says legit
-(any confidence, any evaluator), and they have no project membership. A person with an evaluation file
-that cannot be parsed is held, never pruned. Pruned people in the staff, github, authors or maintainers
-classes are flagged `atRisk`; --protect keeps them.
-stdout: one NDJSON line per pruned person (also in --dry-run). stderr: the summary.
-Exit: 0 ok (including nothing to prune), 1 ran but some evaluation or branch records could not be read,
-2 usage or fatal error (missing repo, ref or branch; non-bare path; branch moved during the run). Nothing is
-written on exit 2, and HEAD is never touched."
+Rule: prune a person when some evaluation says spam with confidence >=
+--threshold, none says legit (any confidence, any evaluator), and they have no
+project membership. A person with an evaluation file that cannot be parsed is
+held, never pruned. Pruned people who are staff, GitHub-linked, authors or
+maintainers are flagged atRisk; --protect keeps them.
+
+stdout: one NDJSON line per pruned person (also with --dry-run).
+stderr: the summary. --json=FILE: the full report.
+Exit: 0 ok (nothing to prune included); 1 ran, but some evaluation or branch
+records could not be read; 2 usage or fatal error (missing repo, ref or
+branch, non-bare path, branch moved during the run): nothing written.
+HEAD is never touched."
 )]
 struct Cli {
     /// The bare data repo holding both the branch and the evaluations ref.
