@@ -95,12 +95,23 @@ impl SentLog {
     /// run on the same log fails with [`Error::Locked`] instead of racing the first.
     pub fn open(path: &Path, campaign: &str) -> Result<SentLog, Error> {
         let io = |e| Error::io(path.display(), e);
+        let existed = path.exists();
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(io)?;
+        if !existed {
+            // A new file is durable only once its directory entry is.
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io(dir.display(), e))?;
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
