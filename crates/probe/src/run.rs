@@ -67,6 +67,7 @@ pub struct ProbeResult {
     pub status: Option<u16>,
     pub expected: Expect,
     pub ok: bool,
+    /// Wall time of the request that was judged (pacing and retry waits not included).
     pub duration_ms: u64,
     /// Why it failed (every mismatch), or what was waited out; absent when there is nothing to say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,13 +229,17 @@ impl Runner<'_> {
         let mut attempts = 0u32;
         let mut throttled = 0u32;
         let mut warming = 0u32;
+        let mut last_ms = 0u64;
         let expect_counted = spec.counted();
         let (status, location, outcome) = loop {
             if expect_counted {
                 self.pacer.acquire();
             }
             attempts += 1;
-            match self.attempt(spec, &url) {
+            let sent = Instant::now();
+            let attempt = self.attempt(spec, &url);
+            last_ms = sent.elapsed().as_millis() as u64;
+            match attempt {
                 Attempt::Failed(why) => break (None, None, Err(why)),
                 Attempt::Response { seen, retry_after } => {
                     if !expect_counted && was_counted(&spec.path, seen.status) {
@@ -302,7 +307,7 @@ impl Runner<'_> {
             status,
             expected: spec.expect.clone(),
             ok,
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: last_ms,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
             location,
             attempts,

@@ -292,8 +292,9 @@ pub fn lines(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Fast run flags for loopback: short warm-up waits.
-pub const FAST: [&str; 3] = [
+/// Run flags for a [`roomy`] target on loopback: no client-side pacing, short warm-up waits.
+pub const FAST: [&str; 4] = [
+    "--rate-limit=100000",
     "--ready-interval-ms=20",
     "--ready-wait-ms=2000",
     "--timeout-ms=5000",
