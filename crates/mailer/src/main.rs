@@ -113,7 +113,8 @@ struct SendArgs {
         default_value = "https://codeforphilly.org"
     )]
     public_url: String,
-    /// Directory with subject.txt, body.txt and body.html overriding the built-in templates.
+    /// Directory with subject.txt, body.txt and body.html overriding the built-in templates
+    /// (copy crates/mailer/templates to start).
     #[arg(long, value_name = "DIR")]
     template_dir: Option<PathBuf>,
     /// A Resend-compatible API base.
