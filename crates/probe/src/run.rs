@@ -229,7 +229,7 @@ impl Runner<'_> {
         let mut attempts = 0u32;
         let mut throttled = 0u32;
         let mut warming = 0u32;
-        let mut last_ms = 0u64;
+        let mut last_ms;
         let expect_counted = spec.counted();
         let (status, location, outcome) = loop {
             if expect_counted {

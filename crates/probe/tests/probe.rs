@@ -48,7 +48,10 @@ fn correct_target_every_probe_passes() {
 
     // Every family is there: 62 live people, 1 deleted, 29 live projects, 1 deleted, 29 legacy
     // IDs twice, 1 unambiguous buzz, 3 tags, 4 live slug-history entries, 6 fixed probes.
-    let kinds: Vec<&str> = results.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
     let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
     assert_eq!(count("person"), 62);
     assert_eq!(count("person-deleted"), 1);
@@ -66,8 +69,14 @@ fn correct_target_every_probe_passes() {
     assert_eq!(legacy["url"], format!("{url}/projects?ID=7"));
     assert_eq!(legacy["status"], 301);
     assert_eq!(legacy["location"], "/projects/mp");
-    assert_eq!(legacy["expected"], json!({"status": 301, "location": "/projects/mp"}));
-    assert_eq!(by_name(&results, "slug-history:person:a1")["location"], "/members/bob");
+    assert_eq!(
+        legacy["expected"],
+        json!({"status": 301, "location": "/projects/mp"})
+    );
+    assert_eq!(
+        by_name(&results, "slug-history:person:a1")["location"],
+        "/members/bob"
+    );
     assert_eq!(by_name(&results, "chat")["status"], 302);
     assert_eq!(by_name(&results, "checkin")["status"], 410);
 
@@ -91,7 +100,10 @@ fn correct_target_every_probe_passes() {
         .iter()
         .find(|k| k["kind"] == "person")
         .unwrap();
-    assert_eq!(person, &json!({"kind": "person", "probes": 62, "ok": 62, "failed": 0, "examples": []}));
+    assert_eq!(
+        person,
+        &json!({"kind": "person", "probes": 62, "ok": 62, "failed": 0, "examples": []})
+    );
 }
 
 #[test]
@@ -99,7 +111,10 @@ fn each_fault_is_caught_and_named() {
     let repo = Repo::new();
     let cases: Vec<(Fault, Vec<&str>, &str)> = vec![
         (
-            Fault::LegacyLocation { legacy_id: 7, location: "/projects/wrong".into() },
+            Fault::LegacyLocation {
+                legacy_id: 7,
+                location: "/projects/wrong".into(),
+            },
             vec!["project-legacy:7"],
             "Location /projects/wrong (expected /projects/mp)",
         ),
@@ -109,7 +124,10 @@ fn each_fault_is_caught_and_named() {
             "status 200 (expected 301); no Location (expected /projects/transit-app)",
         ),
         (
-            Fault::MissingSlug { sheet: SlugSheet::People, slug: "bob".into() },
+            Fault::MissingSlug {
+                sheet: SlugSheet::People,
+                slug: "bob".into(),
+            },
             vec!["person:bob"],
             "status 404 (expected 200); body success is not true; no data.slug (expected bob)",
         ),
@@ -126,7 +144,12 @@ fn each_fault_is_caught_and_named() {
             ..roomy()
         });
         let plan = probe(
-            &["plan", &format!("--data-repo={}", repo.bare()), "--sample=100", "--seed=s"],
+            &[
+                "plan",
+                &format!("--data-repo={}", repo.bare()),
+                "--sample=100",
+                "--seed=s",
+            ],
             "",
         );
         assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
@@ -149,7 +172,11 @@ fn each_fault_is_caught_and_named() {
             let got = r["note"].as_str().unwrap();
             assert!(got.starts_with(note), "{fault:?} {name}: {got}");
             // Named on stderr too, for the operator.
-            assert!(stderr(&out).contains(&format!("FAIL {name} ")), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains(&format!("FAIL {name} ")),
+                "{}",
+                stderr(&out)
+            );
         }
     }
 }
@@ -157,7 +184,13 @@ fn each_fault_is_caught_and_named() {
 /// 100 probes, 93 of them counted by the limiter, against a 60-per-window stand-in.
 fn hundred_specs(repo: &Repo) -> String {
     let plan = probe(
-        &["plan", &format!("--data-repo={}", repo.bare()), "--sample=100", "--seed=r", "--no-fixed"],
+        &[
+            "plan",
+            &format!("--data-repo={}", repo.bare()),
+            "--sample=100",
+            "--seed=r",
+            "--no-fixed",
+        ],
         "",
     );
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
@@ -182,15 +215,26 @@ fn hundred_probes_waiting_out_429s_never_fail_from_throttling() {
     let target = repo.target(limited());
     // No client-side pacing at all: the target must throttle, and Retry-After is honoured.
     let out = probe(
-        &["run", &format!("--target={}", target.url()), "--rate-limit=100000", "--concurrency=4"],
+        &[
+            "run",
+            &format!("--target={}", target.url()),
+            "--rate-limit=100000",
+            "--concurrency=4",
+        ],
         &specs,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let results = lines(&stdout(&out));
     assert_eq!(results.len(), 100);
     assert!(failing(&results).is_empty(), "{:?}", failing(&results));
-    assert!(target.throttled_requests() > 0, "the limit was never reached");
-    let waited: u64 = results.iter().map(|r| r["throttled"].as_u64().unwrap()).sum();
+    assert!(
+        target.throttled_requests() > 0,
+        "the limit was never reached"
+    );
+    let waited: u64 = results
+        .iter()
+        .map(|r| r["throttled"].as_u64().unwrap())
+        .sum();
     assert_eq!(waited, target.throttled_requests());
     assert!(stderr(&out).contains("429s waited out"));
 }
@@ -234,8 +278,14 @@ fn same_seed_same_plan_and_exact_expectations() {
     assert_ne!(a, plan(&["--sample=5", "--seed=xyz"]));
     // The default seed is the branch tip: the same data gives the same plan.
     let tip = repo.tip();
-    assert_eq!(plan(&["--sample=5"]), plan(&["--sample=5", &format!("--seed={tip}")]));
-    assert_eq!(lines(&a).iter().filter(|s| s["kind"] == "person").count(), 5);
+    assert_eq!(
+        plan(&["--sample=5"]),
+        plan(&["--sample=5", &format!("--seed={tip}")])
+    );
+    assert_eq!(
+        lines(&a).iter().filter(|s| s["kind"] == "person").count(),
+        5
+    );
 
     let all = plan(&["--sample=100", "--seed=abc"]);
     for line in [
@@ -254,7 +304,11 @@ fn same_seed_same_plan_and_exact_expectations() {
         assert!(all.lines().any(|l| l == line), "missing {line}");
     }
     // Left out: the deleted project's legacy ID, the buzz slug two projects share, expired history.
-    for absent in ["project-legacy:9", "buzz:launch-party", "slug-history:project:gone"] {
+    for absent in [
+        "project-legacy:9",
+        "buzz:launch-party",
+        "slug-history:project:gone",
+    ] {
         assert!(!all.contains(&format!("\"name\":\"{absent}\"")), "{absent}");
     }
 }
@@ -271,7 +325,10 @@ fn run_reads_stdin_and_judges_exactly() {
         r#"{"v":1,"name":"query-kept","kind":"x","path":"/projects?ID=7&tab=updates","expect":{"status":301,"location":"/projects/mp?tab=updates"}}"#,
         "\n",
     );
-    let out = probe(&["run", &format!("--target={}/", target.url()), FAST[0]], specs);
+    let out = probe(
+        &["run", &format!("--target={}/", target.url()), FAST[0]],
+        specs,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let results = lines(&stdout(&out));
     assert_eq!(results.len(), 3);
@@ -279,11 +336,21 @@ fn run_reads_stdin_and_judges_exactly() {
     assert_eq!(results[0]["note"], "status 301 (expected 200)");
     assert_eq!(results[1]["status"], 200);
     assert_eq!(results[2]["ok"], true);
-    assert_eq!(results[2]["url"], format!("{}/projects?ID=7&tab=updates", target.url()));
+    assert_eq!(
+        results[2]["url"],
+        format!("{}/projects?ID=7&tab=updates", target.url())
+    );
 
-    let bad = probe(&["run", &format!("--target={}", target.url())], "{\"v\":1}\n");
+    let bad = probe(
+        &["run", &format!("--target={}", target.url())],
+        "{\"v\":1}\n",
+    );
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("stdin line 1: not a probe spec"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("stdin line 1: not a probe spec"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
@@ -295,7 +362,11 @@ fn ready_is_retried_while_warming() {
     });
     let spec = r#"{"v":1,"name":"health-ready","kind":"health-ready","path":"/api/health/ready","expect":{"status":200,"warmup":true}}"#;
     let out = probe(
-        &["run", &format!("--target={}", target.url()), "--ready-interval-ms=10"],
+        &[
+            "run",
+            &format!("--target={}", target.url()),
+            "--ready-interval-ms=10",
+        ],
         spec,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -310,8 +381,16 @@ fn a_slow_target_times_out_with_null_status() {
         Response::json(200, r#"{"success":true}"#).with_delay(Duration::from_secs(3))
     })
     .unwrap();
-    let spec = r#"{"v":1,"name":"health","kind":"health","path":"/api/health","expect":{"status":200}}"#;
-    let out = probe(&["run", &format!("--target={}", slow.url()), "--timeout-ms=200"], spec);
+    let spec =
+        r#"{"v":1,"name":"health","kind":"health","path":"/api/health","expect":{"status":200}}"#;
+    let out = probe(
+        &[
+            "run",
+            &format!("--target={}", slow.url()),
+            "--timeout-ms=200",
+        ],
+        spec,
+    );
     assert_eq!(out.status.code(), Some(1));
     let r = &lines(&stdout(&out))[0];
     assert_eq!(r["status"], Value::Null);
@@ -326,15 +405,25 @@ fn usage_and_fatal_errors_exit_2() {
         (vec![], "give --target"),
         (vec!["plan".into()], "missing --data-repo"),
         (
-            vec!["plan".into(), format!("--data-repo={}", repo.dir.path().join("work").display())],
+            vec![
+                "plan".into(),
+                format!("--data-repo={}", repo.dir.path().join("work").display()),
+            ],
             "is not a bare repository",
         ),
         (
-            vec!["plan".into(), format!("--data-repo={}", repo.bare()), "--branch=nope".into()],
+            vec![
+                "plan".into(),
+                format!("--data-repo={}", repo.bare()),
+                "--branch=nope".into(),
+            ],
             "branch nope does not exist",
         ),
         (
-            vec!["--target=ftp://x".into(), format!("--data-repo={}", repo.bare())],
+            vec![
+                "--target=ftp://x".into(),
+                format!("--data-repo={}", repo.bare()),
+            ],
             "must be an http:// or https:// base URL",
         ),
         (vec!["--target".into()], "a value is required"),
@@ -353,4 +442,33 @@ fn usage_and_fatal_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let repo = Repo::new();
+    let target = repo.target(roomy());
+    let spec = r#"{"v":1,"name":"health","kind":"health","path":"/api/health","expect":{"status":200}}"#;
+    let specs = format!("{spec}\n").repeat(3000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .args(["run", &format!("--target={}", target.url()), FAST[0]])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(specs.as_bytes()));
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"name\":\"health\""), "{first}");
+    // The reader is dropped here: the pipe closes while probe still has results to write.
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(target.request_count() < 3000, "the run stopped early");
 }
