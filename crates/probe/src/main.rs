@@ -217,6 +217,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Fatal> {
         }
         Some(Command::Run { target, run }) => {
             let specs = read_specs()?;
+            // An empty plan (a failed `probe plan` upstream) must not pass.
+            if specs.is_empty() {
+                return Err(Fatal("no probe specs on stdin".into()));
+            }
             execute(&specs, &run, &target, |_| {})
         }
         Some(Command::LegacyUrls {

@@ -122,6 +122,8 @@ fn deleted(r: &Map<String, Value>) -> bool {
 pub struct Snapshot {
     pub commit: String,
     pub sheets: HashMap<String, Vec<Map<String, Value>>>,
+    /// Files of those sheets that could not be read as records (never dropped silently).
+    pub errors: Vec<String>,
 }
 
 impl Snapshot {
@@ -136,6 +138,7 @@ impl Snapshot {
         let tree = repo.tree_of(commit)?;
         let configs = repo.sheet_configs(tree)?;
         let mut sheets = HashMap::new();
+        let mut errors = Vec::new();
         for name in [
             "people",
             "projects",
@@ -145,12 +148,15 @@ impl Snapshot {
             "blog-posts",
         ] {
             let records = match configs.get(name) {
-                Some(c) => repo
-                    .read_sheet(tree, c)?
-                    .records
-                    .into_iter()
-                    .map(|r| r.record)
-                    .collect(),
+                Some(c) => {
+                    let read = repo.read_sheet(tree, c)?;
+                    errors.extend(
+                        read.errors
+                            .iter()
+                            .map(|e| format!("unreadable record: {e}")),
+                    );
+                    read.records.into_iter().map(|r| r.record).collect()
+                }
                 None => Vec::new(),
             };
             sheets.insert(name.to_owned(), records);
@@ -158,6 +164,7 @@ impl Snapshot {
         Ok(Snapshot {
             commit: commit.to_string(),
             sheets,
+            errors,
         })
     }
 
@@ -193,7 +200,15 @@ pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
         deterministic_sample(items, n, &format!("{seed}:probe:{set}"))
     };
     let mut specs = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes = snap.errors.clone();
+    for sheet in ["people", "projects"] {
+        if snap.sheet(sheet).is_empty() {
+            notes.push(format!(
+                "{sheet}: no records on branch {} (is it the right branch?)",
+                opts.branch
+            ));
+        }
+    }
 
     let people = snap.slugs("people", false);
     for slug in pick(&people, "people") {

@@ -167,7 +167,11 @@ fn without_a_target_the_specs_are_written_and_sampled_per_form() {
     assert_eq!(one, run(&["--sample=1", "--seed=x"]));
 
     let bad = dir.path().join("bad.ndjson");
-    std::fs::write(&bad, "{\"v\":1,\"resource\":\"people\",\"row\":{}}\nnot json\n").unwrap();
+    std::fs::write(
+        &bad,
+        "{\"v\":1,\"resource\":\"people\",\"row\":{}}\nnot json\n",
+    )
+    .unwrap();
     let out = probe(
         &[
             "legacy-urls",

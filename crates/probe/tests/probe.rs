@@ -427,6 +427,10 @@ fn usage_and_fatal_errors_exit_2() {
             "must be an http:// or https:// base URL",
         ),
         (vec!["--target".into()], "a value is required"),
+        (
+            vec!["run".into(), "--target=http://127.0.0.1:9".into()],
+            "no probe specs on stdin",
+        ),
     ];
     for (args, msg) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -435,6 +439,22 @@ fn usage_and_fatal_errors_exit_2() {
         assert!(stderr(&out).contains(msg), "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
     }
+    // A branch without records still plans the fixed probes, and says so.
+    let out = probe(
+        &[
+            "plan",
+            &format!("--data-repo={}", repo.bare()),
+            "--branch=empty",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(lines(&stdout(&out)).len(), 6);
+    assert!(
+        stderr(&out).contains("people: no records on branch empty"),
+        "{}",
+        stderr(&out)
+    );
     // The environment variable works as --data-repo does.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_probe"))
         .args(["plan", "--sample=1"])
@@ -450,7 +470,8 @@ fn a_closed_stdout_ends_the_run_quietly() {
     use std::process::{Command, Stdio};
     let repo = Repo::new();
     let target = repo.target(roomy());
-    let spec = r#"{"v":1,"name":"health","kind":"health","path":"/api/health","expect":{"status":200}}"#;
+    let spec =
+        r#"{"v":1,"name":"health","kind":"health","path":"/api/health","expect":{"status":200}}"#;
     let specs = format!("{spec}\n").repeat(3000);
     let mut child = Command::new(env!("CARGO_BIN_EXE_probe"))
         .args(["run", &format!("--target={}", target.url()), FAST[0]])
