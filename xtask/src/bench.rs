@@ -35,14 +35,25 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if cfg!(debug_assertions) {
         // Benchmarks mean nothing in a debug build: rerun this command optimised.
         let status = crate::proc::cargo()
-            .args(["run", "--quiet", "--release", "--package", "xtask", "--", "bench"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "xtask",
+                "--",
+                "bench",
+            ])
             .args(std::env::args().skip(2))
             .status()
             .map_err(|e| format!("cannot rerun in release: {e}"))?;
-        return Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(if status.success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
-    let mut sections = Vec::new();
-    sections.push(sheets_write(&a)?);
+    let sections = vec![sheets_write(&a)?];
     let doc = render_doc(&sections);
     println!("{doc}");
     if !a.no_write {
@@ -77,11 +88,21 @@ fn render_doc(sections: &[Section]) -> String {
     );
     let host = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
-    s.push_str(&format!("\nMachine: {} cores, {host}.\n", std::thread::available_parallelism().map_or(1, |n| n.get())));
+    s.push_str(&format!(
+        "\nMachine: {} cores, {host}.\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    ));
     for sec in sections {
-        s.push_str(&format!("\n## {}\n\n{}\n\n| what | median | peak memory | ratio |\n|---|---:|---:|---:|\n", sec.title, sec.what));
+        s.push_str(&format!(
+            "\n## {}\n\n{}\n\n| what | median | peak memory | ratio |\n|---|---:|---:|---:|\n",
+            sec.title, sec.what
+        ));
         for r in &sec.rows {
             s.push_str(&format!(
                 "| {} | {:.3} s | {:.1} MB | {} |\n",
@@ -131,7 +152,10 @@ fn measure_child(runs: usize, args: &[String]) -> crate::Result<(Duration, u64)>
         if !m.status.success() {
             return Err(format!("bench child {args:?} failed: {}", m.status));
         }
-        let secs: f64 = out.trim().parse().map_err(|_| format!("bench child {args:?} printed {out:?}"))?;
+        let secs: f64 = out
+            .trim()
+            .parse()
+            .map_err(|_| format!("bench child {args:?} printed {out:?}"))?;
         times.push(Duration::from_secs_f64(secs));
         peak = peak.max(m.peak_rss);
     }
@@ -152,7 +176,9 @@ fn measure_command(
             cmd.stdin(std::fs::File::open(f).map_err(|e| e.to_string())?);
         }
         let started = Instant::now();
-        let child = cmd.spawn().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
         let m = wait_measured(child, started)?;
         if !m.status.success() {
             return Err(format!("{cmd:?} failed: {}", m.status));
@@ -195,7 +221,10 @@ fn git(dir: &Path, args: &[&str]) -> crate::Result<String> {
         .output()
         .map_err(|e| format!("git: {e}"))?;
     if !out.status.success() {
-        return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -204,10 +233,22 @@ fn git(dir: &Path, args: &[&str]) -> crate::Result<String> {
 fn fresh_bare(dir: &Path) -> crate::Result<PathBuf> {
     let bare = dir.join("data.git");
     let _ = std::fs::remove_dir_all(&bare);
-    git(dir, &["init", "-q", "--bare", bare.to_str().unwrap_or("data.git")])?;
+    git(
+        dir,
+        &["init", "-q", "--bare", bare.to_str().unwrap_or("data.git")],
+    )?;
     let tree = git(&bare, &["mktree"])?; // empty stdin → the empty tree
     let out = Command::new("git")
-        .args(["-c", "user.name=bench", "-c", "user.email=bench@example.org", "commit-tree", tree.trim(), "-m", "empty"])
+        .args([
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.org",
+            "commit-tree",
+            tree.trim(),
+            "-m",
+            "empty",
+        ])
         .current_dir(&bare)
         .stdin(Stdio::null())
         .output()
@@ -219,7 +260,10 @@ fn fresh_bare(dir: &Path) -> crate::Result<PathBuf> {
 
 fn sheets_write(a: &Args) -> crate::Result<Section> {
     let n = a.records.to_string();
-    eprintln!("xtask: bench sheets-write: {n} records, {} runs each", a.runs);
+    eprintln!(
+        "xtask: bench sheets-write: {n} records, {} runs each",
+        a.runs
+    );
     let (floor, floor_rss) = measure_child(a.runs, &["floor".into(), n.clone()])?;
     let (ours, ours_rss) = measure_child(a.runs, &["sheets-write".into(), n.clone()])?;
 
@@ -227,7 +271,8 @@ fn sheets_write(a: &Args) -> crate::Result<Section> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let stream = tmp.path().join("stream");
     {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&stream).map_err(|e| e.to_string())?);
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&stream).map_err(|e| e.to_string())?);
         let records = bench_records(a.records);
         let mut w = |b: &[u8]| f.write_all(b).map_err(|e| e.to_string());
         for (i, (_, bytes)) in records.iter().enumerate() {
@@ -288,7 +333,10 @@ fn run_child(args: &[String]) -> crate::Result<ExitCode> {
                 h.update(format!("blob {}\0", bytes.len()).as_bytes());
                 h.update(bytes);
                 let id = h.finalize();
-                let mut z = flate2::write::ZlibEncoder::new(Vec::with_capacity(bytes.len()), flate2::Compression::default());
+                let mut z = flate2::write::ZlibEncoder::new(
+                    Vec::with_capacity(bytes.len()),
+                    flate2::Compression::default(),
+                );
                 z.write_all(bytes).map_err(|e| e.to_string())?;
                 let c = z.finish().map_err(|e| e.to_string())?;
                 total += c.len() + id[0] as usize;
@@ -302,10 +350,15 @@ fn run_child(args: &[String]) -> crate::Result<ExitCode> {
             let bare = fresh_bare(tmp.path())?;
             let started = Instant::now();
             let repo = sheets::DataRepo::open(&bare).map_err(|e| e.to_string())?;
-            let parent = repo.parent_for("bench", &["empty"]).map_err(|e| e.to_string())?;
+            let parent = repo
+                .parent_for("bench", &["empty"])
+                .map_err(|e| e.to_string())?;
             let mut tx = sheets::Transaction::begin(&repo, parent).map_err(|e| e.to_string())?;
-            tx.edit().replace_dir("records", records).map_err(|e| e.to_string())?;
-            tx.commit(&sheets::CommitSpec::new("bench")).map_err(|e| e.to_string())?;
+            tx.edit()
+                .replace_dir("records", records)
+                .map_err(|e| e.to_string())?;
+            tx.commit(&sheets::CommitSpec::new("bench"))
+                .map_err(|e| e.to_string())?;
             tx.finish().map_err(|e| e.to_string())?;
             started.elapsed()
         }

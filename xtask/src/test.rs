@@ -22,7 +22,11 @@ pub fn run(args: Args) -> crate::Result<ExitCode> {
         .args(&args.cargo_args)
         .status()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `npm ci` the pinned JavaScript stack gitsheets 1.4.1 runs, for the interop tests.
@@ -32,9 +36,11 @@ fn ensure_js_stack() -> crate::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing the JavaScript interop stack (npm ci in interop/)");
-    crate::proc::run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir))
+    crate::proc::run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir),
+    )
 }
 
 fn ensure_moto() -> crate::Result<()> {

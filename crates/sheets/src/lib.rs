@@ -17,6 +17,7 @@ pub mod tree;
 pub mod write;
 
 pub use config::{Format, SheetConfig, SheetError};
+pub use gix::ObjectId;
 pub use repo::{DataRepo, Parent, RepoError, StoredRecord};
 pub use template::{PathError, PathTemplate};
 pub use tree::TreeEdit;

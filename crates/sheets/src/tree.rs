@@ -212,7 +212,8 @@ impl<'r> TreeEdit<'r> {
         };
         let removed = children.remove(last.as_bytes()).is_some();
         if removed {
-            dir.dirty = true;
+            // Every directory above the removed entry changes too.
+            self.mark_dirty(parents);
             self.prune_empty(parents);
         }
         Ok(removed)
@@ -303,6 +304,21 @@ impl<'r> TreeEdit<'r> {
             &mut changes,
         )?;
         Ok(changes)
+    }
+
+    /// Mark the root and every (already loaded) directory on `parents` as changed.
+    fn mark_dirty(&mut self, parents: &[&str]) {
+        let mut dir = &mut self.root;
+        dir.dirty = true;
+        for p in parents {
+            match dir.children.as_mut().and_then(|c| c.get_mut(p.as_bytes())) {
+                Some(Node::Dir(d)) => {
+                    d.dirty = true;
+                    dir = d;
+                }
+                _ => return,
+            }
+        }
     }
 
     /// Drop directories on `parents` that became empty (deepest first).

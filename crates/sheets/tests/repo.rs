@@ -468,3 +468,71 @@ fn many_records_in_one_pack_verify() {
     );
     fsck(&bare);
 }
+
+#[test]
+fn a_delete_alone_deep_in_an_untouched_tree_is_committed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("published", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    tx.edit()
+        .replace_dir(
+            "project-memberships",
+            [
+                ("app/alice.toml".to_owned(), b"a = 1\n".to_vec()),
+                ("app/bob.toml".to_owned(), b"b = 1\n".to_vec()),
+            ],
+        )
+        .unwrap();
+    tx.commit(&CommitSpec::new("members")).unwrap();
+    tx.finish().unwrap();
+
+    // A fresh transaction whose only edit is one delete two levels down.
+    let parent = repo.parent_for("published", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    assert!(
+        tx.edit()
+            .remove("project-memberships/app/alice.toml")
+            .unwrap()
+    );
+    assert!(tx.commit(&CommitSpec::new("drop alice")).unwrap().is_some());
+    tx.finish().unwrap();
+    assert_eq!(
+        git(
+            &bare,
+            &[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "published",
+                "project-memberships"
+            ]
+        ),
+        "project-memberships/app/bob.toml\n"
+    );
+    // And removing the last file of a folder removes the folder.
+    let parent = repo.parent_for("published", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    assert!(
+        tx.edit()
+            .delete_record("project-memberships/app/bob.toml")
+            .unwrap()
+    );
+    tx.commit(&CommitSpec::new("drop bob")).unwrap();
+    tx.finish().unwrap();
+    assert_eq!(
+        git(
+            &bare,
+            &[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "published",
+                "project-memberships"
+            ]
+        ),
+        ""
+    );
+    fsck(&bare);
+}

@@ -1,0 +1,441 @@
+//! `sheet-write`: laddr rows (the `laddr-fetch` NDJSON) → the rewrite's records (the
+//! `translate` crate) → one snapshot commit per sheet, in foreign-key order, on a branch of a
+//! bare data repo (the `sheets` crate).
+//!
+//! The importer owns the roots of eight sheets and rebuilds each from scratch (gitsheets'
+//! `clear()` + `upsert`), so records gone upstream disappear; `.gitsheets/` and every other
+//! sheet stay byte-identical. Ids are read forward from the parent tree, so unchanged data
+//! makes no commit and a changed record touches only its own file.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sheets::tree::FileChanges;
+use sheets::{CommitSpec, DataRepo, RepoError, SheetConfig, Transaction};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use translate::{Input, Options, Output, Sheet};
+
+/// What one run is asked to do.
+pub struct Run {
+    pub data_repo: Option<PathBuf>,
+    pub branch: String,
+    /// Refs tried, in order, when neither the branch nor `origin/<branch>` exists.
+    pub bases: Vec<String>,
+    pub source_host: String,
+    /// The run timestamp (ISO), also the fallback clock of the translation.
+    pub run_at: String,
+    pub dry_run: bool,
+    pub options: Options,
+    pub signature: Option<sheets::Signature>,
+}
+
+/// Fatal errors: nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Edit(#[from] sheets::tree::EditError),
+    #[error("sheet `{sheet}` has no config in .gitsheets/ of {base}")]
+    NoConfig { sheet: String, base: String },
+    #[error("sheet `{0}` is rooted at `.`: the importer would replace the whole repo; refusing")]
+    RootedAtTop(String),
+    #[error(
+        "{sheet}: {count} record(s) of the parent tree could not be read, so their ids cannot be carried forward: {first}"
+    )]
+    UnreadableParent {
+        sheet: String,
+        count: usize,
+        first: String,
+    },
+}
+
+/// Per sheet: the reference's counts plus what happened in the repo.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SheetResult {
+    pub commit: Option<String>,
+    pub files: usize,
+    pub added: usize,
+    pub modified: usize,
+    pub deleted: usize,
+}
+
+/// The reference's `ImportReport`, plus per-sheet commits and file changes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub run_at: String,
+    pub source_host: String,
+    pub branch: String,
+    pub counts: Value,
+    pub warnings: Vec<String>,
+    pub commit_hash: Option<String>,
+    pub no_changes: bool,
+    pub dry_run: bool,
+    pub parent: Option<String>,
+    pub sheets: BTreeMap<String, SheetResult>,
+    /// Records refused at write time (unrenderable or colliding paths).
+    pub write_errors: Vec<String>,
+    pub problems: usize,
+}
+
+impl Report {
+    /// Exit 0 only when nothing was skipped for an error and nothing failed validation.
+    pub fn passed(&self) -> bool {
+        self.problems == 0 && self.write_errors.is_empty()
+    }
+}
+
+/// A translated record ready to write.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacedRecord {
+    pub sheet: &'static str,
+    pub path: String,
+    pub record: Map<String, Value>,
+}
+
+/// The configs of the owned sheets, read from the parent tree.
+fn owned_configs(
+    repo: &DataRepo,
+    tree: sheets::ObjectId,
+    base: &str,
+) -> Result<Vec<(Sheet, SheetConfig)>, Fatal> {
+    let mut all = repo.sheet_configs(tree)?;
+    Sheet::ALL
+        .iter()
+        .map(|s| {
+            let config = all.remove(s.as_str()).ok_or_else(|| Fatal::NoConfig {
+                sheet: s.as_str().into(),
+                base: base.into(),
+            })?;
+            if config.root.is_empty() {
+                return Err(Fatal::RootedAtTop(s.as_str().into()));
+            }
+            Ok((*s, config))
+        })
+        .collect()
+}
+
+/// Read the owned sheets of the parent tree, for read-forward ids.
+fn existing_records(
+    repo: &DataRepo,
+    tree: sheets::ObjectId,
+    configs: &[(Sheet, SheetConfig)],
+) -> Result<BTreeMap<String, Vec<Map<String, Value>>>, Fatal> {
+    let mut existing = BTreeMap::new();
+    for (sheet, config) in configs {
+        let read = repo.read_sheet(tree, config)?;
+        if let Some(first) = read.errors.first() {
+            // A record we cannot read would get a new id and churn every reference to it.
+            return Err(Fatal::UnreadableParent {
+                sheet: sheet.as_str().into(),
+                count: read.errors.len(),
+                first: first.to_string(),
+            });
+        }
+        existing.insert(
+            sheet.as_str().to_owned(),
+            read.records.into_iter().map(|r| r.record).collect(),
+        );
+    }
+    Ok(existing)
+}
+
+/// A record with its rendered path and file bytes.
+struct PlacedFile {
+    path: String,
+    bytes: Vec<u8>,
+    record: Map<String, Value>,
+}
+
+/// Render every record's path and bytes; refuse the unrenderable and the colliding ones.
+fn place(
+    out: &Output,
+    configs: &[(Sheet, SheetConfig)],
+    write_errors: &mut Vec<String>,
+) -> BTreeMap<Sheet, Vec<PlacedFile>> {
+    let mut placed = BTreeMap::new();
+    for (sheet, config) in configs {
+        let mut files = Vec::new();
+        let mut taken: HashMap<String, String> = HashMap::new();
+        for record in out.sheet(*sheet) {
+            let placed_file = config.record_path(record).and_then(|path| {
+                let bytes = config.encode(record)?;
+                Ok(PlacedFile {
+                    path,
+                    bytes,
+                    record: record.clone(),
+                })
+            });
+            let file = match placed_file {
+                Ok(f) => f,
+                Err(e) => {
+                    write_errors.push(format!("[{}] {e}; not written", sheet.as_str()));
+                    continue;
+                }
+            };
+            let who = sheets::config::describe(record);
+            if let Some(first) = taken.get(&file.path) {
+                write_errors.push(format!(
+                    "[{}] {who} and {first} would both be written at {}; the later one is refused",
+                    sheet.as_str(),
+                    file.path
+                ));
+                continue;
+            }
+            taken.insert(file.path.clone(), who);
+            files.push(file);
+        }
+        placed.insert(*sheet, files);
+    }
+    placed
+}
+
+/// The repo side of a run: the parent, the owned sheets' configs, and the translation made
+/// with ids read forward from the parent tree.
+struct Prepared {
+    repo: DataRepo,
+    parent: sheets::Parent,
+    configs: Vec<(Sheet, SheetConfig)>,
+    out: Output,
+}
+
+/// Translate without a repo (a dry run or `--emit-records` with none given): new ids, no
+/// paths, counts and warnings only, as the reference's dry run.
+fn translate_alone(run: &Run, input: &Input) -> Output {
+    translate::translate(
+        input,
+        &run.options,
+        &translate::ReadForward::default(),
+        &mut translate::UuidV7,
+    )
+}
+
+/// Open the repo (refusing a non-bare one before anything else), read the parent tree and
+/// translate with read-forward ids. `None` when the run has no repo to read.
+fn prepare(run: &Run, input: &Input) -> Result<Option<Prepared>, Fatal> {
+    let Some(path) = run.data_repo.as_ref() else {
+        return Ok(None);
+    };
+    if run.dry_run && !path.exists() {
+        return Ok(None);
+    }
+    let repo = DataRepo::open(path)?;
+    let bases: Vec<&str> = run.bases.iter().map(String::as_str).collect();
+    let parent = repo.parent_for(&run.branch, &bases)?;
+    let tree = repo.tree_of(parent.base)?;
+    let configs = owned_configs(&repo, tree, &parent.base_ref)?;
+    let existing = existing_records(&repo, tree, &configs)?;
+    let rf = translate::build_read_forward(&existing);
+    let out = translate::translate(input, &run.options, &rf, &mut translate::UuidV7);
+    Ok(Some(Prepared {
+        repo,
+        parent,
+        configs,
+        out,
+    }))
+}
+
+/// `--emit-records`: the translated records with their paths. Without a repo the paths
+/// cannot be rendered (the templates live in the repo), so `path` is empty.
+pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Report), Fatal> {
+    let mut records = Vec::new();
+    let Some(p) = prepare(run, input)? else {
+        let out = translate_alone(run, input);
+        for sheet in Sheet::ALL {
+            for record in out.sheet(sheet) {
+                records.push(PlacedRecord {
+                    sheet: sheet.as_str(),
+                    path: String::new(),
+                    record: record.clone(),
+                });
+            }
+        }
+        return Ok((
+            records,
+            report(run, &out, None, BTreeMap::new(), Vec::new(), None),
+        ));
+    };
+    let mut write_errors = Vec::new();
+    for (sheet, files) in place(&p.out, &p.configs, &mut write_errors) {
+        for f in files {
+            records.push(PlacedRecord {
+                sheet: sheet.as_str(),
+                path: f.path,
+                record: f.record,
+            });
+        }
+    }
+    let parent = Some(p.parent.base.to_string());
+    Ok((
+        records,
+        report(run, &p.out, parent, BTreeMap::new(), write_errors, None),
+    ))
+}
+
+/// Translate and write one commit per changed sheet (or, with `dry_run`, compute exactly
+/// what would be written and write nothing).
+pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
+    let Some(p) = prepare(run, input)? else {
+        let out = translate_alone(run, input);
+        return Ok(report(run, &out, None, BTreeMap::new(), Vec::new(), None));
+    };
+    let Prepared {
+        repo,
+        parent,
+        configs,
+        out,
+    } = p;
+    let mut write_errors = Vec::new();
+    let mut placed = place(&out, &configs, &mut write_errors);
+
+    let parent_id = parent.base.to_string();
+    let mut tx = Transaction::begin(&repo, parent)?;
+    if let Some(sig) = &run.signature {
+        tx = tx.with_signature(sig.clone());
+    }
+    let mut sheets_out = BTreeMap::new();
+    for (sheet, config) in &configs {
+        let files = placed.remove(sheet).unwrap_or_default();
+        let count = files.len();
+        let before = tx.tip_tree();
+        let root_prefix = format!("{}/", config.root);
+        tx.edit().replace_dir(
+            &config.root,
+            files.into_iter().map(|f| {
+                let rel = f
+                    .path
+                    .strip_prefix(&root_prefix)
+                    .map(str::to_owned)
+                    .unwrap_or(f.path);
+                (rel, f.bytes)
+            }),
+        )?;
+        let after = tx.edit().write()?;
+        let changes: FileChanges = tx.edit().diff(Some(before), Some(after), &config.root)?;
+        let c = out.counts.get(*sheet);
+        let spec = CommitSpec::new(format!(
+            "import({name}): snapshot from {host} ({at})\n\n{imported} {name} imported, {skipped} skipped, {errors} failed validation; \
+             {added} files added, {modified} modified, {deleted} deleted.",
+            name = sheet.as_str(),
+            host = run.source_host,
+            at = run.run_at,
+            imported = c.imported,
+            skipped = c.skipped,
+            errors = c.errors,
+            added = changes.added.len(),
+            modified = changes.modified.len(),
+            deleted = changes.deleted.len(),
+        ))
+        .trailer("Action", "import.laddr.json")
+        .trailer("Source-Host", run.source_host.clone())
+        .trailer("Run-At", run.run_at.clone())
+        .trailer("Sheet", sheet.as_str());
+        let commit = tx.commit(&spec)?;
+        sheets_out.insert(
+            sheet.as_str().to_owned(),
+            SheetResult {
+                commit: commit.filter(|_| !run.dry_run).map(|c| c.to_string()),
+                files: count,
+                added: changes.added.len(),
+                modified: changes.modified.len(),
+                deleted: changes.deleted.len(),
+            },
+        );
+    }
+    let tip = if run.dry_run || tx.commits().is_empty() {
+        None
+    } else {
+        tx.finish()?.new.map(|c| c.to_string())
+    };
+    let no_changes = !run.dry_run && tip.is_none();
+    Ok(
+        report(run, &out, Some(parent_id), sheets_out, write_errors, tip)
+            .with_no_changes(no_changes),
+    )
+}
+
+impl Report {
+    fn with_no_changes(mut self, no_changes: bool) -> Self {
+        self.no_changes = no_changes;
+        self
+    }
+}
+
+fn report(
+    run: &Run,
+    out: &Output,
+    parent: Option<String>,
+    sheets: BTreeMap<String, SheetResult>,
+    write_errors: Vec<String>,
+    commit: Option<String>,
+) -> Report {
+    let mut warnings = out.warnings.clone();
+    warnings.extend(write_errors.iter().cloned());
+    Report {
+        run_at: run.run_at.clone(),
+        source_host: run.source_host.clone(),
+        branch: run.branch.clone(),
+        counts: serde_json::to_value(&out.counts).unwrap_or(Value::Null),
+        warnings,
+        commit_hash: commit,
+        no_changes: false,
+        dry_run: run.dry_run,
+        parent,
+        sheets,
+        write_errors,
+        problems: out.problems.len(),
+    }
+}
+
+/// The human summary, in the reference's layout.
+pub fn summary(report: &Report) -> String {
+    let mut s = String::new();
+    s.push_str("=== sheet-write report ===\n");
+    s.push_str(&format!("runAt:       {}\n", report.run_at));
+    s.push_str(&format!("sourceHost:  {}\n", report.source_host));
+    s.push_str(&format!("branch:      {}\n", report.branch));
+    if let Value::Object(counts) = &report.counts {
+        for (sheet, c) in counts {
+            let get = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let files = report
+                .sheets
+                .get(sheet)
+                .map(|r| {
+                    format!(
+                        "  files +{} ~{} -{}{}",
+                        r.added,
+                        r.modified,
+                        r.deleted,
+                        r.commit
+                            .as_ref()
+                            .map(|c| format!("  commit {}", &c[..12.min(c.len())]))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "  {sheet:<22} imported={} skipped={} errors={}{files}\n",
+                get("imported"),
+                get("skipped"),
+                get("errors")
+            ));
+        }
+    }
+    s.push_str(&format!("warnings: {}\n", report.warnings.len()));
+    for w in report.warnings.iter().take(25) {
+        s.push_str(&format!("  {w}\n"));
+    }
+    if report.warnings.len() > 25 {
+        s.push_str(&format!("  ... ({} more)\n", report.warnings.len() - 25));
+    }
+    if report.dry_run {
+        s.push_str("(dry-run: no writes performed)\n");
+    } else if report.no_changes {
+        s.push_str("(no changes from parent commit — branch unchanged)\n");
+    } else if let Some(c) = &report.commit_hash {
+        s.push_str(&format!("commit: {c} on {}\n", report.branch));
+    }
+    s
+}
