@@ -27,6 +27,8 @@ Examples:
   probe --target=https://staging.example.org --data-repo=data.git --sample=10 --json=smoke.json
   probe plan --data-repo=data.git --branch=published --sample=20 --seed=t-3 > probes.ndjson
   probe run --target=https://staging.example.org < probes.ndjson > results.ndjson
+  probe --target=https://codeforphilly.org --resolve=codeforphilly.org:443:203.0.113.7 \\
+        --data-repo=data.git   # T-1: production pods before the DNS flip
   probe legacy-urls --laddr=people.ndjson,projects.ndjson --data-repo=data.git \\
         --target=https://staging.example.org --json=legacy.json";
 
@@ -147,6 +149,10 @@ struct RunArgs {
     /// Pause between ready retries, in milliseconds.
     #[arg(long, default_value_t = 1_000)]
     ready_interval_ms: u64,
+    /// Connect to ADDR for HOST:PORT, keeping HOST for Host, SNI and the certificate check
+    /// (probe a deployment before the DNS flip); repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    resolve: Vec<probe::run::Pin>,
     /// Write the machine report (smokeChecks with expectations, per-kind summary) here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -163,6 +169,7 @@ impl RunArgs {
             max_retry_after: Duration::from_millis(self.max_retry_after_ms),
             ready_wait: Duration::from_millis(self.ready_wait_ms),
             ready_interval: Duration::from_millis(self.ready_interval_ms),
+            resolve: self.resolve.clone(),
             ..RunOptions::new(target)
         }
     }

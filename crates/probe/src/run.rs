@@ -36,6 +36,62 @@ pub struct RunOptions {
     pub ready_wait: Duration,
     pub ready_interval: Duration,
     pub user_agent: String,
+    /// Connect to these addresses for these `host:port`s (curl's `--resolve`), keeping the
+    /// URL's host for `Host`, TLS SNI and certificate checks: probing a deployment before
+    /// the DNS flip.
+    pub resolve: Vec<Pin>,
+}
+
+/// One `--resolve HOST:PORT:ADDR` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub host: String,
+    pub port: u16,
+    pub addr: std::net::IpAddr,
+}
+
+impl std::str::FromStr for Pin {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Pin, String> {
+        let bad =
+            || format!("{s:?} is not HOST:PORT:ADDR (e.g. codeforphilly.org:443:203.0.113.7)");
+        let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+        let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        Ok(Pin {
+            host: host.to_ascii_lowercase(),
+            port: port.parse().map_err(|_| bad())?,
+            addr: addr.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// Resolves pinned `host:port`s to their address and everything else through DNS.
+#[derive(Debug)]
+struct PinnedResolver {
+    pins: Vec<Pin>,
+    dns: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for PinnedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or("").to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        if let Some(pin) = self.pins.iter().find(|p| p.host == host && p.port == port) {
+            let mut out = self.empty();
+            out.push(std::net::SocketAddr::new(pin.addr, port));
+            return Ok(out);
+        }
+        self.dns.resolve(uri, config, timeout)
+    }
 }
 
 impl RunOptions {
@@ -51,6 +107,7 @@ impl RunOptions {
             ready_wait: Duration::from_secs(30),
             ready_interval: Duration::from_secs(1),
             user_agent: format!("laddr-cutover-probe/{}", env!("CARGO_PKG_VERSION")),
+            resolve: Vec::new(),
         }
     }
 }
@@ -201,7 +258,8 @@ impl Runner<'_> {
         let status = resp.status().as_u16();
         let location = header("location");
         let content_type = header("content-type");
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
+        let retry_after =
+            header("retry-after").and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()));
         let body = if spec.expect.needs_body() {
             match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
                 Ok(b) => b,
@@ -316,9 +374,43 @@ impl Runner<'_> {
     }
 }
 
-/// `Retry-After` in seconds (HTTP dates are rare on APIs; they fall back to the default wait).
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After` as delay-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date(v)?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+/// Seconds since the epoch of an IMF-fixdate.
+fn http_date(v: &str) -> Option<u64> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| x == month)? as i64 + 1;
+    let (d, y): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, min, sec] = hms.as_slice() else {
+        return None;
+    };
+    // Days from civil (Howard Hinnant).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3_600 + min * 60 + sec).ok()
 }
 
 /// Run `specs` against the target. `sink` gets each result in spec order as soon as it and
@@ -346,8 +438,20 @@ pub fn run(
         .user_agent(opts.user_agent.as_str())
         .max_idle_connections_per_host(workers * 2)
         .build();
+    let agent = if opts.resolve.is_empty() {
+        ureq::Agent::new_with_config(config)
+    } else {
+        ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            PinnedResolver {
+                pins: opts.resolve.clone(),
+                dns: Default::default(),
+            },
+        )
+    };
     let runner = Runner {
-        agent: ureq::Agent::new_with_config(config),
+        agent,
         base,
         opts,
         pacer: Pacer::new(opts.rate_limit, opts.rate_window),
@@ -408,8 +512,32 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_seconds() {
-        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    fn retry_after_seconds_or_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_470); // 07:27:50
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+    }
+
+    #[test]
+    fn resolve_pins_parse() {
+        let pin: Pin = "CodeForPhilly.org:443:203.0.113.7".parse().unwrap();
+        assert_eq!(pin.host, "codeforphilly.org");
+        assert_eq!(pin.port, 443);
+        assert_eq!(pin.addr.to_string(), "203.0.113.7");
+        let v6: Pin = "x.test:80:[::1]".parse().unwrap();
+        assert!(v6.addr.is_ipv6());
+        assert!("x.test:443".parse::<Pin>().is_err());
     }
 }

@@ -493,3 +493,38 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(target.request_count() < 3000, "the run stopped early");
 }
+
+#[test]
+fn resolve_pins_a_host_to_an_address_before_the_dns_flip() {
+    let repo = Repo::new();
+    let target = repo.target(roomy());
+    let port = target.url().rsplit(':').next().unwrap().to_owned();
+    let specs = concat!(
+        r#"{"v":1,"name":"oauth-start","kind":"oauth-start","path":"/api/auth/github/start","expect":{"status":302,"locationPrefix":""}}"#,
+        "\n",
+        r#"{"v":1,"name":"person:alice","kind":"person","path":"/api/people/alice","expect":{"status":200,"apiSlug":"alice"}}"#,
+        "\n",
+    );
+    let out = probe(
+        &[
+            "run",
+            &format!("--target=http://cfp.invalid:{port}"),
+            &format!("--resolve=cfp.invalid:{port}:127.0.0.1"),
+        ],
+        specs,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results = lines(&stdout(&out));
+    assert_eq!(
+        results[1]["url"],
+        format!("http://cfp.invalid:{port}/api/people/alice")
+    );
+    // The target saw the pinned name in Host (it builds the OAuth callback from it).
+    let location = results[0]["location"].as_str().unwrap();
+    assert!(
+        location.contains(&format!(
+            "redirect_uri=http%3A%2F%2Fcfp.invalid%3A{port}%2F"
+        )),
+        "{location}"
+    );
+}
