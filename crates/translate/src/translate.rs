@@ -524,16 +524,35 @@ impl Tx<'_> {
 
     fn person_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let username = text(row, "Username")?.unwrap_or_else(|| format!("legacy-{id}"));
-        let slug = self
-            .slugs
-            .safe_slug(
-                &username,
-                "people",
-                slug::PEOPLE,
-                &id.to_string(),
-                &mut self.out.warnings,
-            )
-            .map_err(|e| e.to_string())?;
+        let slug = match self.slugs.safe_slug(
+            &username,
+            "people",
+            slug::PEOPLE,
+            &id.to_string(),
+            &mut self.out.warnings,
+        ) {
+            Ok(slug) => slug,
+            // The reference drops the member here (a one-letter username like `x`). A person
+            // must not vanish for their username: fall back to `legacy-<ID>`, as for a
+            // username with nothing usable in it, and say so.
+            Err(e) => {
+                let fallback = self
+                    .slugs
+                    .safe_slug(
+                        &format!("legacy-{id}"),
+                        "people",
+                        slug::PEOPLE,
+                        &id.to_string(),
+                        &mut self.out.warnings,
+                    )
+                    .map_err(|e| e.to_string())?;
+                self.out.warnings.push(format!(
+                    "[people] legacyId={id} slug \"{}\" is not a valid slug (got \"{}\"); kept as \"{fallback}\"",
+                    e.raw, e.got
+                ));
+                fallback
+            }
+        };
         let uuid = self.id_for(&format!("people/{id}"));
         self.person.insert(id, (uuid.clone(), slug.clone()));
 

@@ -278,29 +278,33 @@ fn person_full_name_sources_and_truncation() {
 }
 
 #[test]
-fn person_slug_dedup_and_throw_is_counted() {
+fn person_slug_dedup_and_an_invalid_slug_falls_back_to_the_legacy_id() {
     let out = run(&[
         person(json!({"ID": 1, "Username": "alice"})),
         person(json!({"ID": 2, "Username": "Alice"})),
         person(json!({"ID": 3, "Username": "j"})),
+        person(json!({"ID": 4, "Username": "j"})),
     ]);
     let slugs: Vec<&str> = out
         .sheet(Sheet::People)
         .iter()
         .map(|r| r["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["alice", "alice-2"]);
+    // The reference drops `j` (it throws); we keep the member under `legacy-<ID>`. The
+    // rejected `j` stays reserved, as in the reference, so the second `j` is `j-2`.
+    assert_eq!(slugs, ["alice", "alice-2", "legacy-3", "j-2"]);
     assert!(has(
         &out,
         "[people] legacyId=2 slug \"alice\" deduped to \"alice-2\""
     ));
+    assert!(has(
+        &out,
+        "[people] legacyId=3 slug \"j\" is not a valid slug (got \"j\"); kept as \"legacy-3\""
+    ));
     let c = out.counts.get(Sheet::People);
-    assert_eq!((c.imported, c.skipped, c.errors), (2, 1, 0));
-    assert_eq!(
-        out.problems[0].message,
-        "[people] legacyId=3 translator threw: [people] could not produce a valid slug from \"j\" (got \"j\")"
-    );
-    assert_eq!(out.problems[0].kind, ProblemKind::Translator);
+    assert_eq!((c.imported, c.skipped, c.errors), (4, 0, 0));
+    assert!(out.problems.is_empty());
+    assert_eq!(out.sheet(Sheet::People)[2]["slackSamlNameId"], "legacy-3");
 }
 
 // ---- projects ----------------------------------------------------------------------------
