@@ -7,8 +7,11 @@
 //! - [`tree`]: building a new tree from a parent by replacing sheet roots, deleting records
 //!   with their attachments, and patching fields; every other path stays byte-identical.
 //! - [`write`]: commits and the compare-and-swap ref update; new objects go into one pack.
+//! - [`merge`]: merging a branch into another at record granularity (fast-forward, or a
+//!   three-way merge that stops with the conflicting paths and writes nothing).
 
 pub mod config;
+pub mod merge;
 mod pack;
 pub mod repo;
 pub mod template;
@@ -18,6 +21,7 @@ pub mod write;
 
 pub use config::{Format, SheetConfig, SheetError};
 pub use gix::ObjectId;
+pub use merge::{MergeOutcome, merge_branch};
 pub use repo::{DataRepo, Parent, RepoError, StoredRecord};
 pub use template::{PathError, PathTemplate};
 pub use tree::TreeEdit;

@@ -3,7 +3,7 @@
 use crate::config::{SheetConfig, SheetError};
 use gix::ObjectId;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong between us and the data repo.
@@ -118,8 +118,64 @@ impl DataRepo {
         Ok(Self { repo, path })
     }
 
+    /// Create a new, empty bare repository at `path` (which must not exist or be empty) and
+    /// open it. Its HEAD is gix's default; we never change it.
+    pub fn init_bare(path: impl AsRef<Path>) -> Result<Self, RepoError> {
+        let path = path.as_ref();
+        gix::init_bare(path).map_err(|e| RepoError::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Self::open(path)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The parents of a commit.
+    pub fn parents_of(&self, commit: ObjectId) -> Result<Vec<ObjectId>, RepoError> {
+        let (kind, data) = self.read_object(commit)?;
+        if kind != gix::object::Kind::Commit {
+            return Err(RepoError::Object {
+                id: commit,
+                message: format!("is a {kind}, not a commit"),
+            });
+        }
+        Ok(
+            gix::objs::CommitRefIter::from_bytes(&data, gix::hash::Kind::Sha1)
+                .parent_ids()
+                .collect(),
+        )
+    }
+
+    /// Every ancestor of `commit`, itself included.
+    pub fn ancestors(&self, commit: ObjectId) -> Result<HashSet<ObjectId>, RepoError> {
+        let mut seen = HashSet::new();
+        let mut todo = vec![commit];
+        while let Some(c) = todo.pop() {
+            if seen.insert(c) {
+                todo.extend(self.parents_of(c)?);
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The best common ancestor of two commits (one that is not an ancestor of another common
+    /// ancestor), or `None` for unrelated histories.
+    pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>, RepoError> {
+        let of_a = self.ancestors(a)?;
+        let of_b = self.ancestors(b)?;
+        // Every ancestor of a common commit is common, so the best ones are the common
+        // commits that are no common commit's parent.
+        let common: HashSet<ObjectId> = of_a.intersection(&of_b).copied().collect();
+        let mut is_parent = HashSet::new();
+        for &c in &common {
+            is_parent.extend(self.parents_of(c)?);
+        }
+        let mut best: Vec<ObjectId> = common.difference(&is_parent).copied().collect();
+        best.sort();
+        Ok(best.into_iter().next())
     }
 
     /// Resolve a ref name to the commit it points at, if it exists.

@@ -272,6 +272,43 @@ impl<'r> TreeEdit<'r> {
         }
     }
 
+    /// Merge `theirs` into the edited tree (ours), against their common `base` tree. On
+    /// success the edited tree becomes the merge result; on conflict it is left as it was and
+    /// the conflicting paths are returned.
+    pub fn merge(
+        &mut self,
+        base: Option<ObjectId>,
+        theirs: ObjectId,
+    ) -> Result<Result<(), Vec<String>>, EditError> {
+        let ours = self.write()?;
+        let mut conflicts = Vec::new();
+        let merged = merge_trees(
+            self.repo,
+            &mut self.sink,
+            base,
+            Some(ours),
+            Some(theirs),
+            "",
+            &mut conflicts,
+        )?;
+        if !conflicts.is_empty() {
+            return Ok(Err(conflicts));
+        }
+        self.root = match merged {
+            Some(id) => Dir {
+                base: Some(id),
+                children: None,
+                dirty: false,
+            },
+            None => Dir {
+                base: None,
+                children: Some(BTreeMap::new()),
+                dirty: true,
+            },
+        };
+        Ok(Ok(()))
+    }
+
     /// Encode every changed directory and return the root tree id.
     pub fn write(&mut self) -> Result<ObjectId, EditError> {
         write_dir(&mut self.root, &mut self.sink)
@@ -488,7 +525,15 @@ fn write_dir(dir: &mut Dir, sink: &mut ObjectSink) -> Result<ObjectId, EditError
             }
         }
     }
-    // Git orders tree entries as if directory names ended with `/`.
+    let data = encode_tree(items);
+    let id = sink.add(Kind::Tree, data);
+    dir.base = Some(id);
+    dir.dirty = false;
+    Ok(id)
+}
+
+/// A tree object's bytes; git orders entries as if directory names ended with `/`.
+fn encode_tree(mut items: Vec<(Vec<u8>, u32, ObjectId)>) -> Vec<u8> {
     items.sort_by(|a, b| {
         let ka =
             a.0.iter()
@@ -508,10 +553,76 @@ fn write_dir(dir: &mut Dir, sink: &mut ObjectSink) -> Result<ObjectId, EditError
         data.push(0);
         data.extend_from_slice(id.as_bytes());
     }
-    let id = sink.add(Kind::Tree, data);
-    dir.base = Some(id);
-    dir.dirty = false;
-    Ok(id)
+    data
+}
+
+/// Three-way merge of trees at file granularity: a side's change wins when the other side
+/// left that path as it was in `base`; both sides changing one file differently is a
+/// conflict. A record is one file, so two versions of one record are never mixed line by
+/// line. Returns the merged tree (`None` when empty).
+fn merge_trees(
+    repo: &DataRepo,
+    sink: &mut ObjectSink,
+    base: Option<ObjectId>,
+    ours: Option<ObjectId>,
+    theirs: Option<ObjectId>,
+    at: &str,
+    conflicts: &mut Vec<String>,
+) -> Result<Option<ObjectId>, EditError> {
+    if ours == theirs || base == theirs {
+        return Ok(ours);
+    }
+    if base == ours {
+        return Ok(theirs);
+    }
+    let list = |sink: &ObjectSink,
+                t: Option<ObjectId>|
+     -> Result<BTreeMap<Vec<u8>, (u32, ObjectId)>, EditError> {
+        Ok(match t {
+            Some(t) => entries(repo, sink, t)?,
+            None => BTreeMap::new(),
+        })
+    };
+    let (b, o, t) = (list(sink, base)?, list(sink, ours)?, list(sink, theirs)?);
+    let mut names: Vec<&Vec<u8>> = b.keys().chain(o.keys()).chain(t.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut items = Vec::new();
+    for name in names {
+        let (eb, eo, et) = (
+            b.get(name).copied(),
+            o.get(name).copied(),
+            t.get(name).copied(),
+        );
+        let path = if at.is_empty() {
+            String::from_utf8_lossy(name).into_owned()
+        } else {
+            format!("{at}/{}", String::from_utf8_lossy(name))
+        };
+        let chosen = if eo == et || eb == et {
+            eo
+        } else if eb == eo {
+            et
+        } else {
+            let tree =
+                |e: Option<(u32, ObjectId)>| e.filter(|(m, _)| *m == MODE_TREE).map(|(_, id)| id);
+            let all_trees = [eb, eo, et].iter().flatten().all(|(m, _)| *m == MODE_TREE);
+            if all_trees {
+                merge_trees(repo, sink, tree(eb), tree(eo), tree(et), &path, conflicts)?
+                    .map(|id| (MODE_TREE, id))
+            } else {
+                conflicts.push(path);
+                eo
+            }
+        };
+        if let Some((mode, id)) = chosen {
+            items.push((name.clone(), mode, id));
+        }
+    }
+    if items.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(sink.add(Kind::Tree, encode_tree(items))))
 }
 
 fn diff_into(

@@ -106,7 +106,8 @@ pub struct WriteOutcome {
 pub struct Transaction<'r> {
     edit: TreeEdit<'r>,
     parent: Parent,
-    tip: ObjectId,
+    /// The commit new commits build on; `None` for a first (root) commit.
+    tip: Option<ObjectId>,
     tip_tree: ObjectId,
     base_tree: ObjectId,
     commits: Vec<ObjectId>,
@@ -118,10 +119,44 @@ impl<'r> Transaction<'r> {
         let base_tree = repo.tree_of(parent.base)?;
         Ok(Self {
             edit: TreeEdit::new(repo, Some(base_tree)),
-            tip: parent.base,
+            tip: Some(parent.base),
             tip_tree: base_tree,
             base_tree,
             parent,
+            commits: Vec::new(),
+            signature: Signature::default(),
+        })
+    }
+
+    /// Start a branch with no history: the first commit is a root commit, and the ref must
+    /// not exist when the transaction finishes.
+    pub fn begin_root(repo: &'r DataRepo, branch: &str) -> Result<Self, RepoError> {
+        let target_ref = format!("refs/heads/{branch}");
+        if let Some(id) = repo.resolve(&target_ref)? {
+            return Err(RepoError::ParentMoved {
+                name: target_ref,
+                expected: "(no branch)".into(),
+                actual: id.to_string(),
+            });
+        }
+        // The empty tree; its object goes into the pack with the first commit.
+        let mut edit = TreeEdit::new(repo, None);
+        let base_tree = edit.write().map_err(|e| RepoError::Object {
+            id: crate::pack::object_id(Kind::Tree, b""),
+            message: e.to_string(),
+        })?;
+        let empty = base_tree;
+        Ok(Self {
+            edit,
+            tip: None,
+            tip_tree: base_tree,
+            base_tree,
+            parent: Parent {
+                target_ref: target_ref.clone(),
+                expected: None,
+                base: empty,
+                base_ref: target_ref,
+            },
             commits: Vec::new(),
             signature: Signature::default(),
         })
@@ -158,18 +193,31 @@ impl<'r> Transaction<'r> {
     /// Commit the edited tree on the current tip. No commit (and `None`) when the tree equals
     /// the tip's tree.
     pub fn commit(&mut self, spec: &CommitSpec) -> Result<Option<ObjectId>, EditError> {
+        self.commit_with_parents(spec, &[])
+    }
+
+    /// Commit with `others` as further parents after the tip (a merge commit). A merge is
+    /// committed even when its tree equals the tip's (it records the other history).
+    pub fn commit_with_parents(
+        &mut self,
+        spec: &CommitSpec,
+        others: &[ObjectId],
+    ) -> Result<Option<ObjectId>, EditError> {
         let tree = self.edit.write()?;
-        if tree == self.tip_tree {
+        if tree == self.tip_tree && others.is_empty() && self.tip.is_some() {
             return Ok(None);
         }
         let sig = self.signature.git_line();
-        let body = format!(
-            "tree {tree}\nparent {}\nauthor {sig}\ncommitter {sig}\n\n{}",
-            self.tip,
+        let mut body = format!("tree {tree}\n");
+        for parent in self.tip.iter().chain(others) {
+            body.push_str(&format!("parent {parent}\n"));
+        }
+        body.push_str(&format!(
+            "author {sig}\ncommitter {sig}\n\n{}",
             spec.render()
-        );
+        ));
         let id = self.edit.sink.add(Kind::Commit, body.into_bytes());
-        self.tip = id;
+        self.tip = Some(id);
         self.tip_tree = tree;
         self.commits.push(id);
         Ok(Some(id))
@@ -208,17 +256,40 @@ impl<'r> Transaction<'r> {
         }
         result?;
         outcome.objects_written = pack.map_or(0, |p| p.objects);
-        outcome.new = Some(self.tip);
+        outcome.new = self.tip;
         Ok(outcome)
     }
 
     fn update_ref(&self, repo: &DataRepo) -> Result<(), RepoError> {
-        let name = &self.parent.target_ref;
+        let Some(tip) = self.tip else {
+            return Ok(());
+        };
+        repo.update_ref(
+            &self.parent.target_ref,
+            self.parent.expected,
+            tip,
+            &self.signature,
+            &format!("sheets: {} commit(s)", self.commits.len()),
+        )
+    }
+}
+
+impl DataRepo {
+    /// Compare-and-swap `name` from `expected` (`None`: must not exist) to `new`. A ref that
+    /// holds anything else is left alone and reported as [`RepoError::ParentMoved`].
+    pub fn update_ref(
+        &self,
+        name: &str,
+        expected: Option<ObjectId>,
+        new: ObjectId,
+        signature: &Signature,
+        log_message: &str,
+    ) -> Result<(), RepoError> {
         let ref_err = |message: String| RepoError::Ref {
-            name: name.clone(),
+            name: name.to_owned(),
             message,
         };
-        let expected = match self.parent.expected {
+        let previous = match expected {
             Some(id) => PreviousValue::MustExistAndMatch(gix::refs::Target::Object(id)),
             None => PreviousValue::MustNotExist,
         };
@@ -227,31 +298,30 @@ impl<'r> Transaction<'r> {
                 log: LogChange {
                     mode: RefLog::AndReference,
                     force_create_reflog: false,
-                    message: format!("sheets: {} commit(s)", self.commits.len()).into(),
+                    message: log_message.replace('\n', " ").into(),
                 },
-                expected,
-                new: gix::refs::Target::Object(self.tip),
+                expected: previous,
+                new: gix::refs::Target::Object(new),
             },
             name: name
-                .as_str()
                 .try_into()
                 .map_err(|e: gix::validate::reference::name::Error| ref_err(e.to_string()))?,
             deref: false,
         };
-        let time = self.signature.git_time();
+        let time = signature.git_time();
         let committer = gix::actor::SignatureRef {
-            name: self.signature.name.as_str().into(),
-            email: self.signature.email.as_str().into(),
+            name: signature.name.as_str().into(),
+            email: signature.email.as_str().into(),
             time: &time,
         };
-        match repo.repo.edit_references_as([edit], Some(committer)) {
+        match self.repo.edit_references_as([edit], Some(committer)) {
             Ok(_) => Ok(()),
             Err(e) => {
-                let actual = repo.resolve(name)?;
-                if actual != self.parent.expected {
+                let actual = self.resolve(name)?;
+                if actual != expected {
                     Err(RepoError::ParentMoved {
-                        name: name.clone(),
-                        expected: show(self.parent.expected),
+                        name: name.to_owned(),
+                        expected: show(expected),
                         actual: show(actual),
                     })
                 } else {

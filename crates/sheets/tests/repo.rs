@@ -536,3 +536,177 @@ fn a_delete_alone_deep_in_an_untouched_tree_is_committed() {
     );
     fsck(&bare);
 }
+
+fn commit_files(repo: &DataRepo, branch: &str, base: &str, files: &[(&str, &str)], msg: &str) {
+    let parent = repo.parent_for(branch, &[base]).unwrap();
+    let mut tx = Transaction::begin(repo, parent).unwrap();
+    for (path, text) in files {
+        if text.is_empty() {
+            tx.edit().remove(path).unwrap();
+        } else {
+            tx.edit().put(path, text.as_bytes().to_vec()).unwrap();
+        }
+    }
+    tx.commit(&CommitSpec::new(msg)).unwrap();
+    tx.finish().unwrap();
+}
+
+#[test]
+fn a_root_commit_starts_a_fresh_repo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("new.git");
+    let repo = DataRepo::init_bare(&bare).unwrap();
+    let head_before = std::fs::read_to_string(bare.join("HEAD")).unwrap();
+    let mut tx = Transaction::begin_root(&repo, "empty").unwrap();
+    tx.edit()
+        .replace_dir(
+            ".gitsheets",
+            [(
+                "people.toml".to_owned(),
+                b"[gitsheet]\nroot = 'people'\npath = '${{ slug }}'\n".to_vec(),
+            )],
+        )
+        .unwrap();
+    let c = tx.commit(&CommitSpec::new("configs")).unwrap().unwrap();
+    let out = tx.finish().unwrap();
+    assert_eq!(out.new, Some(c));
+    assert_eq!(git(&bare, &["rev-list", "--count", "empty"]).trim(), "1");
+    assert_eq!(
+        git(&bare, &["ls-tree", "-r", "--name-only", "empty"]),
+        ".gitsheets/people.toml\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(bare.join("HEAD")).unwrap(),
+        head_before
+    );
+    // A second root on the same branch is refused.
+    assert!(Transaction::begin_root(&repo, "empty").is_err());
+    fsck(&bare);
+}
+
+#[test]
+fn merges_fast_forward_three_way_and_stop_on_conflict_with_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let sig = fixed_signature();
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "a = 1\n"), ("people/b.toml", "b = 1\n")],
+        "import 1",
+    );
+
+    // No runtime branch yet: it is created at the import tip.
+    let out = sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap();
+    assert!(
+        matches!(out, sheets::MergeOutcome::Created { .. }),
+        "{out:?}"
+    );
+    assert_eq!(
+        git(&bare, &["rev-parse", "published"]),
+        git(&bare, &["rev-parse", "legacy-import"])
+    );
+    // Again: up to date.
+    assert!(matches!(
+        sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap(),
+        sheets::MergeOutcome::UpToDate { .. }
+    ));
+    // Only the import moved: fast-forward.
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/c.toml", "c = 1\n")],
+        "import 2",
+    );
+    assert!(matches!(
+        sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap(),
+        sheets::MergeOutcome::FastForward { .. }
+    ));
+
+    // Both moved, on different records (the runtime pruned b, the import changed a): a merge
+    // commit with both parents and both changes.
+    commit_files(
+        &repo,
+        "published",
+        "empty",
+        &[("people/b.toml", "")],
+        "prune b",
+    );
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "a = 2\n")],
+        "import 3",
+    );
+    let published_before = git(&bare, &["rev-parse", "published"]);
+    let out = sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap();
+    let sheets::MergeOutcome::Merged { commit, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        git(&bare, &["rev-parse", "published"]).trim(),
+        commit.to_string()
+    );
+    assert_eq!(
+        git(&bare, &["log", "-1", "--format=%P", "published"]).trim(),
+        format!(
+            "{} {}",
+            published_before.trim(),
+            git(&bare, &["rev-parse", "legacy-import"]).trim()
+        )
+    );
+    assert_eq!(
+        git(
+            &bare,
+            &["ls-tree", "-r", "--name-only", "published", "people"]
+        ),
+        "people/a.toml\npeople/c.toml\n"
+    );
+    assert_eq!(
+        git(&bare, &["cat-file", "blob", "published:people/a.toml"]),
+        "a = 2\n"
+    );
+    assert_eq!(
+        git(&bare, &["merge-base", "published", "legacy-import"]).trim(),
+        git(&bare, &["rev-parse", "legacy-import"]).trim()
+    );
+
+    // Both change one record differently: a conflict naming it, and nothing written.
+    commit_files(
+        &repo,
+        "published",
+        "empty",
+        &[("people/c.toml", "c = 'runtime'\n")],
+        "edit c",
+    );
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/c.toml", "c = 'upstream'\n")],
+        "import 4",
+    );
+    let before = refs_and_head(&bare);
+    let packs: Vec<_> = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let out = sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap();
+    assert_eq!(
+        out,
+        sheets::MergeOutcome::Conflicts {
+            paths: vec!["people/c.toml".into()]
+        }
+    );
+    assert_eq!(refs_and_head(&bare), before);
+    let packs_after: Vec<_> = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(packs, packs_after);
+    fsck(&bare);
+}

@@ -1,0 +1,104 @@
+//! Merging one branch into another (the import branch into the runtime branch), the way the
+//! T-0 delta needs it: fast-forward when possible, otherwise a three-way merge at record
+//! granularity, and on any conflict nothing written and every conflicting path named.
+
+use crate::repo::{DataRepo, RepoError};
+use crate::tree::EditError;
+use crate::write::{CommitSpec, Signature, Transaction};
+use gix::ObjectId;
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// The target already contains the source: nothing to do.
+    UpToDate { tip: ObjectId },
+    /// The target branch did not exist: it now points at the source.
+    Created { tip: ObjectId },
+    /// The target was an ancestor of the source: it now points at the source.
+    FastForward { from: ObjectId, to: ObjectId },
+    /// A merge commit with the target and the source as parents.
+    Merged {
+        from: ObjectId,
+        commit: ObjectId,
+        base: Option<ObjectId>,
+    },
+    /// Both sides changed these paths differently; nothing was written.
+    Conflicts { paths: Vec<String> },
+}
+
+impl MergeOutcome {
+    /// The target branch's tip after the merge (`None` on conflict).
+    pub fn tip(&self) -> Option<ObjectId> {
+        match self {
+            MergeOutcome::UpToDate { tip } | MergeOutcome::Created { tip } => Some(*tip),
+            MergeOutcome::FastForward { to, .. } => Some(*to),
+            MergeOutcome::Merged { commit, .. } => Some(*commit),
+            MergeOutcome::Conflicts { .. } => None,
+        }
+    }
+}
+
+/// Merge the commit `source_ref` points at into `refs/heads/<into>`; every ref update is
+/// compare-and-swap.
+pub fn merge_branch(
+    repo: &DataRepo,
+    source_ref: &str,
+    into: &str,
+    signature: &Signature,
+) -> Result<MergeOutcome, EditError> {
+    let source = repo.resolve(source_ref)?.ok_or_else(|| RepoError::Ref {
+        name: source_ref.to_owned(),
+        message: "does not exist".into(),
+    })?;
+    let target_ref = format!("refs/heads/{into}");
+    let Some(target) = repo.resolve(&target_ref)? else {
+        repo.update_ref(
+            &target_ref,
+            None,
+            source,
+            signature,
+            &format!("merge {source_ref}: created"),
+        )?;
+        return Ok(MergeOutcome::Created { tip: source });
+    };
+    if source == target || repo.ancestors(target)?.contains(&source) {
+        return Ok(MergeOutcome::UpToDate { tip: target });
+    }
+    if repo.ancestors(source)?.contains(&target) {
+        repo.update_ref(
+            &target_ref,
+            Some(target),
+            source,
+            signature,
+            &format!("merge {source_ref}: fast-forward"),
+        )?;
+        return Ok(MergeOutcome::FastForward {
+            from: target,
+            to: source,
+        });
+    }
+    let base = repo.merge_base(source, target)?;
+    let base_tree = base.map(|b| repo.tree_of(b)).transpose()?;
+    let source_tree = repo.tree_of(source)?;
+    let parent = repo.parent_for(into, &[])?;
+    let mut tx = Transaction::begin(repo, parent)?.with_signature(signature.clone());
+    if let Err(paths) = tx.edit().merge(base_tree, source_tree)? {
+        return Ok(MergeOutcome::Conflicts { paths });
+    }
+    let short = source_ref.trim_start_matches("refs/heads/");
+    let spec = CommitSpec::new(format!("merge {short} into {into}"))
+        .trailer("Action", "merge")
+        .trailer("Merge-Source", format!("{source_ref} {source}"));
+    let commit = tx
+        .commit_with_parents(&spec, &[source])?
+        .ok_or_else(|| RepoError::Ref {
+            name: target_ref.clone(),
+            message: "merge produced no commit".into(),
+        })?;
+    tx.finish()?;
+    Ok(MergeOutcome::Merged {
+        from: target,
+        commit,
+        base,
+    })
+}
