@@ -68,7 +68,8 @@ pub struct Report {
     pub run_at: String,
     pub source_host: String,
     pub branch: String,
-    pub counts: Value,
+    /// Serialises in the reference's key order (tags, people, projects, …).
+    pub counts: translate::Counts,
     pub warnings: Vec<String>,
     pub commit_hash: Option<String>,
     pub no_changes: bool,
@@ -377,7 +378,7 @@ fn report(
         run_at: run.run_at.clone(),
         source_host: run.source_host.clone(),
         branch: run.branch.clone(),
-        counts: serde_json::to_value(&out.counts).unwrap_or(Value::Null),
+        counts: out.counts.clone(),
         warnings,
         commit_hash: commit,
         no_changes: false,
@@ -396,32 +397,28 @@ pub fn summary(report: &Report) -> String {
     s.push_str(&format!("runAt:       {}\n", report.run_at));
     s.push_str(&format!("sourceHost:  {}\n", report.source_host));
     s.push_str(&format!("branch:      {}\n", report.branch));
-    if let Value::Object(counts) = &report.counts {
-        for (sheet, c) in counts {
-            let get = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
-            let files = report
-                .sheets
-                .get(sheet)
-                .map(|r| {
-                    format!(
-                        "  files +{} ~{} -{}{}",
-                        r.added,
-                        r.modified,
-                        r.deleted,
-                        r.commit
-                            .as_ref()
-                            .map(|c| format!("  commit {}", &c[..12.min(c.len())]))
-                            .unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            s.push_str(&format!(
-                "  {sheet:<22} imported={} skipped={} errors={}{files}\n",
-                get("imported"),
-                get("skipped"),
-                get("errors")
-            ));
-        }
+    for sheet in Sheet::ALL {
+        let (sheet, c) = (sheet.as_str(), report.counts.get(sheet));
+        let files = report
+            .sheets
+            .get(sheet)
+            .map(|r| {
+                format!(
+                    "  files +{} ~{} -{}{}",
+                    r.added,
+                    r.modified,
+                    r.deleted,
+                    r.commit
+                        .as_ref()
+                        .map(|c| format!("  commit {}", &c[..12.min(c.len())]))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "  {sheet:<22} imported={} skipped={} errors={}{files}\n",
+            c.imported, c.skipped, c.errors
+        ));
     }
     s.push_str(&format!("warnings: {}\n", report.warnings.len()));
     for w in report.warnings.iter().take(25) {

@@ -254,3 +254,35 @@ fn item_37_a_changed_title_changes_exactly_one_file() {
     assert_eq!(report["sheets"]["projects"]["commit"], log[0].0.as_str());
     assert_eq!(report["sheets"]["projects"]["modified"], 1);
 }
+
+#[test]
+fn counts_are_listed_in_the_reference_order() {
+    // reference/B §5: count keys tags, people, projects, project-memberships, project-updates,
+    // project-buzz, blog-posts, tag-assignments, in the JSON report and the summary.
+    let r = repo();
+    let (run, _) = write(&r, &snapshot("Transit App"), &[]);
+    let text = std::fs::read_to_string(r.tmp.path().join("report.json")).unwrap();
+    let counts = &text[text.find("\"counts\"").unwrap()..];
+    let counts = &counts[..counts
+        .find('}')
+        .map(|_| counts.find("\n  },").unwrap())
+        .unwrap()];
+    let at = |hay: &str, s: &str| {
+        hay.find(s)
+            .unwrap_or_else(|| panic!("{s} missing in {hay}"))
+    };
+    let json_order: Vec<usize> = OWNED
+        .iter()
+        .map(|s| at(counts, &format!("\"{s}\": {{")))
+        .collect();
+    assert!(json_order.is_sorted(), "JSON counts out of order: {counts}");
+    let summary_order: Vec<usize> = OWNED
+        .iter()
+        .map(|s| at(&run.stderr, &format!("  {s:<22} imported=")))
+        .collect();
+    assert!(
+        summary_order.is_sorted(),
+        "summary out of order: {}",
+        run.stderr
+    );
+}
