@@ -286,3 +286,141 @@ fn counts_are_listed_in_the_reference_order() {
         run.stderr
     );
 }
+
+/// The snapshot with every laddr timestamp removed, so `createdAt` falls back to the run clock.
+fn without_timestamps(input: &str) -> String {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for k in ["Created", "Modified", "Published"] {
+                    m.remove(k);
+                }
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    input
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            strip(&mut v);
+            v.to_string() + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn a_later_run_clock_changes_nothing() {
+    // Missing laddr timestamps fall back to the run clock on the first import only; later
+    // runs read createdAt forward, so a T-0 delta does not rewrite every such record.
+    let r = repo();
+    let input = without_timestamps(&snapshot("Transit App"));
+    assert!(!input.contains("Created"));
+    let (first, _) = write(&r, &input, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let tip = rev(&r.bare, BRANCH).unwrap();
+    let files = read_tree(&r.bare, BRANCH);
+    assert!(
+        String::from_utf8_lossy(&files["projects/transit-app.toml"])
+            .contains(&format!("createdAt = \"{NOW}\"\n"))
+    );
+    let json = r.tmp.path().join("later.json");
+    let later = sheet_write(
+        &[
+            "--data-repo",
+            r.bare.to_str().unwrap(),
+            "--now",
+            "2026-05-20T12:00:00.000Z",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &input,
+    );
+    assert_eq!(later.code, 0, "{}", later.stderr);
+    assert_eq!(read_json(&json)["noChanges"], true, "{}", later.stderr);
+    assert_eq!(rev(&r.bare, BRANCH).unwrap(), tip);
+}
+
+#[test]
+fn branch_and_base_options() {
+    let r = repo();
+    let input = snapshot("Transit App");
+    let (run, report) = write(
+        &r,
+        &input,
+        &["--branch", "rehearsal", "--base", "nosuch,empty"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["branch"], "rehearsal");
+    assert_eq!(rev(&r.bare, BRANCH), None);
+    let tip = rev(&r.bare, "refs/heads/rehearsal").unwrap();
+    assert_eq!(report["commitHash"], tip.as_str());
+    assert_eq!(
+        report["parent"],
+        rev(&r.bare, "refs/heads/empty").unwrap().as_str()
+    );
+    fsck(&r.bare);
+    // No base ref that resolves: a clear fatal error, nothing written.
+    let state = repo_state(&r.bare);
+    let run = sheet_write(
+        &[
+            "--data-repo",
+            r.bare.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--branch",
+            "other",
+            "--base",
+            "nosuch",
+        ],
+        &input,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("nosuch"), "{}", run.stderr);
+    assert_eq!(repo_state(&r.bare), state);
+}
+
+#[test]
+fn a_fresh_clone_continues_from_origin_branch() {
+    // The T-1 branch pushed from another machine: `refs/remotes/origin/legacy-import` is the
+    // parent, ids are read forward from it, and the local branch is created on top.
+    let r = repo();
+    write(&r, &snapshot("Transit App"), &[]);
+    let pushed = rev(&r.bare, BRANCH).unwrap();
+    git(
+        &r.bare,
+        &["update-ref", "refs/remotes/origin/legacy-import", &pushed],
+    );
+    git(&r.bare, &["update-ref", "-d", BRANCH]);
+    let before = read_tree(&r.bare, &pushed);
+    let (run, report) = write(&r, &snapshot("Transit App (T-0)"), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    fsck(&r.bare);
+    assert_eq!(report["parent"], pushed.as_str());
+    let tip = rev(&r.bare, BRANCH).unwrap();
+    assert_eq!(
+        git(&r.bare, &["rev-parse", &format!("{tip}^")]).trim(),
+        pushed
+    );
+    assert_eq!(
+        git(&r.bare, &["diff", "--name-only", &pushed, &tip]),
+        "projects/transit-app.toml\n"
+    );
+    let after = read_tree(&r.bare, BRANCH);
+    assert_eq!(
+        record_id(
+            "projects/transit-app.toml",
+            &after["projects/transit-app.toml"]
+        ),
+        record_id(
+            "projects/transit-app.toml",
+            &before["projects/transit-app.toml"]
+        )
+    );
+    assert_eq!(
+        rev(&r.bare, "refs/remotes/origin/legacy-import").unwrap(),
+        pushed
+    );
+}
