@@ -2,10 +2,20 @@
 //! same run (these machines are shared and noisy, so only medians and ratios are quoted), and
 //! `docs/BENCHMARKS.md` rewritten from the results.
 //!
-//! Each measured thing runs as its own child process (`cargo xtask bench-child …`, hidden), so
-//! its peak memory is its own (wait4's rusage).
+//! Each measured thing runs as its own child process (the tools' release binaries, `git`, or
+//! `cargo xtask bench --child …` for in-process work such as the floor), so its peak memory is
+//! its own (wait4's rusage).
+//!
+//! Suites: `sheets` (issue 2) here; on the full-scale fixture site, `sheet-write` (issue 4),
+//! `laddr-fetch` (issue 3), `spam-prune` (issue 5) and `reconcile` (issue 6) in `bench/`.
 
-use crate::proc::{root, wait_measured};
+mod fetch;
+mod prune;
+mod reconcile;
+mod setup;
+mod snapshot;
+
+use crate::proc::{Measured, root, wait_measured};
 use sha1::{Digest, Sha1};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,8 +25,18 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args)]
 pub struct Args {
     /// Runs per measurement (the median is reported).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Runs of the slow baselines (`git fast-import`).
+    #[arg(long, default_value_t = 1)]
+    pub slow_runs: usize,
+    /// Seed of the full-scale fixture site.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile;
+    /// spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
+    #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
+    pub only: Vec<String>,
     /// Records in the `sheets` write benchmark.
     #[arg(long, default_value_t = 100_000)]
     pub records: usize,
@@ -26,10 +46,16 @@ pub struct Args {
     /// Internal: run one measured piece of work (used by the benchmark itself).
     #[arg(long, hide = true, num_args = 1..)]
     pub child: Option<Vec<String>>,
+    /// Internal: the program and arguments the spawner runs (after `--`).
+    #[arg(last = true, hide = true)]
+    pub command: Vec<String>,
 }
 
 pub fn run(a: Args) -> crate::Result<ExitCode> {
     if let Some(child) = &a.child {
+        if child.first().map(String::as_str) == Some("spawn") {
+            return spawn_child(&a.command);
+        }
         return run_child(child);
     }
     if cfg!(debug_assertions) {
@@ -53,10 +79,51 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
             ExitCode::from(1)
         });
     }
-    let sections = vec![sheets_write(&a)?];
-    let doc = render_doc(&sections);
+    if a.runs == 0 || a.slow_runs == 0 {
+        return Err("--runs and --slow-runs must be at least 1".into());
+    }
+    const SUITES: [&str; 5] = [
+        "sheets",
+        "sheet-write",
+        "laddr-fetch",
+        "spam-prune",
+        "reconcile",
+    ];
+    if let Some(bad) = a.only.iter().find(|s| !SUITES.contains(&s.as_str())) {
+        return Err(format!(
+            "--only: unknown suite {bad:?} (one of {})",
+            SUITES.join(", ")
+        ));
+    }
+    let wanted = |s: &str| a.only.is_empty() || a.only.iter().any(|o| o == s);
+    let started = Instant::now();
+    let mut sections = Vec::new();
+    if wanted("sheets") {
+        sections.push(sheets_write(&a)?);
+    }
+    if SUITES[1..].iter().any(|s| wanted(s)) {
+        let ctx = setup::Ctx::new(a.seed)?;
+        if wanted("sheet-write") {
+            sections.push(snapshot::run(&ctx, &a)?);
+        }
+        if wanted("laddr-fetch") {
+            sections.push(fetch::run(&ctx, &a)?);
+        }
+        if wanted("spam-prune") || wanted("reconcile") {
+            let (section, pruned) = prune::run(&ctx, &a)?;
+            sections.push(section);
+            if wanted("reconcile") {
+                sections.push(reconcile::run(&ctx, &a, &pruned)?);
+            }
+        }
+    }
+    eprintln!(
+        "xtask: bench: done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let doc = render_doc(&sections, &a);
     println!("{doc}");
-    if !a.no_write {
+    if !a.no_write && a.only.is_empty() {
         let path = root().join("docs/BENCHMARKS.md");
         std::fs::write(&path, &doc).map_err(|e| format!("writing {}: {e}", path.display()))?;
         eprintln!("xtask: wrote {}", path.display());
@@ -79,7 +146,7 @@ pub struct Row {
     pub ratio: String,
 }
 
-fn render_doc(sections: &[Section]) -> String {
+fn render_doc(sections: &[Section], a: &Args) -> String {
     let mut s = String::from(
         "# Benchmarks\n\nWritten by `cargo xtask bench` (do not edit by hand). Every row is the median of several \
          runs of a separate process; ratios compare rows measured in the same command on the same machine, \
@@ -95,8 +162,11 @@ fn render_doc(sections: &[Section]) -> String {
         })
         .unwrap_or_default();
     s.push_str(&format!(
-        "\nMachine: {} cores, {host}.\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "\nMachine: {} cores, {host}. Command: `cargo xtask bench --runs {} --slow-runs {} --seed {}`.\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        a.runs,
+        a.slow_runs,
+        a.seed,
     ));
     for sec in sections {
         s.push_str(&format!(
@@ -127,6 +197,83 @@ fn median(mut xs: Vec<Duration>) -> Duration {
     xs[xs.len() / 2]
 }
 
+/// Where the spawner writes what its child cost (see [`tool`]).
+const RESULT_ENV: &str = "XTASK_BENCH_RESULT";
+
+/// A command to measure: `<this xtask> bench --child spawn -- <program> …`. Arguments, env,
+/// working directory and stdio set on it reach `program` unchanged.
+///
+/// Why the spawner: Linux counts the RSS a process had when it was forked, before its exec,
+/// into the child's peak (`ru_maxrss` is the larger of the two), so a child forked straight
+/// from this bench process, which holds the fixture site and the blobs, would report our
+/// memory instead of its own. The spawner is a fresh small process (a few MB); it forks the
+/// program, times it and reads its wait4 rusage.
+fn tool(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("xtask"));
+    let mut c = Command::new(exe);
+    c.args(["bench", "--child", "spawn", "--"]).arg(program);
+    c
+}
+
+/// The spawner (`bench --child spawn -- program …`): run the program with our stdio, env and
+/// working directory; write `<wall ns> <raw wait status> <peak RSS bytes>` to $XTASK_BENCH_RESULT.
+fn spawn_child(command: &[String]) -> crate::Result<ExitCode> {
+    let result = std::env::var_os(RESULT_ENV).ok_or("spawn: XTASK_BENCH_RESULT is not set")?;
+    let (program, args) = command.split_first().ok_or("spawn: no program")?;
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .env_remove(RESULT_ENV)
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let m = wait_measured(child, started)?;
+    use std::os::unix::process::ExitStatusExt;
+    let line = format!(
+        "{} {} {}\n",
+        m.wall.as_nanos(),
+        m.status.into_raw(),
+        m.peak_rss
+    );
+    std::fs::write(&result, line).map_err(|e| format!("{}: {e}", Path::new(&result).display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run a command made by [`tool`] to completion and return what the program cost, and its
+/// stdout when `capture` (else stdout is whatever the command set).
+fn finish(cmd: &mut Command, capture: bool) -> crate::Result<(Measured, Vec<u8>)> {
+    let result = tempfile::NamedTempFile::new().map_err(|e| format!("temp file: {e}"))?;
+    cmd.env(RESULT_ENV, result.path());
+    if capture {
+        cmd.stdout(Stdio::piped());
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let mut out = Vec::new();
+    if let Some(mut so) = child.stdout.take() {
+        use std::io::Read;
+        so.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(result.path()).unwrap_or_default();
+    let nums: Vec<i128> = text
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let [wall, raw, peak] = nums[..] else {
+        return Err(format!("{cmd:?}: the spawner failed ({status})"));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    Ok((
+        Measured {
+            status: std::process::ExitStatus::from_raw(raw as i32),
+            wall: Duration::from_nanos(wall as u64),
+            peak_rss: peak as u64,
+        },
+        out,
+    ))
+}
+
 /// Run `xtask bench --child <args>` `runs` times; the child prints its own work time in
 /// seconds on stdout (setup excluded). Returns the median work time and the largest peak RSS.
 fn measure_child(runs: usize, args: &[String]) -> crate::Result<(Duration, u64)> {
@@ -134,24 +281,13 @@ fn measure_child(runs: usize, args: &[String]) -> crate::Result<(Duration, u64)>
     let mut times = Vec::new();
     let mut peak = 0;
     for _ in 0..runs {
-        let started = Instant::now();
-        let child = Command::new(&exe)
-            .arg("bench")
-            .arg("--child")
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start bench child: {e}"))?;
-        let mut child = child;
-        let mut out = String::new();
-        if let Some(mut so) = child.stdout.take() {
-            use std::io::Read;
-            so.read_to_string(&mut out).map_err(|e| e.to_string())?;
-        }
-        let m = wait_measured(child, started)?;
+        let mut cmd = tool(&exe);
+        cmd.arg("bench").arg("--child").args(args);
+        let (m, out) = finish(&mut cmd, true)?;
         if !m.status.success() {
             return Err(format!("bench child {args:?} failed: {}", m.status));
         }
+        let out = String::from_utf8_lossy(&out);
         let secs: f64 = out
             .trim()
             .parse()
@@ -163,6 +299,7 @@ fn measure_child(runs: usize, args: &[String]) -> crate::Result<(Duration, u64)>
 }
 
 /// Run an external command `runs` times after `setup`; wall time and peak RSS of the command.
+/// `setup` makes the command with [`tool`].
 fn measure_command(
     runs: usize,
     mut setup: impl FnMut() -> crate::Result<Command>,
@@ -175,11 +312,7 @@ fn measure_command(
         if let Some(f) = stdin_file {
             cmd.stdin(std::fs::File::open(f).map_err(|e| e.to_string())?);
         }
-        let started = Instant::now();
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-        let m = wait_measured(child, started)?;
+        let (m, _) = finish(&mut cmd, false)?;
         if !m.status.success() {
             return Err(format!("{cmd:?} failed: {}", m.status));
         }
@@ -187,6 +320,126 @@ fn measure_command(
         peak = peak.max(m.peak_rss);
     }
     Ok((median(times), peak))
+}
+
+/// Run `cmd` (made with [`tool`]) to completion with its stderr in `log` (the tools' progress
+/// would drown ours), measuring it; an exit code outside `accept` is an error quoting the end
+/// of the log.
+fn run_logged(cmd: &mut Command, log: &Path, accept: &[i32]) -> crate::Result<Measured> {
+    let f = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    cmd.stderr(f);
+    let (m, _) = finish(cmd, false)?;
+    if m.status.code().is_none_or(|c| !accept.contains(&c)) {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!("{cmd:?} failed: {}\n{}", m.status, tail.join("\n")));
+    }
+    Ok(m)
+}
+
+/// What [`measure_runs`] found: the median wall time, the largest peak RSS, every exit code.
+struct Runs {
+    median: Duration,
+    peak_rss: u64,
+    codes: Vec<i32>,
+}
+
+/// Run the command `setup(i)` makes, `runs` times (setup is not timed); stdout goes to
+/// /dev/null unless setup redirects it, stderr to `<dir>/<label>.log`.
+fn measure_runs(
+    label: &str,
+    dir: &Path,
+    runs: usize,
+    accept: &[i32],
+    mut setup: impl FnMut(usize) -> crate::Result<Command>,
+) -> crate::Result<Runs> {
+    let mut times = Vec::new();
+    let mut peak = 0;
+    let mut codes = Vec::new();
+    for i in 0..runs {
+        let mut cmd = setup(i)?;
+        let m = run_logged(&mut cmd, &dir.join(format!("{label}.log")), accept)?;
+        eprintln!(
+            "xtask: bench:   {label} run {}/{runs}: {:.3} s, {:.1} MB",
+            i + 1,
+            m.wall.as_secs_f64(),
+            m.peak_rss as f64 / 1e6
+        );
+        times.push(m.wall);
+        peak = peak.max(m.peak_rss);
+        codes.push(m.status.code().unwrap_or(-1));
+    }
+    Ok(Runs {
+        median: median(times),
+        peak_rss: peak,
+        codes,
+    })
+}
+
+/// `x` as a multiple of `base`, e.g. `3.21x`.
+fn ratio(x: Duration, base: Duration) -> String {
+    format!("{:.2}x", x.as_secs_f64() / base.as_secs_f64().max(1e-9))
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// Whether a goal is met, for the verdict lines.
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "**missed**" }
+}
+
+/// The floor's work: SHA-1 of each blob as git names it, and zlib at the default level, in
+/// one thread. Returns a number that depends on every output so nothing is optimised away.
+fn floor_work<'a>(blobs: impl Iterator<Item = &'a [u8]>) -> crate::Result<usize> {
+    let mut total = 0usize;
+    for bytes in blobs {
+        let mut h = Sha1::new();
+        h.update(format!("blob {}\0", bytes.len()).as_bytes());
+        h.update(bytes);
+        let id = h.finalize();
+        let mut z = flate2::write::ZlibEncoder::new(
+            Vec::with_capacity(bytes.len()),
+            flate2::Compression::default(),
+        );
+        z.write_all(bytes).map_err(|e| e.to_string())?;
+        let c = z.finish().map_err(|e| e.to_string())?;
+        total += c.len() + id[0] as usize;
+    }
+    Ok(total)
+}
+
+/// Blobs for the floor child: each as a little-endian u32 length and the bytes.
+fn write_blob_file(path: &Path, blobs: &[Vec<u8>]) -> crate::Result<()> {
+    let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    for b in blobs {
+        let len = u32::try_from(b.len()).map_err(|_| "blob over 4 GB".to_string())?;
+        w.write_all(&len.to_le_bytes())
+            .and_then(|_| w.write_all(b))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    w.flush().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_blob_file(path: &Path) -> crate::Result<Vec<Vec<u8>>> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    let mut rest = &data[..];
+    while !rest.is_empty() {
+        let (len, tail) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| format!("{}: truncated", path.display()))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if tail.len() < len {
+            return Err(format!("{}: truncated", path.display()));
+        }
+        out.push(tail[..len].to_vec());
+        rest = &tail[len..];
+    }
+    Ok(out)
 }
 
 // ---- the sheets write benchmark (issue 2) -------------------------------------------------
@@ -288,10 +541,10 @@ fn sheets_write(a: &Args) -> crate::Result<Section> {
     }
     let dir = tmp.path().to_path_buf();
     let (fi, fi_rss) = measure_command(
-        a.runs.min(3),
+        a.slow_runs,
         || {
             let bare = fresh_bare(&dir)?;
-            let mut c = Command::new("git");
+            let mut c = tool("git");
             c.args(["fast-import", "--quiet"]).current_dir(bare);
             Ok(c)
         },
@@ -327,21 +580,14 @@ fn run_child(args: &[String]) -> crate::Result<ExitCode> {
         "floor" => {
             let records = bench_records(n);
             let started = Instant::now();
-            let mut total = 0usize;
-            for (_, bytes) in &records {
-                let mut h = Sha1::new();
-                h.update(format!("blob {}\0", bytes.len()).as_bytes());
-                h.update(bytes);
-                let id = h.finalize();
-                let mut z = flate2::write::ZlibEncoder::new(
-                    Vec::with_capacity(bytes.len()),
-                    flate2::Compression::default(),
-                );
-                z.write_all(bytes).map_err(|e| e.to_string())?;
-                let c = z.finish().map_err(|e| e.to_string())?;
-                total += c.len() + id[0] as usize;
-            }
-            std::hint::black_box(total);
+            std::hint::black_box(floor_work(records.iter().map(|(_, b)| &b[..]))?);
+            started.elapsed()
+        }
+        "blobs-floor" => {
+            let path = args.get(1).ok_or("blobs-floor needs a file")?;
+            let blobs = read_blob_file(Path::new(path))?;
+            let started = Instant::now();
+            std::hint::black_box(floor_work(blobs.iter().map(Vec::as_slice))?);
             started.elapsed()
         }
         "sheets-write" => {
