@@ -25,6 +25,8 @@ pub struct Run {
     /// The run timestamp (ISO), also the fallback clock of the translation.
     pub run_at: String,
     pub dry_run: bool,
+    /// Import even when a laddr resource has no rows (its sheets are then emptied).
+    pub allow_missing_resources: bool,
     pub options: Options,
     pub signature: Option<sheets::Signature>,
 }
@@ -36,6 +38,12 @@ pub enum Fatal {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Edit(#[from] sheets::tree::EditError),
+    #[error(
+        "the input has no rows of {}: as a snapshot it would delete every record of their sheets; \
+         refusing (is the laddr-fetch output complete? --allow-missing-resources imports it anyway)",
+        .0.join(", ")
+    )]
+    MissingResources(Vec<&'static str>),
     #[error("sheet `{sheet}` has no config in .gitsheets/ of {base}")]
     NoConfig { sheet: String, base: String },
     #[error("sheet `{0}` is rooted at `.`: the importer would replace the whole repo; refusing")]
@@ -278,6 +286,16 @@ pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Repo
 /// Translate and write one commit per changed sheet (or, with `dry_run`, compute exactly
 /// what would be written and write nothing).
 pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
+    // An empty input (laddr-fetch failed and wrote nothing) or a partial one (`--resources`)
+    // would otherwise wipe the missing sheets from the branch.
+    let missing: Vec<&'static str> = translate::Resource::ALL
+        .into_iter()
+        .filter(|r| input.rows(*r).is_empty())
+        .map(translate::Resource::as_str)
+        .collect();
+    if !missing.is_empty() && !run.allow_missing_resources {
+        return Err(Fatal::MissingResources(missing));
+    }
     let Some(p) = prepare(run, input)? else {
         let out = translate_alone(run, input);
         return Ok(report(run, &out, None, BTreeMap::new(), Vec::new(), None));

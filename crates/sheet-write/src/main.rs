@@ -44,6 +44,10 @@ struct Cli {
     /// Compute everything, read the repo if it exists, write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Import even when a laddr resource has no rows at all. Refused by default: the run is a
+    /// snapshot, so it would delete every record of that resource's sheets.
+    #[arg(long)]
+    allow_missing_resources: bool,
     /// Print the translated records as NDJSON (sheet, path, record) instead of writing.
     #[arg(long, conflicts_with = "dry_run")]
     emit_records: bool,
@@ -110,6 +114,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         source_host: cli.source_host,
         run_at: now,
         dry_run: cli.dry_run,
+        allow_missing_resources: cli.allow_missing_resources,
         options,
         signature: None,
     };

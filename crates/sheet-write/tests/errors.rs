@@ -18,12 +18,15 @@ fn person(id: i64, username: &str) -> String {
     )
 }
 
+/// The inputs here hold only the rows each test needs, so allow the other resources to be
+/// missing (`an_empty_or_partial_input_does_not_wipe_the_branch` tests the refusal).
 fn args(bare: &Path) -> Vec<String> {
     vec![
         "--data-repo".into(),
         bare.to_str().unwrap().into(),
         "--now".into(),
         NOW.into(),
+        "--allow-missing-resources".into(),
     ]
 }
 
@@ -123,7 +126,13 @@ fn usage_errors_exit_2() {
     assert_eq!(rev(&bare, BRANCH), None);
     // The environment variable names the repo too.
     let out = Command::new(sheet_write_bin())
-        .args(["--now", NOW, "--input", "/dev/null"])
+        .args([
+            "--now",
+            NOW,
+            "--input",
+            "/dev/null",
+            "--allow-missing-resources",
+        ])
         .env("CFP_DATA_REPO_PATH", &bare)
         .output()
         .unwrap();

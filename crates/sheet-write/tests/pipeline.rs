@@ -775,3 +775,60 @@ fn emit_records_without_a_repo_has_no_paths() {
             .all(|l| l["path"] == "" && l["record"]["id"].is_string())
     );
 }
+
+/// `laddr-fetch` writes nothing when it fails (exit 2), and `laddr-fetch --resources …` writes
+/// only some resources: as a snapshot either would delete every record of the missing
+/// sheets. `sheet-write` refuses such input instead of wiping the branch.
+#[test]
+fn an_empty_or_partial_input_does_not_wipe_the_branch() {
+    let site = small_site();
+    let (repo, _, _) = Imported::new(site.clone());
+    let state = repo_state(&repo.bare);
+    let data_repo = repo.bare.to_str().unwrap();
+    let r = sheet_write(&["--data-repo", data_repo, "--now", NOW], "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "the input has no rows of tags, people, projects, project-updates, project-buzz, blog"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(repo_state(&repo.bare), state);
+
+    let server = serve(site);
+    let partial: String = fetch(&server.url())
+        .lines()
+        .filter(|l| l.contains("\"resource\":\"tags\"") || l.contains("\"resource\":\"people\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec!["--data-repo", data_repo, "--now", NOW];
+        args.extend_from_slice(extra);
+        let r = sheet_write(&args, &partial);
+        assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
+        for missing in ["projects", "project-updates", "project-buzz", "blog"] {
+            assert!(r.stderr.contains(missing), "{}", r.stderr);
+        }
+        assert_eq!(repo_state(&repo.bare), state);
+    }
+    // Deliberately importing a partial snapshot is possible, and says what it deletes.
+    let json = repo.dir.join("partial.json");
+    let r = sheet_write(
+        &[
+            "--data-repo",
+            data_repo,
+            "--now",
+            NOW,
+            "--allow-missing-resources",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &partial,
+    );
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let report = read_json(&json);
+    assert_eq!(report["counts"]["projects"]["imported"], 0);
+    assert!(report["sheets"]["projects"]["deleted"].as_u64().unwrap() > 0);
+    fsck(&repo.bare);
+}
