@@ -184,7 +184,16 @@ fn place(
                     continue;
                 }
             };
-            let who = sheets::config::describe(record);
+            let who = who(record);
+            if !reads_back(config, &file) {
+                write_errors.push(format!(
+                    "[{}] {who}: {} would not read back as the same record (a `+++` line in a \
+                     multi-line front matter field ends the front matter early); not written",
+                    sheet.as_str(),
+                    file.path
+                ));
+                continue;
+            }
             if let Some(first) = taken.get(&file.path) {
                 write_errors.push(format!(
                     "[{}] {who} and {first} would both be written at {}; the later one is refused",
@@ -199,6 +208,32 @@ fn place(
         placed.insert(*sheet, files);
     }
     placed
+}
+
+/// How write errors name a record: by `legacyId` when it has one (as the translator's
+/// warnings do, so operators can grep one id), else as `sheets` describes it.
+fn who(record: &Map<String, Value>) -> String {
+    match record.get("legacyId").and_then(Value::as_i64) {
+        Some(id) => format!("legacyId={id}"),
+        None => sheets::config::describe(record),
+    }
+}
+
+/// A markdown file must decode to the same front matter: otherwise the next run could not
+/// read it for its id and would stop (`sheets` encodes a `+++` line inside a multi-line
+/// string as is, and its decoder ends the front matter there). TOML files always read back.
+fn reads_back(config: &SheetConfig, file: &PlacedFile) -> bool {
+    let sheets::Format::Markdown { body } = &config.format else {
+        return true;
+    };
+    config
+        .decode(&file.path, &file.bytes)
+        .is_ok_and(|mut back| {
+            let mut front = file.record.clone();
+            back.remove(body);
+            front.remove(body);
+            back == front
+        })
 }
 
 /// The repo side of a run: the parent, the owned sheets' configs, and the translation made

@@ -259,3 +259,40 @@ fn a_closed_stdout_ends_emit_records_quietly() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// `sheets` encodes a `+++` line inside a multi-line front matter string as is, and its
+/// decoder ends the front matter there: such a post is refused at write time (reported,
+/// exit 1) instead of being written and blocking the next run's read-forward.
+#[test]
+fn a_blog_summary_with_a_plus_line_survives_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let post = line(
+        "blog",
+        json!({"ID": 1, "Class": "Emergence\\CMS\\BlogPost", "Handle": "release-notes", "Title": "Release notes",
+               "Summary": "Changes\n+++\nmore", "Status": "Published", "Visibility": "Public",
+               "Created": 1746028000, "Published": 1746028800, "Modified": 1746028800,
+               "items": [{"ID": 5, "Class": "Emergence\\CMS\\Item\\Markdown", "Order": 1, "Data": "Body."}]}),
+    );
+    let first = run(&bare, &[], &post);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert!(
+        first
+            .stderr
+            .contains("[blog-posts] legacyId=1: blog-posts/release-notes.md would not read back"),
+        "{}",
+        first.stderr
+    );
+    fsck(&bare);
+    for (path, bytes) in owned_files(&read_tree(&bare, BRANCH)) {
+        config(sheet_of(&path))
+            .decode(&path, &bytes)
+            .unwrap_or_else(|e| panic!("{path} was written but cannot be read back: {e}"));
+    }
+    let second = run(&bare, &[], &post);
+    assert_eq!(
+        second.code, 1,
+        "the next run is not blocked: {}",
+        second.stderr
+    );
+}
