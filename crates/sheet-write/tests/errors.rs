@@ -225,7 +225,7 @@ fn records_colliding_on_one_path_are_refused() {
     assert_eq!(errors.len(), 1, "{report}");
     let e = errors[0].as_str().unwrap();
     assert!(
-        e.starts_with("[people] ") && e.contains("people/L.toml"),
+        e.starts_with("[people] legacyId=2 and legacyId=1 ") && e.contains("people/L.toml"),
         "{e}"
     );
     assert!(report["warnings"].as_array().unwrap().contains(&errors[0]));
