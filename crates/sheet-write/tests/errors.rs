@@ -296,3 +296,20 @@ fn a_blog_summary_with_a_plus_line_survives_the_next_run() {
         second.stderr
     );
 }
+
+#[test]
+#[ignore = "bug: sheets::SheetConfig::encode accepts a markdown front matter with a `+++` line in a multi-line string, which its decode (split at the first \"\\n+++\\n\") cannot read back; encode should refuse it (sheet-write guards with reads_back)"]
+fn sheets_markdown_encode_refuses_what_decode_cannot_read() {
+    let blog = config("blog-posts");
+    let record = json!({"slug": "release-notes", "summary": "Changes\n+++\nmore", "body": "Body."});
+    let record = record.as_object().unwrap();
+    if let Ok(bytes) = blog.encode(record) {
+        let back = blog.decode("blog-posts/release-notes.md", &bytes);
+        assert_eq!(
+            back.ok().as_ref(),
+            Some(record),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+}
