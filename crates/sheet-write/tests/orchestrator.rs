@@ -424,3 +424,70 @@ fn a_fresh_clone_continues_from_origin_branch() {
         pushed
     );
 }
+
+#[test]
+fn concurrent_writers_never_lose_or_mix_a_write() {
+    // Two imports racing on one branch: each either lands whole or stops with "moved …
+    // nothing was written"; the branch ends at a run's reported tip, fsck clean. Repeated a
+    // few times so the race is likely to be hit at least once without timing anything.
+    let r = repo();
+    write(&r, &snapshot("Transit App"), &[]);
+    for round in 0..4 {
+        let base = rev(&r.bare, BRANCH).unwrap();
+        let runs: Vec<(Run, Option<Value>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|i| {
+                    let r = &r;
+                    s.spawn(move || {
+                        let json = r.tmp.path().join(format!("race-{round}-{i}.json"));
+                        let run = sheet_write(
+                            &[
+                                "--data-repo",
+                                r.bare.to_str().unwrap(),
+                                "--now",
+                                NOW,
+                                "--json",
+                                json.to_str().unwrap(),
+                            ],
+                            &snapshot(&format!("Transit App {round}-{i}")),
+                        );
+                        let report = json.exists().then(|| read_json(&json));
+                        (run, report)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        fsck(&r.bare);
+        let tip = rev(&r.bare, BRANCH).unwrap();
+        let mut landed = Vec::new();
+        for (run, report) in &runs {
+            match run.code {
+                0 => landed.push(
+                    report.as_ref().unwrap()["commitHash"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ),
+                2 => assert!(run.stderr.contains("nothing was written"), "{}", run.stderr),
+                c => panic!("exit {c}: {}", run.stderr),
+            }
+        }
+        assert!(!landed.is_empty(), "one of two racing runs always lands");
+        assert!(
+            landed.contains(&tip),
+            "the tip {tip} is a run's reported commit"
+        );
+        // Every landed commit is on the branch's first-parent chain above the base.
+        let chain = git(
+            &r.bare,
+            &["rev-list", "--first-parent", &format!("{base}..{tip}")],
+        );
+        for c in &landed {
+            assert!(
+                chain.contains(c.as_str()),
+                "{c} was reported but is not on the branch"
+            );
+        }
+    }
+}
