@@ -313,3 +313,49 @@ fn sheets_markdown_encode_refuses_what_decode_cannot_read() {
         );
     }
 }
+
+#[test]
+fn strict_free_text_pii_refuses_addresses_in_bios() {
+    // By default an address a user typed into their bio is kept with a warning (laddr holds
+    // hundreds); --strict-free-text-pii refuses the record instead (counted, exit 1).
+    let bio = |id: i64, username: &str, about: &str| {
+        line(
+            "people",
+            json!({"ID": id, "Class": "Emergence\\People\\User", "Username": username,
+                   "FirstName": "F", "LastName": "L", "AccountLevel": "User",
+                   "About": about, "Created": 1377126953, "Tags": []}),
+        )
+    };
+    let input =
+        bio(1, "alice", "Write to alice.a@example.org any time.") + &bio(2, "bob", "No contact.");
+    for (strict, code, alice_written) in [(false, 0, true), (true, 1, false)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = fresh_clone(tmp.path());
+        let json_path = tmp.path().join("r.json");
+        let mut extra = vec!["--json", json_path.to_str().unwrap()];
+        if strict {
+            extra.push("--strict-free-text-pii");
+        }
+        let r = run(&bare, &extra, &input);
+        assert_eq!(r.code, code, "strict={strict}: {}", r.stderr);
+        let report = read_json(&json_path);
+        let files = read_tree(&bare, BRANCH);
+        assert_eq!(
+            files.contains_key("people/alice.toml"),
+            alice_written,
+            "strict={strict}"
+        );
+        assert!(files.contains_key("people/bob.toml"));
+        assert_eq!(report["counts"]["people"]["errors"], u64::from(strict));
+        let warned = report["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str().unwrap().contains("legacyId=1")
+                && w.as_str().unwrap().contains("a***@example.org")
+        });
+        assert!(warned, "strict={strict}: {report}");
+        assert!(
+            !report.to_string().contains("alice.a@example.org"),
+            "the address is masked"
+        );
+        fsck(&bare);
+    }
+}
