@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the project's automation. See `cargo xtask --help`.
 
 mod bench;
+mod dryrun;
 mod fixture;
+mod pipeline;
 mod proc;
 mod test;
 
@@ -30,6 +32,9 @@ enum Command {
     ServeLaddr(fixture::ServeArgs),
     /// Run the benchmarks and rewrite docs/BENCHMARKS.md.
     Bench(bench::Args),
+    /// The T-3 rehearsal: fetch | import, count diff, merge, spam-prune, reconcile, smoke.
+    /// With no arguments, on the embedded fixture site (the README's main command).
+    DryRun(dryrun::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Command::Fixture(a) => fixture::generate(a),
         Command::ServeLaddr(a) => fixture::serve(a),
         Command::Bench(a) => bench::run(a),
+        Command::DryRun(a) => dryrun::run(a),
     };
     match result {
         Ok(code) => code,

@@ -155,10 +155,17 @@ fn main() -> ExitCode {
                         ..Default::default()
                     });
                 }
-                Err(e) => return fatal(&args, &mut report, started, e),
+                // Keep the totals that did come back: the count diff can still use them,
+                // and the missing one is named here and in the report (exit 1).
+                Err(e) => {
+                    eprintln!("laddr-fetch: {}: total not fetched: {e}", r.name());
+                    report
+                        .error
+                        .get_or_insert_with(|| format!("{}: {e}", r.name()));
+                }
             }
         }
-        report.ok = true;
+        report.ok = report.error.is_none();
         return finish(&args, &mut report, started, |w| {
             lines.iter().try_for_each(|l| w.write_all(l.as_bytes()))
         });

@@ -762,6 +762,31 @@ fn pii_guard_checks_embedded_records() {
 }
 
 #[test]
+fn a_total_that_cannot_be_fetched_is_named_and_the_others_still_printed() {
+    let site = small_site();
+    let faults = Faults::none().with_rule("project-buzz", None, 100, FaultKind::Status(503));
+    let server = LaddrServer::start(site.clone(), faults).unwrap();
+    let r = run(&server.url(), &["--totals", "--retries", "1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("project-buzz: total not fetched"),
+        "{}",
+        r.stderr
+    );
+    let want: String = RESOURCES
+        .iter()
+        .filter(|n| **n != "project-buzz")
+        .map(|n| {
+            format!(
+                "{{\"v\":1,\"resource\":\"{n}\",\"total\":{}}}\n",
+                site.rows(n).unwrap().len()
+            )
+        })
+        .collect();
+    assert_eq!(String::from_utf8(r.stdout).unwrap(), want);
+}
+
+#[test]
 fn totals_prints_each_total() {
     let site = small_site();
     let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();

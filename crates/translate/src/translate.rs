@@ -520,39 +520,49 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// `safeSlug`, but a record is not dropped for its slug: where the reference throws (a
+    /// one-character username, handle or headline such as `x`), fall back to `fallback`
+    /// (`legacy-<ID>`, or `buzz-<ID>` for buzz) in the same scope, and say so. The rejected
+    /// slug stays reserved, as in the reference.
+    fn slug_or_fallback(
+        &mut self,
+        raw: &str,
+        scope: &str,
+        rules: slug::SlugRules,
+        id: i64,
+        fallback: &str,
+    ) -> Result<String, String> {
+        let legacy_id = id.to_string();
+        match self
+            .slugs
+            .safe_slug(raw, scope, rules, &legacy_id, &mut self.out.warnings)
+        {
+            Ok(slug) => Ok(slug),
+            Err(e) => {
+                let kept = self
+                    .slugs
+                    .safe_slug(fallback, scope, rules, &legacy_id, &mut self.out.warnings)
+                    .map_err(|e| e.to_string())?;
+                self.out.warnings.push(format!(
+                    "[{scope}] legacyId={id} slug \"{}\" is not a valid slug (got \"{}\"); kept as \"{kept}\"",
+                    e.raw, e.got
+                ));
+                Ok(kept)
+            }
+        }
+    }
+
     // ---- people (B §2.2) ----------------------------------------------------------------
 
     fn person_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let username = text(row, "Username")?.unwrap_or_else(|| format!("legacy-{id}"));
-        let slug = match self.slugs.safe_slug(
+        let slug = self.slug_or_fallback(
             &username,
             "people",
             slug::PEOPLE,
-            &id.to_string(),
-            &mut self.out.warnings,
-        ) {
-            Ok(slug) => slug,
-            // The reference drops the member here (a one-letter username like `x`). A person
-            // must not vanish for their username: fall back to `legacy-<ID>`, as for a
-            // username with nothing usable in it, and say so.
-            Err(e) => {
-                let fallback = self
-                    .slugs
-                    .safe_slug(
-                        &format!("legacy-{id}"),
-                        "people",
-                        slug::PEOPLE,
-                        &id.to_string(),
-                        &mut self.out.warnings,
-                    )
-                    .map_err(|e| e.to_string())?;
-                self.out.warnings.push(format!(
-                    "[people] legacyId={id} slug \"{}\" is not a valid slug (got \"{}\"); kept as \"{fallback}\"",
-                    e.raw, e.got
-                ));
-                fallback
-            }
-        };
+            id,
+            &format!("legacy-{id}"),
+        )?;
         let uuid = self.id_for(&format!("people/{id}"));
         self.person.insert(id, (uuid.clone(), slug.clone()));
 
@@ -622,16 +632,13 @@ impl Tx<'_> {
 
     fn project_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let handle = text(row, "Handle")?.unwrap_or_else(|| format!("legacy-{id}"));
-        let slug = self
-            .slugs
-            .safe_slug(
-                &handle,
-                "projects",
-                slug::PROJECTS,
-                &id.to_string(),
-                &mut self.out.warnings,
-            )
-            .map_err(|e| e.to_string())?;
+        let slug = self.slug_or_fallback(
+            &handle,
+            "projects",
+            slug::PROJECTS,
+            id,
+            &format!("legacy-{id}"),
+        )?;
         let uuid = self.id_for(&format!("projects/{id}"));
         self.project.insert(id, (uuid.clone(), slug.clone()));
 
@@ -881,16 +888,8 @@ impl Tx<'_> {
         };
         let headline = text(row, "Headline")?.unwrap_or_else(|| format!("buzz-{id}"));
         let scope = format!("project-buzz:{project_slug}");
-        let slug = self
-            .slugs
-            .safe_slug(
-                &headline,
-                &scope,
-                slug::BUZZ,
-                &id.to_string(),
-                &mut self.out.warnings,
-            )
-            .map_err(|e| e.to_string())?;
+        let slug =
+            self.slug_or_fallback(&headline, &scope, slug::BUZZ, id, &format!("buzz-{id}"))?;
         let poster = self.resolve_person(row.get("CreatorID"));
         let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let published = epoch_to_iso_or(row.get("Published"), &created)?;
@@ -923,16 +922,13 @@ impl Tx<'_> {
         let handle = text(row, "Handle")?;
         let title = text(row, "Title")?.unwrap_or_else(|| format!("Untitled Post #{id}"));
         let source = handle.unwrap_or_else(|| title.clone());
-        let slug = self
-            .slugs
-            .safe_slug(
-                &source,
-                "blog-posts",
-                slug::BLOG_POSTS,
-                &id.to_string(),
-                &mut self.out.warnings,
-            )
-            .map_err(|e| e.to_string())?;
+        let slug = self.slug_or_fallback(
+            &source,
+            "blog-posts",
+            slug::BLOG_POSTS,
+            id,
+            &format!("legacy-{id}"),
+        )?;
         let uuid = self.id_for(&who.key);
         let a_raw = row.get("AuthorID").filter(|v| v.is_number());
         let author = self.resolve_person(a_raw);

@@ -1,0 +1,598 @@
+//! `cargo xtask dry-run`: the T-3 rehearsal, end to end, every tool a process.
+//!
+//! With no arguments it runs on the embedded default: the committed small laddr site served on
+//! loopback, a fresh bare data repo made from `testdata/data-repo-template`, the site's spam
+//! evaluations and credentials export, and the stand-in target serving the result. With
+//! `--source-host`, `--data-repo` and `--target` it runs the real rehearsal.
+
+use crate::pipeline::{self, CountDiff, Step, Tools, read_json, run_pipe, run_tool};
+use fixtures::laddr::Site;
+use fixtures::laddr_server::{FaultKind, Faults, LaddrServer};
+use fixtures::target::{TargetOptions, TargetServer};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// laddr host to rehearse against (https). Without it (and `--source-url`), the embedded
+    /// fixture site is served on loopback.
+    #[arg(long)]
+    pub source_host: Option<String>,
+    /// laddr base URL (e.g. a local fixture server), instead of `--source-host`.
+    #[arg(long, conflicts_with = "source_host")]
+    pub source_url: Option<String>,
+    /// The bare data repo to import into (default: a fresh one in the work directory).
+    #[arg(long)]
+    pub data_repo: Option<PathBuf>,
+    /// The rewrite to smoke-test (default with the embedded site: the stand-in target).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Records of each kind to probe.
+    #[arg(long, default_value_t = 10)]
+    pub sample: usize,
+    /// Sampling seed (default: the runtime branch tip, so the same data gives the same plan).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Evaluations ref for spam-prune.
+    #[arg(long, default_value = "spam-detection")]
+    pub evaluations_ref: String,
+    /// laddr credentials export to import before reconcile (default with the embedded site:
+    /// the site's own export). The private store comes from STORAGE_BACKEND & co., or a
+    /// directory in the work directory for the embedded site.
+    #[arg(long)]
+    pub credentials: Option<PathBuf>,
+    /// Write the report here (it is also printed on stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Keep logs, reports and the repo here (default: a temporary directory, removed after).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Test hook: plant a fault (`invalid-row`, `no-total`, `wrong-redirect`).
+    #[arg(long, hide = true)]
+    pub plant: Vec<String>,
+}
+
+/// The reference report shape (E §1.6) plus the stages the reference lacks.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    run_at: String,
+    source_host: String,
+    target: Option<String>,
+    import_report: Option<Value>,
+    count_diffs: Vec<CountDiff>,
+    smoke_checks: Vec<Value>,
+    stages: Stages,
+    passed: bool,
+    durations_ms: Durations,
+    data_repo: String,
+    merge: Option<String>,
+    prune_report: Option<Value>,
+    reconcile_report: Option<Value>,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize, Default)]
+struct Stages {
+    import: bool,
+    #[serde(rename = "countDiff")]
+    count_diff: bool,
+    smoke: bool,
+    merge: bool,
+    prune: bool,
+    reconcile: bool,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Durations {
+    import: u128,
+    count_diff: u128,
+    merge: u128,
+    prune: u128,
+    reconcile: u128,
+    smoke: u128,
+    total: u128,
+}
+
+pub fn run(a: Args) -> crate::Result<ExitCode> {
+    let started = Instant::now();
+    let run_at = translate::now_iso();
+    let tmp;
+    let work = match &a.work_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let embedded = a.source_host.is_none() && a.source_url.is_none();
+    eprintln!("[xtask] dry-run: building the tools");
+    let tools = Tools::build()?;
+
+    // The laddr side.
+    let mut site = None;
+    let laddr = if embedded {
+        let mut s = Site::read_dir(&fixtures::laddr::small_dir())
+            .map_err(|e| format!("reading the fixture site: {e}"))?;
+        if a.plant.iter().any(|p| p == "invalid-row") {
+            plant_invalid_row(&mut s);
+        }
+        let server = LaddrServer::start(s.clone(), Faults::none())
+            .map_err(|e| format!("cannot start the fixture laddr server: {e}"))?;
+        site = Some(s);
+        Some(server)
+    } else {
+        None
+    };
+    let source_args: Vec<String> = match (&laddr, &a.source_url, &a.source_host) {
+        (Some(s), _, _) => vec!["--source-url".into(), s.url()],
+        (None, Some(u), _) => vec!["--source-url".into(), u.clone()],
+        (None, None, Some(h)) => vec!["--source-host".into(), h.clone()],
+        _ => unreachable!("embedded covers the rest"),
+    };
+    let source_host = a
+        .source_host
+        .clone()
+        .unwrap_or_else(|| "codeforphilly.org".into());
+
+    // The data repo.
+    let data_repo = match &a.data_repo {
+        Some(p) => p.clone(),
+        None => {
+            let p = work.join("data.git");
+            init_data_repo(&p)?;
+            p
+        }
+    };
+    let repo_arg = data_repo.display().to_string();
+    eprintln!(
+        "[xtask] dry-run: source={} data-repo={} work={}",
+        source_args[1],
+        repo_arg,
+        work.display()
+    );
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    let mut stages = Stages::default();
+    let mut d = Durations::default();
+
+    // 1. import: laddr-fetch | sheet-write onto legacy-import.
+    let t = Instant::now();
+    let mut fetch = tools.cmd("laddr-fetch");
+    fetch
+        .args(&source_args)
+        .args(["--cache-dir", &work.join("cache").display().to_string()])
+        .args(["--json", &work.join("fetch.json").display().to_string()]);
+    let mut write = tools.cmd("sheet-write");
+    write
+        .args(["--data-repo", &repo_arg, "--branch", "legacy-import"])
+        .args(["--source-host", &source_host, "--now", &run_at])
+        .args(["--json", &work.join("import.json").display().to_string()]);
+    let (f, w) = run_pipe(&work, ("laddr-fetch", "sheet-write"), fetch, write)?;
+    let import_report = read_json(&work.join("import.json"));
+    let validation_errors: u64 = import_report
+        .as_ref()
+        .and_then(|r| r["counts"].as_object())
+        .map(|c| c.values().filter_map(|v| v["errors"].as_u64()).sum())
+        .unwrap_or(0);
+    stages.import = f.ok() && w.ok() && import_report.is_some() && validation_errors == 0;
+    if !stages.import {
+        notes.push(format!(
+            "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {validation_errors} validation error(s); see {} and {}",
+            f.exit, w.exit, f.log, w.log
+        ));
+    }
+    steps.extend([f, w]);
+    d.import = t.elapsed().as_millis();
+
+    // 2. count diff against laddr's totals.
+    let t = Instant::now();
+    if let Some(server) = &laddr
+        && a.plant.iter().any(|p| p == "no-total")
+    {
+        server.set_faults(Faults::none().with_rule(
+            "project-buzz",
+            None,
+            1000,
+            FaultKind::Status(503),
+        ));
+    }
+    let totals_path = work.join("totals.ndjson");
+    let mut totals = tools.cmd("laddr-fetch");
+    totals.args(&source_args).arg("--totals");
+    if embedded {
+        totals.args(["--retries", "1", "--retry-base-ms", "20"]);
+    }
+    let step = run_tool(&work, "laddr-fetch-totals", totals, Some(&totals_path))?;
+    let totals_text = std::fs::read_to_string(&totals_path).unwrap_or_default();
+    let count_diffs = pipeline::count_diffs(&totals_text, import_report.as_ref());
+    stages.count_diff = count_diffs.iter().all(|c| c.matched);
+    for c in count_diffs.iter().filter(|c| !c.matched) {
+        notes.push(match c.source_total {
+            None => format!(
+                "countDiff: laddr's total for {} could not be fetched (see {})",
+                c.sheet, step.log
+            ),
+            Some(s) => format!(
+                "countDiff: {} imported {} of laddr's {s}",
+                c.sheet, c.imported_records
+            ),
+        });
+    }
+    steps.push(step);
+    d.count_diff = t.elapsed().as_millis();
+
+    // 3. merge legacy-import into published (in process: a merge is not a tool of its own).
+    let t = Instant::now();
+    let merge = match sheets::DataRepo::open(&data_repo)
+        .map_err(|e| e.to_string())
+        .and_then(|repo| {
+            sheets::merge_branch(
+                &repo,
+                "refs/heads/legacy-import",
+                "published",
+                &sheets::Signature::default(),
+            )
+            .map_err(|e| e.to_string())
+        }) {
+        Ok(sheets::MergeOutcome::Conflicts { paths }) => {
+            notes.push(format!("merge: conflicts in {}", paths.join(", ")));
+            None
+        }
+        Ok(outcome) => Some(format!("{outcome:?}")),
+        Err(e) => {
+            notes.push(format!("merge: {e}"));
+            None
+        }
+    };
+    stages.merge = merge.is_some();
+    d.merge = t.elapsed().as_millis();
+
+    // 4. spam-prune the runtime branch.
+    let t = Instant::now();
+    if let Some(site) = &site {
+        let repo = sheets::DataRepo::open(&data_repo).map_err(|e| e.to_string())?;
+        fixtures::evaluations::write_branch(
+            &repo,
+            &a.evaluations_ref,
+            &["published"],
+            &fixtures::evaluations::generate(site),
+        )
+        .map_err(|e| format!("writing the fixture's evaluations: {e}"))?;
+    }
+    let mut prune = tools.cmd("spam-prune");
+    prune
+        .args([
+            "--data-repo",
+            &repo_arg,
+            "--evaluations-ref",
+            &a.evaluations_ref,
+            "--branch",
+            "published",
+        ])
+        .args(["--json", &work.join("prune.json").display().to_string()]);
+    let step = run_tool(
+        &work,
+        "spam-prune",
+        prune,
+        Some(&work.join("pruned.ndjson")),
+    )?;
+    stages.prune = stages.merge && step.ok();
+    if !step.ok() {
+        notes.push(format!(
+            "prune: spam-prune exit {:?}; see {}",
+            step.exit, step.log
+        ));
+    }
+    steps.push(step);
+    let prune_report = read_json(&work.join("prune.json"));
+    d.prune = t.elapsed().as_millis();
+
+    // 5. reconcile, after importing the credentials export.
+    let t = Instant::now();
+    let private = work.join("private");
+    let private_env: Vec<(String, String)> = if embedded {
+        std::fs::create_dir_all(&private).map_err(|e| e.to_string())?;
+        vec![
+            ("STORAGE_BACKEND".into(), "filesystem".into()),
+            (
+                "CFP_PRIVATE_STORAGE_PATH".into(),
+                private.display().to_string(),
+            ),
+        ]
+    } else {
+        Vec::new()
+    };
+    let credentials = match (&a.credentials, &site) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(site)) => {
+            let p = work.join("credentials.csv");
+            std::fs::write(&p, fixtures::credentials::csv(site)).map_err(|e| e.to_string())?;
+            Some(p)
+        }
+        (None, None) => None,
+    };
+    let mut import_ok = true;
+    if let Some(csv) = &credentials {
+        let mut cmd = tools.cmd("reconcile");
+        cmd.envs(private_env.iter().map(|(k, v)| (k, v)))
+            .args(["import-credentials", "--input", &csv.display().to_string()])
+            .args(["--data-repo", &repo_arg, "--branch", "published"])
+            .args([
+                "--json",
+                &work.join("credentials.json").display().to_string(),
+            ]);
+        let step = run_tool(
+            &work,
+            "reconcile-import-credentials",
+            cmd,
+            Some(&work.join("credentials.ndjson")),
+        )?;
+        import_ok = step.ok();
+        if !import_ok {
+            notes.push(format!(
+                "reconcile: import-credentials exit {:?}; see {}",
+                step.exit, step.log
+            ));
+        }
+        steps.push(step);
+    }
+    let mut check = tools.cmd("reconcile");
+    check
+        .envs(private_env.iter().map(|(k, v)| (k, v)))
+        .args(["--data-repo", &repo_arg, "--branch", "published"])
+        .args(["--json", &work.join("reconcile.json").display().to_string()]);
+    let step = run_tool(
+        &work,
+        "reconcile",
+        check,
+        Some(&work.join("reconcile.ndjson")),
+    )?;
+    stages.reconcile = import_ok && step.ok();
+    if !step.ok() {
+        notes.push(format!("reconcile: exit {:?}; see {}", step.exit, step.log));
+    }
+    steps.push(step);
+    let reconcile_report = read_json(&work.join("reconcile.json"));
+    d.reconcile = t.elapsed().as_millis();
+
+    // 6. smoke: probe the target (the stand-in over the pruned branch by default).
+    let t = Instant::now();
+    let standin = if embedded && a.target.is_none() {
+        let mut options = TargetOptions {
+            now: Some(run_at.clone()),
+            ..TargetOptions::default()
+        };
+        if a.plant.iter().any(|p| p == "wrong-redirect")
+            && let Some(id) = site
+                .as_ref()
+                .and_then(|s| s.projects.first())
+                .and_then(fixtures::laddr::row_id)
+        {
+            options
+                .faults
+                .push(fixtures::target::Fault::LegacyLocation {
+                    legacy_id: id,
+                    location: "/projects/not-the-right-slug".into(),
+                });
+        }
+        Some(
+            TargetServer::start(&data_repo, "published", options)
+                .map_err(|e| format!("cannot start the stand-in target: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let target = a
+        .target
+        .clone()
+        .or_else(|| standin.as_ref().map(|s| s.url()));
+    let mut smoke_checks = Vec::new();
+    if let Some(target) = &target {
+        let mut probe = tools.cmd("probe");
+        probe
+            .args([
+                "--target",
+                target,
+                "--data-repo",
+                &repo_arg,
+                "--branch",
+                "published",
+            ])
+            .args(["--sample", &a.sample.to_string()])
+            .args(["--json", &work.join("smoke.json").display().to_string()]);
+        if let Some(seed) = &a.seed {
+            probe.args(["--seed", seed]);
+        }
+        let step = run_tool(&work, "probe", probe, Some(&work.join("smoke.ndjson")))?;
+        stages.smoke = step.ok();
+        if !step.ok() {
+            notes.push(format!(
+                "smoke: probe exit {:?}; see {}",
+                step.exit, step.log
+            ));
+        }
+        steps.push(step);
+        if let Some(r) = read_json(&work.join("smoke.json")) {
+            smoke_checks = r["smokeChecks"].as_array().cloned().unwrap_or_default();
+        }
+    } else {
+        notes.push("smoke: no --target given; the smoke stage did not run".into());
+    }
+    d.smoke = t.elapsed().as_millis();
+    d.total = started.elapsed().as_millis();
+    drop(standin);
+    drop(laddr);
+
+    let passed = stages.import
+        && stages.count_diff
+        && stages.smoke
+        && stages.merge
+        && stages.prune
+        && stages.reconcile;
+    let report = Report {
+        run_at,
+        source_host,
+        target,
+        import_report,
+        count_diffs,
+        smoke_checks,
+        stages,
+        passed,
+        durations_ms: d,
+        data_repo: repo_arg,
+        merge,
+        prune_report,
+        reconcile_report,
+        steps,
+        notes,
+    };
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
+    if let Some(p) = &a.json {
+        std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display()))?;
+    } else {
+        print!("{text}");
+    }
+    eprint!("{}", summary(&report));
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn summary(r: &Report) -> String {
+    let mark = |b: bool| if b { "pass" } else { "FAIL" };
+    let mut s = String::from("\n=== dry-run ===\n");
+    s.push_str(&format!(
+        "runAt:      {}\nsourceHost: {}\ntarget:     {}\n",
+        r.run_at,
+        r.source_host,
+        r.target.as_deref().unwrap_or("(none)")
+    ));
+    s.push_str(&format!(
+        "  import     {}  ({} ms)\n",
+        mark(r.stages.import),
+        r.durations_ms.import
+    ));
+    s.push_str(&format!(
+        "  countDiff  {}  ({} ms)\n",
+        mark(r.stages.count_diff),
+        r.durations_ms.count_diff
+    ));
+    for c in &r.count_diffs {
+        s.push_str(&format!(
+            "    {:<16} laddr {:>6}  imported {:>6}  {}\n",
+            c.sheet,
+            c.source_total.map_or("?".into(), |t| t.to_string()),
+            c.imported_records,
+            if c.matched { "ok" } else { "OUT OF TOLERANCE" }
+        ));
+    }
+    s.push_str(&format!(
+        "  merge      {}  ({} ms)\n",
+        mark(r.stages.merge),
+        r.durations_ms.merge
+    ));
+    if let Some(p) = &r.prune_report {
+        s.push_str(&format!(
+            "  prune      {}  ({} ms)  people {} → {}, pruned {}\n",
+            mark(r.stages.prune),
+            r.durations_ms.prune,
+            p["peopleBefore"],
+            p["peopleAfter"],
+            p["prunedPeople"]
+        ));
+    } else {
+        s.push_str(&format!("  prune      {}\n", mark(r.stages.prune)));
+    }
+    s.push_str(&format!(
+        "  reconcile  {}  ({} ms)\n",
+        mark(r.stages.reconcile),
+        r.durations_ms.reconcile
+    ));
+    let failed = r
+        .smoke_checks
+        .iter()
+        .filter(|c| c["ok"] != Value::Bool(true))
+        .count();
+    s.push_str(&format!(
+        "  smoke      {}  ({} ms)  {} probes, {} failed\n",
+        mark(r.stages.smoke),
+        r.durations_ms.smoke,
+        r.smoke_checks.len(),
+        failed
+    ));
+    for c in r
+        .smoke_checks
+        .iter()
+        .filter(|c| c["ok"] != Value::Bool(true))
+        .take(10)
+    {
+        s.push_str(&format!(
+            "    {} {} → {} ({})\n",
+            c["name"], c["url"], c["status"], c["note"]
+        ));
+    }
+    for n in &r.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    for step in r.steps.iter().filter(|st| !st.ok()) {
+        s.push_str(&format!(
+            "  --- {} (exit {:?}), last lines of {}:\n",
+            step.command, step.exit, step.log
+        ));
+        for line in pipeline::tail(&step.log, 6).lines() {
+            s.push_str(&format!("    {line}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "passed: {}  ({} ms)\n",
+        r.passed, r.durations_ms.total
+    ));
+    s
+}
+
+/// A fresh bare data repo whose `empty` branch holds the committed sheet configs.
+pub fn init_data_repo(path: &Path) -> crate::Result<()> {
+    let repo = sheets::DataRepo::init_bare(path).map_err(|e| e.to_string())?;
+    let dir = crate::proc::root().join("testdata/data-repo-template/.gitsheets");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".toml") {
+            files.push((
+                name,
+                std::fs::read(entry.path()).map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    files.sort();
+    let mut tx = sheets::Transaction::begin_root(&repo, "empty").map_err(|e| e.to_string())?;
+    tx.edit()
+        .replace_dir(".gitsheets", files)
+        .map_err(|e| e.to_string())?;
+    tx.commit(&sheets::CommitSpec::new("sheet configs").trailer("Action", "init"))
+        .map_err(|e| e.to_string())?;
+    tx.finish().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A buzz headline over Zod's 200 characters (it is not truncated): a validation error.
+fn plant_invalid_row(site: &mut Site) {
+    if let Some(Value::Object(row)) = site.project_buzz.first_mut() {
+        row.insert(
+            "Headline".into(),
+            Value::String("An overlong headline ".repeat(12)),
+        );
+    }
+}

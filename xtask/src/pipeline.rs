@@ -1,0 +1,281 @@
+//! The cutover pipeline as an operator types it: each tool a process, NDJSON through real
+//! pipes, each tool's stderr kept in a log file of the work directory. `dry-run` and
+//! `t0-delta` are built from these stages.
+
+use serde_json::Value;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Instant;
+
+/// The tool binaries, built once with the same profile as this xtask.
+pub struct Tools {
+    dir: PathBuf,
+}
+
+const TOOLS: [&str; 5] = [
+    "laddr-fetch",
+    "sheet-write",
+    "spam-prune",
+    "reconcile",
+    "probe",
+];
+
+impl Tools {
+    /// Build the tools (quietly; cargo does nothing when they are fresh) and find them next
+    /// to this executable.
+    pub fn build() -> crate::Result<Tools> {
+        let mut cmd = crate::proc::cargo();
+        cmd.args(["build", "--quiet", "--bins"]);
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        for t in TOOLS {
+            cmd.args(["-p", t]);
+        }
+        crate::proc::run(&mut cmd)?;
+        let exe = std::env::current_exe().map_err(|e| format!("where am I: {e}"))?;
+        let dir = exe
+            .parent()
+            .ok_or("the xtask executable has no directory")?
+            .to_path_buf();
+        for t in TOOLS {
+            if !dir.join(t).is_file() {
+                return Err(format!("{} was not built in {}", t, dir.display()));
+            }
+        }
+        Ok(Tools { dir })
+    }
+
+    pub fn cmd(&self, tool: &str) -> Command {
+        Command::new(self.dir.join(tool))
+    }
+}
+
+/// How one process (or pipe of processes) went.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub command: String,
+    pub exit: Option<i32>,
+    pub duration_ms: u128,
+    pub log: String,
+}
+
+impl Step {
+    pub fn ok(&self) -> bool {
+        self.exit == Some(0)
+    }
+}
+
+/// The shell form of a command, for logs and reports (secrets are never on command lines).
+pub fn shell(cmd: &Command) -> String {
+    let mut s = cmd
+        .get_program()
+        .to_string_lossy()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn log_file(dir: &Path, name: &str) -> crate::Result<(File, PathBuf)> {
+    let path = dir.join("logs").join(format!("{name}.log"));
+    std::fs::create_dir_all(dir.join("logs")).map_err(|e| e.to_string())?;
+    let f = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((f, path))
+}
+
+fn code(s: ExitStatus) -> Option<i32> {
+    s.code()
+}
+
+/// Run one tool, stdout to `stdout_to` (or discarded), stderr to `<dir>/logs/<name>.log`.
+pub fn run_tool(
+    dir: &Path,
+    name: &str,
+    mut cmd: Command,
+    stdout_to: Option<&Path>,
+) -> crate::Result<Step> {
+    let (log, log_path) = log_file(dir, name)?;
+    cmd.stderr(log).stdin(Stdio::null());
+    match stdout_to {
+        Some(p) => cmd.stdout(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => cmd.stdout(Stdio::null()),
+    };
+    let command = shell(&cmd);
+    eprintln!("[xtask] $ {command}");
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {command}: {e}"))?;
+    Ok(Step {
+        command,
+        exit: code(status),
+        duration_ms: started.elapsed().as_millis(),
+        log: log_path.display().to_string(),
+    })
+}
+
+/// `producer | consumer`: two processes joined by a real pipe.
+pub fn run_pipe(
+    dir: &Path,
+    names: (&str, &str),
+    mut producer: Command,
+    mut consumer: Command,
+) -> crate::Result<(Step, Step)> {
+    let (log1, path1) = log_file(dir, names.0)?;
+    let (log2, path2) = log_file(dir, names.1)?;
+    let (c1, c2) = (shell(&producer), shell(&consumer));
+    eprintln!("[xtask] $ {c1} | {c2}");
+    let started = Instant::now();
+    let mut first = producer
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log1)
+        .spawn()
+        .map_err(|e| format!("cannot run {c1}: {e}"))?;
+    let pipe = first.stdout.take().ok_or("no pipe")?;
+    let second = consumer
+        .stdin(pipe)
+        .stdout(Stdio::null())
+        .stderr(log2)
+        .spawn();
+    let mut second = match second {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = first.kill();
+            let _ = first.wait();
+            return Err(format!("cannot run {c2}: {e}"));
+        }
+    };
+    let s1 = first.wait().map_err(|e| e.to_string())?;
+    let t1 = started.elapsed();
+    let s2 = second.wait().map_err(|e| e.to_string())?;
+    let t2 = started.elapsed();
+    Ok((
+        Step {
+            command: c1,
+            exit: code(s1),
+            duration_ms: t1.as_millis(),
+            log: path1.display().to_string(),
+        },
+        Step {
+            command: c2,
+            exit: code(s2),
+            duration_ms: t2.as_millis(),
+            log: path2.display().to_string(),
+        },
+    ))
+}
+
+/// Read a JSON report a tool wrote; `None` when it wrote none (it failed before).
+pub fn read_json(path: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The last lines of a log, for a failing stage's summary.
+pub fn tail(path: &str, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The count-diff rows: laddr list endpoint → sheet (reference E §1.4), and the tolerance
+/// rule computed in doubles exactly as the reference does.
+pub const ENDPOINT_TO_SHEET: [(&str, &str); 6] = [
+    ("tags", "tags"),
+    ("people", "people"),
+    ("projects", "projects"),
+    ("project-updates", "project-updates"),
+    ("project-buzz", "project-buzz"),
+    ("blog", "blog-posts"),
+];
+
+pub fn tolerable(sheet: &str, source: u64, imported: u64) -> bool {
+    if source == imported {
+        return true;
+    }
+    if source == 0 {
+        return imported == 0;
+    }
+    let factor = if sheet == "tags" || sheet == "project-buzz" {
+        0.7
+    } else {
+        0.99
+    };
+    imported as f64 >= source as f64 * factor
+}
+
+/// One row of the count diff. `sourceTotal` is null when laddr's total could not be fetched,
+/// and then the row does not match (the reference silently used 0).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountDiff {
+    pub sheet: String,
+    pub source_total: Option<u64>,
+    pub imported_records: u64,
+    pub matched: bool,
+}
+
+/// Compare `laddr-fetch --totals` lines with the import report's counts.
+pub fn count_diffs(totals_ndjson: &str, import_report: Option<&Value>) -> Vec<CountDiff> {
+    let mut totals = std::collections::HashMap::new();
+    for line in totals_ndjson.lines() {
+        if let Ok(v) = serde_json::from_str::<Value>(line)
+            && let (Some(r), Some(t)) = (v["resource"].as_str(), v["total"].as_u64())
+        {
+            totals.insert(r.to_owned(), t);
+        }
+    }
+    ENDPOINT_TO_SHEET
+        .iter()
+        .map(|(resource, sheet)| {
+            let imported = import_report
+                .and_then(|r| r["counts"][*sheet]["imported"].as_u64())
+                .unwrap_or(0);
+            let source = totals.get(*resource).copied();
+            CountDiff {
+                sheet: (*sheet).to_owned(),
+                source_total: source,
+                imported_records: imported,
+                matched: source.is_some_and(|s| tolerable(sheet, s, imported)),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerances_as_the_reference() {
+        assert!(tolerable("tags", 1017, 712));
+        assert!(!tolerable("tags", 1017, 711));
+        assert!(tolerable("people", 100, 99));
+        assert!(!tolerable("people", 100, 98));
+        assert!(tolerable("people", 0, 0));
+        assert!(!tolerable("people", 0, 1));
+        assert!(tolerable("projects", 10, 11), "one-sided");
+    }
+
+    #[test]
+    fn a_missing_total_fails_its_row() {
+        let report =
+            serde_json::json!({"counts": {"tags": {"imported": 3}, "people": {"imported": 2}}});
+        let rows = count_diffs(
+            "{\"v\":1,\"resource\":\"tags\",\"total\":3}\n",
+            Some(&report),
+        );
+        assert!(rows[0].matched);
+        assert_eq!(rows[1].source_total, None);
+        assert!(!rows[1].matched);
+    }
+}

@@ -1,0 +1,120 @@
+//! `cargo xtask dry-run` as a process: every stage passes on the embedded fixture, and a
+//! planted fault turns exactly the right stage false with exit 1.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn dry_run(plant: Option<&str>) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["dry-run", "--json", report.to_str().unwrap()]);
+    if let Some(p) = plant {
+        cmd.args(["--plant", p]);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let text =
+        std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("no report ({e}):\n{stderr}"));
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&text).unwrap(),
+        stderr,
+    )
+}
+
+fn stages(r: &Value) -> Vec<(String, bool)> {
+    r["stages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bool().unwrap()))
+        .collect()
+}
+
+fn failing(r: &Value) -> Vec<String> {
+    stages(r)
+        .into_iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+#[test]
+fn every_stage_passes_on_the_embedded_fixture() {
+    let (code, r, stderr) = dry_run(None);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(failing(&r), Vec::<String>::new(), "{stderr}");
+    assert_eq!(r["passed"], true);
+    // The reference report shape, plus our stages and durations.
+    for key in [
+        "runAt",
+        "sourceHost",
+        "target",
+        "importReport",
+        "countDiffs",
+        "smokeChecks",
+        "stages",
+        "passed",
+        "durationsMs",
+    ] {
+        assert!(r.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(r["countDiffs"].as_array().unwrap().len(), 6);
+    assert!(
+        r["countDiffs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["sourceTotal"].as_u64().is_some())
+    );
+    let checks = r["smokeChecks"].as_array().unwrap();
+    assert!(checks.len() > 20, "{} probes", checks.len());
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["url"].as_str().unwrap().contains("/projects?ID="))
+    );
+    assert!(r["pruneReport"]["prunedPeople"].as_u64().unwrap() > 0);
+    assert_eq!(r["importReport"]["counts"]["people"]["imported"], 36);
+}
+
+#[test]
+fn a_row_failing_validation_fails_the_import_stage() {
+    let (code, r, stderr) = dry_run(Some("invalid-row"));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(failing(&r), ["import"], "{stderr}");
+    assert_eq!(r["importReport"]["counts"]["project-buzz"]["errors"], 1);
+}
+
+#[test]
+fn a_total_that_cannot_be_fetched_fails_the_count_diff() {
+    let (code, r, stderr) = dry_run(Some("no-total"));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(failing(&r), ["countDiff"], "{stderr}");
+    let buzz = r["countDiffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["sheet"] == "project-buzz")
+        .unwrap();
+    assert_eq!(buzz["sourceTotal"], Value::Null);
+    assert_eq!(buzz["matched"], false);
+    let tags = &r["countDiffs"][0];
+    assert_eq!(tags["matched"], true, "the other totals still count");
+}
+
+#[test]
+fn a_wrong_redirect_fails_the_smoke_stage() {
+    let (code, r, stderr) = dry_run(Some("wrong-redirect"));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(failing(&r), ["smoke"], "{stderr}");
+    let bad: Vec<&Value> = r["smokeChecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0]["url"].as_str().unwrap().contains("/projects?ID="));
+}
