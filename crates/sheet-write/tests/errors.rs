@@ -57,6 +57,22 @@ fn a_malformed_line_is_named_and_nothing_is_written() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("input line 3"), "{}", r.stderr);
     assert_eq!(repo_state(&bare), state);
+    // A line version this build does not read.
+    let input = person(1, "alice") + "{\"v\":2,\"resource\":\"people\",\"row\":{\"ID\":2}}\n";
+    let r = run(&bare, &[], &input);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("input line 2: unsupported line version v=2"),
+        "{}",
+        r.stderr
+    );
+    // An --input file that does not exist is named.
+    let missing = bare.join("no-such.ndjson");
+    let r = run(&bare, &["--input", missing.to_str().unwrap()], "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such.ndjson"), "{}", r.stderr);
+    assert_eq!(repo_state(&bare), state);
 }
 
 #[test]
