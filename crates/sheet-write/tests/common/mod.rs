@@ -1,5 +1,5 @@
 //! Shared helpers: real bare data repos made with the `git` CLI from
-//! `reference/data-repo-template`, the `sheet-write` and `laddr-fetch` binaries run as
+//! `testdata/data-repo-template`, the `sheet-write` and `laddr-fetch` binaries run as
 //! processes, trees read back with `git ls-tree`/`git cat-file`, and id redaction for snapshots.
 #![allow(dead_code)]
 
@@ -78,8 +78,10 @@ pub fn git_raw(dir: &Path, args: &[&str]) -> Output {
         .expect("git runs")
 }
 
+/// `testdata/data-repo-template`: the 12 configs of `reference/data-repo-template`,
+/// committed so the tests need nothing outside the checkout.
 pub fn template_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/data-repo-template")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/data-repo-template")
 }
 
 /// Records of sheets the importer does not own, and one hand-made record under an owned root
@@ -96,7 +98,7 @@ pub const EXTRA_FILES: [(&str, &str); 3] = [
     ),
 ];
 
-/// The work repo: `empty` holds the 12 configs of `reference/data-repo-template` plus
+/// The work repo: `empty` holds the 12 configs of [`template_dir`] plus
 /// [`EXTRA_FILES`].
 pub fn work_repo(tmp: &Path) -> PathBuf {
     let work = tmp.join("work");
