@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args)]
 pub struct Args {
     /// Runs per measurement (the median is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
     /// Runs of the slow baselines (`git fast-import`).
     #[arg(long, default_value_t = 1)]
@@ -151,7 +151,8 @@ fn render_doc(sections: &[Section], a: &Args) -> String {
         "# Benchmarks\n\nWritten by `cargo xtask bench` (do not edit by hand). Every row is the median of several \
          runs of a separate process; ratios compare rows measured in the same command on the same machine, \
          which is shared and noisy, so read ratios rather than absolute times. Peak memory is the process's own \
-         maximum resident set (wait4).\n",
+         maximum resident set (wait4, read by a small launcher process, so \
+         readings of a few MB are the launcher's own).\n",
     );
     let host = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -561,7 +562,7 @@ fn sheets_write(a: &Args) -> crate::Result<Section> {
         rows: vec![
             Row { name: "floor: SHA-1 + zlib, one thread".into(), median: floor, peak_rss: floor_rss, ratio: "1.00x".into() },
             Row { name: "sheets (Transaction → pack)".into(), median: ours, peak_rss: ours_rss, ratio: r(ours) },
-            Row { name: "git fast-import".into(), median: fi, peak_rss: fi_rss, ratio: r(fi) },
+            Row { name: format!("git fast-import ({} run{})", a.slow_runs, if a.slow_runs == 1 { "" } else { "s" }), median: fi, peak_rss: fi_rss, ratio: r(fi) },
         ],
         verdicts: vec![
             format!(
