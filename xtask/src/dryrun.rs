@@ -5,7 +5,7 @@
 //! evaluations and credentials export, and the stand-in target serving the result. With
 //! `--source-host`, `--data-repo` and `--target` it runs the real rehearsal.
 
-use crate::pipeline::{self, CountDiff, Step, Tools, read_json, run_pipe, run_tool};
+use crate::pipeline::{self, CountDiff, Step, Tools, read_json, run_tool};
 use fixtures::laddr::Site;
 use fixtures::laddr_server::{FaultKind, Faults, LaddrServer};
 use fixtures::target::{TargetOptions, TargetServer};
@@ -102,17 +102,7 @@ struct Durations {
 pub fn run(a: Args) -> crate::Result<ExitCode> {
     let started = Instant::now();
     let run_at = translate::now_iso();
-    let tmp;
-    let work = match &a.work_dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (work, _guard) = pipeline::work_dir(a.work_dir.as_deref())?;
     let embedded = a.source_host.is_none() && a.source_url.is_none();
     eprintln!("[xtask] dry-run: building the tools");
     let tools = Tools::build()?;
@@ -166,31 +156,30 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
 
     // 1. import: laddr-fetch | sheet-write onto legacy-import.
     let t = Instant::now();
-    let mut fetch = tools.cmd("laddr-fetch");
-    fetch
-        .args(&source_args)
-        .args(["--cache-dir", &work.join("cache").display().to_string()])
-        .args(["--json", &work.join("fetch.json").display().to_string()]);
-    let mut write = tools.cmd("sheet-write");
-    write
-        .args(["--data-repo", &repo_arg, "--branch", "legacy-import"])
-        .args(["--source-host", &source_host, "--now", &run_at])
-        .args(["--json", &work.join("import.json").display().to_string()]);
-    let (f, w) = run_pipe(&work, ("laddr-fetch", "sheet-write"), fetch, write)?;
-    let import_report = read_json(&work.join("import.json"));
-    let validation_errors: u64 = import_report
-        .as_ref()
-        .and_then(|r| r["counts"].as_object())
-        .map(|c| c.values().filter_map(|v| v["errors"].as_u64()).sum())
-        .unwrap_or(0);
-    stages.import = f.ok() && w.ok() && import_report.is_some() && validation_errors == 0;
+    let import = pipeline::import(
+        &tools,
+        &work,
+        &pipeline::ImportArgs {
+            source_args: &source_args,
+            source_host: &source_host,
+            data_repo: &repo_arg,
+            branch: "legacy-import",
+            now: &run_at,
+        },
+    )?;
+    stages.import = import.ok();
     if !stages.import {
         notes.push(format!(
-            "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {validation_errors} validation error(s); see {} and {}",
-            f.exit, w.exit, f.log, w.log
+            "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
+            import.fetch.exit,
+            import.write.exit,
+            import.validation_errors(),
+            import.fetch.log,
+            import.write.log
         ));
     }
-    steps.extend([f, w]);
+    let import_report = import.report.clone();
+    steps.extend([import.fetch, import.write]);
     d.import = t.elapsed().as_millis();
 
     // 2. count diff against laddr's totals.
@@ -268,32 +257,12 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         )
         .map_err(|e| format!("writing the fixture's evaluations: {e}"))?;
     }
-    let mut prune = tools.cmd("spam-prune");
-    prune
-        .args([
-            "--data-repo",
-            &repo_arg,
-            "--evaluations-ref",
-            &a.evaluations_ref,
-            "--branch",
-            "published",
-        ])
-        .args(["--json", &work.join("prune.json").display().to_string()]);
-    let step = run_tool(
-        &work,
-        "spam-prune",
-        prune,
-        Some(&work.join("pruned.ndjson")),
-    )?;
+    let (step, prune_report) = pipeline::prune(&tools, &work, &repo_arg, &a.evaluations_ref, "published")?;
     stages.prune = stages.merge && step.ok();
     if !step.ok() {
-        notes.push(format!(
-            "prune: spam-prune exit {:?}; see {}",
-            step.exit, step.log
-        ));
+        notes.push(format!("prune: spam-prune exit {:?}; see {}", step.exit, step.log));
     }
     steps.push(step);
-    let prune_report = read_json(&work.join("prune.json"));
     d.prune = t.elapsed().as_millis();
 
     // 5. reconcile, after importing the credentials export.
@@ -320,48 +289,13 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         }
         (None, None) => None,
     };
-    let mut import_ok = true;
-    if let Some(csv) = &credentials {
-        let mut cmd = tools.cmd("reconcile");
-        cmd.envs(private_env.iter().map(|(k, v)| (k, v)))
-            .args(["import-credentials", "--input", &csv.display().to_string()])
-            .args(["--data-repo", &repo_arg, "--branch", "published"])
-            .args([
-                "--json",
-                &work.join("credentials.json").display().to_string(),
-            ]);
-        let step = run_tool(
-            &work,
-            "reconcile-import-credentials",
-            cmd,
-            Some(&work.join("credentials.ndjson")),
-        )?;
-        import_ok = step.ok();
-        if !import_ok {
-            notes.push(format!(
-                "reconcile: import-credentials exit {:?}; see {}",
-                step.exit, step.log
-            ));
-        }
-        steps.push(step);
+    let (rsteps, reconcile_report) =
+        pipeline::reconcile(&tools, &work, &repo_arg, "published", credentials.as_deref(), &private_env)?;
+    stages.reconcile = rsteps.iter().all(Step::ok);
+    for step in rsteps.iter().filter(|s| !s.ok()) {
+        notes.push(format!("reconcile: `{}` exit {:?}; see {}", step.command, step.exit, step.log));
     }
-    let mut check = tools.cmd("reconcile");
-    check
-        .envs(private_env.iter().map(|(k, v)| (k, v)))
-        .args(["--data-repo", &repo_arg, "--branch", "published"])
-        .args(["--json", &work.join("reconcile.json").display().to_string()]);
-    let step = run_tool(
-        &work,
-        "reconcile",
-        check,
-        Some(&work.join("reconcile.ndjson")),
-    )?;
-    stages.reconcile = import_ok && step.ok();
-    if !step.ok() {
-        notes.push(format!("reconcile: exit {:?}; see {}", step.exit, step.log));
-    }
-    steps.push(step);
-    let reconcile_report = read_json(&work.join("reconcile.json"));
+    steps.extend(rsteps);
     d.reconcile = t.elapsed().as_millis();
 
     // 6. smoke: probe the target (the stand-in over the pruned branch by default).

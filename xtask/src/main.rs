@@ -5,6 +5,7 @@ mod dryrun;
 mod fixture;
 mod pipeline;
 mod proc;
+mod t0;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,9 @@ enum Command {
     /// The T-3 rehearsal: fetch | import, count diff, merge, spam-prune, reconcile, smoke.
     /// With no arguments, on the embedded fixture site (the README's main command).
     DryRun(dryrun::Args),
+    /// The scripted T-0 final delta: fetch | import, merge into the runtime branch,
+    /// spam-prune, reconcile; prints the push command, never pushes.
+    T0Delta(t0::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::ServeLaddr(a) => fixture::serve(a),
         Command::Bench(a) => bench::run(a),
         Command::DryRun(a) => dryrun::run(a),
+        Command::T0Delta(a) => t0::run(a),
     };
     match result {
         Ok(code) => code,

@@ -251,6 +251,113 @@ pub fn count_diffs(totals_ndjson: &str, import_report: Option<&Value>) -> Vec<Co
         .collect()
 }
 
+/// `laddr-fetch | sheet-write` onto `branch`, keeping the page cache and both reports in
+/// `work`. Returns the two steps and sheet-write's report.
+pub struct Import {
+    pub fetch: Step,
+    pub write: Step,
+    pub report: Option<Value>,
+}
+
+impl Import {
+    /// Validation errors over all sheets.
+    pub fn validation_errors(&self) -> u64 {
+        self.report
+            .as_ref()
+            .and_then(|r| r["counts"].as_object())
+            .map(|c| c.values().filter_map(|v| v["errors"].as_u64()).sum())
+            .unwrap_or(0)
+    }
+
+    /// Everything fetched, nothing failed validation or was skipped for an error.
+    pub fn ok(&self) -> bool {
+        self.fetch.ok() && self.write.ok() && self.report.is_some() && self.validation_errors() == 0
+    }
+}
+
+pub struct ImportArgs<'a> {
+    pub source_args: &'a [String],
+    pub source_host: &'a str,
+    pub data_repo: &'a str,
+    pub branch: &'a str,
+    pub now: &'a str,
+}
+
+pub fn import(tools: &Tools, work: &Path, a: &ImportArgs<'_>) -> crate::Result<Import> {
+    let mut fetch = tools.cmd("laddr-fetch");
+    fetch
+        .args(a.source_args)
+        .args(["--cache-dir", &work.join("cache").display().to_string()])
+        .args(["--json", &work.join("fetch.json").display().to_string()]);
+    let mut write = tools.cmd("sheet-write");
+    write
+        .args(["--data-repo", a.data_repo, "--branch", a.branch])
+        .args(["--source-host", a.source_host, "--now", a.now])
+        .args(["--json", &work.join("import.json").display().to_string()]);
+    let (fetch, write) = run_pipe(work, ("laddr-fetch", "sheet-write"), fetch, write)?;
+    Ok(Import {
+        fetch,
+        write,
+        report: read_json(&work.join("import.json")),
+    })
+}
+
+/// `spam-prune` on the runtime branch; its report.
+pub fn prune(
+    tools: &Tools,
+    work: &Path,
+    data_repo: &str,
+    evaluations_ref: &str,
+    branch: &str,
+) -> crate::Result<(Step, Option<Value>)> {
+    let mut cmd = tools.cmd("spam-prune");
+    cmd.args(["--data-repo", data_repo, "--evaluations-ref", evaluations_ref, "--branch", branch])
+        .args(["--json", &work.join("prune.json").display().to_string()]);
+    let step = run_tool(work, "spam-prune", cmd, Some(&work.join("pruned.ndjson")))?;
+    Ok((step, read_json(&work.join("prune.json"))))
+}
+
+/// `reconcile import-credentials` (when a CSV is given) then the `reconcile` check, with the
+/// private store from `env` (or the caller's environment).
+pub fn reconcile(
+    tools: &Tools,
+    work: &Path,
+    data_repo: &str,
+    branch: &str,
+    credentials: Option<&Path>,
+    env: &[(String, String)],
+) -> crate::Result<(Vec<Step>, Option<Value>)> {
+    let mut steps = Vec::new();
+    if let Some(csv) = credentials {
+        let mut cmd = tools.cmd("reconcile");
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["import-credentials", "--input", &csv.display().to_string()])
+            .args(["--data-repo", data_repo, "--branch", branch])
+            .args(["--json", &work.join("credentials.json").display().to_string()]);
+        steps.push(run_tool(work, "reconcile-import-credentials", cmd, Some(&work.join("credentials.ndjson")))?);
+    }
+    let mut cmd = tools.cmd("reconcile");
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .args(["--data-repo", data_repo, "--branch", branch])
+        .args(["--json", &work.join("reconcile.json").display().to_string()]);
+    steps.push(run_tool(work, "reconcile", cmd, Some(&work.join("reconcile.ndjson")))?);
+    Ok((steps, read_json(&work.join("reconcile.json"))))
+}
+
+/// A work directory: the one given, or a temporary one (kept alive by the returned guard).
+pub fn work_dir(given: Option<&Path>) -> crate::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match given {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            Ok((d.to_path_buf(), None))
+        }
+        None => {
+            let t = tempfile::tempdir().map_err(|e| e.to_string())?;
+            Ok((t.path().to_path_buf(), Some(t)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,9 @@ pub enum MergeOutcome {
         from: ObjectId,
         commit: ObjectId,
         base: Option<ObjectId>,
+        /// Records the target had deleted and the source changed since: they are back (the
+        /// spam prune after every merge decides on them again).
+        readded: Vec<String>,
     },
     /// Both sides changed these paths differently; nothing was written.
     Conflicts { paths: Vec<String> },
@@ -82,9 +85,10 @@ pub fn merge_branch(
     let source_tree = repo.tree_of(source)?;
     let parent = repo.parent_for(into, &[])?;
     let mut tx = Transaction::begin(repo, parent)?.with_signature(signature.clone());
-    if let Err(paths) = tx.edit().merge(base_tree, source_tree)? {
-        return Ok(MergeOutcome::Conflicts { paths });
-    }
+    let readded = match tx.edit().merge(base_tree, source_tree)? {
+        Ok(readded) => readded,
+        Err(paths) => return Ok(MergeOutcome::Conflicts { paths }),
+    };
     let short = source_ref.trim_start_matches("refs/heads/");
     let spec = CommitSpec::new(format!("merge {short} into {into}"))
         .trailer("Action", "merge")
@@ -100,5 +104,6 @@ pub fn merge_branch(
         from: target,
         commit,
         base,
+        readded,
     })
 }

@@ -273,15 +273,16 @@ impl<'r> TreeEdit<'r> {
     }
 
     /// Merge `theirs` into the edited tree (ours), against their common `base` tree. On
-    /// success the edited tree becomes the merge result; on conflict it is left as it was and
-    /// the conflicting paths are returned.
+    /// success the edited tree becomes the merge result and the files that came back (deleted
+    /// by ours, changed by theirs) are returned; on conflict it is left as it was and the
+    /// conflicting paths are returned.
     pub fn merge(
         &mut self,
         base: Option<ObjectId>,
         theirs: ObjectId,
-    ) -> Result<Result<(), Vec<String>>, EditError> {
+    ) -> Result<Result<Vec<String>, Vec<String>>, EditError> {
         let ours = self.write()?;
-        let mut conflicts = Vec::new();
+        let mut notes = MergeNotes::default();
         let merged = merge_trees(
             self.repo,
             &mut self.sink,
@@ -289,11 +290,12 @@ impl<'r> TreeEdit<'r> {
             Some(ours),
             Some(theirs),
             "",
-            &mut conflicts,
+            &mut notes,
         )?;
-        if !conflicts.is_empty() {
-            return Ok(Err(conflicts));
+        if !notes.conflicts.is_empty() {
+            return Ok(Err(notes.conflicts));
         }
+        let readded = notes.readded;
         self.root = match merged {
             Some(id) => Dir {
                 base: Some(id),
@@ -306,7 +308,7 @@ impl<'r> TreeEdit<'r> {
                 dirty: true,
             },
         };
-        Ok(Ok(()))
+        Ok(Ok(readded))
     }
 
     /// Encode every changed directory and return the root tree id.
@@ -532,6 +534,13 @@ fn write_dir(dir: &mut Dir, sink: &mut ObjectSink) -> Result<ObjectId, EditError
     Ok(id)
 }
 
+/// What a merge found besides its result.
+#[derive(Default)]
+struct MergeNotes {
+    conflicts: Vec<String>,
+    readded: Vec<String>,
+}
+
 /// A tree object's bytes; git orders entries as if directory names ended with `/`.
 fn encode_tree(mut items: Vec<(Vec<u8>, u32, ObjectId)>) -> Vec<u8> {
     items.sort_by(|a, b| {
@@ -559,7 +568,10 @@ fn encode_tree(mut items: Vec<(Vec<u8>, u32, ObjectId)>) -> Vec<u8> {
 /// Three-way merge of trees at file granularity: a side's change wins when the other side
 /// left that path as it was in `base`; both sides changing one file differently is a
 /// conflict. A record is one file, so two versions of one record are never mixed line by
-/// line. Returns the merged tree (`None` when empty).
+/// line. One case is not a conflict: a file ours deleted and theirs changed comes back
+/// (listed in `readded`) — the runtime branch pruned a record the import changed since, and
+/// the prune that follows every merge decides on it again. Returns the merged tree (`None`
+/// when empty).
 fn merge_trees(
     repo: &DataRepo,
     sink: &mut ObjectSink,
@@ -567,7 +579,7 @@ fn merge_trees(
     ours: Option<ObjectId>,
     theirs: Option<ObjectId>,
     at: &str,
-    conflicts: &mut Vec<String>,
+    notes: &mut MergeNotes,
 ) -> Result<Option<ObjectId>, EditError> {
     if ours == theirs || base == theirs {
         return Ok(ours);
@@ -608,10 +620,13 @@ fn merge_trees(
                 |e: Option<(u32, ObjectId)>| e.filter(|(m, _)| *m == MODE_TREE).map(|(_, id)| id);
             let all_trees = [eb, eo, et].iter().flatten().all(|(m, _)| *m == MODE_TREE);
             if all_trees {
-                merge_trees(repo, sink, tree(eb), tree(eo), tree(et), &path, conflicts)?
+                merge_trees(repo, sink, tree(eb), tree(eo), tree(et), &path, notes)?
                     .map(|id| (MODE_TREE, id))
+            } else if eo.is_none() && eb.is_some() {
+                notes.readded.push(path);
+                et
             } else {
-                conflicts.push(path);
+                notes.conflicts.push(path);
                 eo
             }
         };
