@@ -220,8 +220,9 @@ fn who(record: &Map<String, Value>) -> String {
 }
 
 /// A markdown file must decode to the same front matter: otherwise the next run could not
-/// read it for its id and would stop (`sheets` encodes a `+++` line inside a multi-line
-/// string as is, and its decoder ends the front matter there). TOML files always read back.
+/// read it for its id and would stop. `sheets` reads a `+++` line inside a multi-line
+/// front-matter string correctly; this guard keeps any other such case out of the repo.
+/// TOML files always read back.
 fn reads_back(config: &SheetConfig, file: &PlacedFile) -> bool {
     let sheets::Format::Markdown { body } = &config.format else {
         return true;

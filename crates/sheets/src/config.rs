@@ -166,14 +166,29 @@ impl SheetConfig {
                 let rest = text
                     .strip_prefix("+++\n")
                     .ok_or_else(|| parse_err("no `+++` front matter".into()))?;
-                let (front, after) = match rest.strip_prefix("+++\n") {
-                    Some(after) => ("", after),
-                    None => rest
-                        .split_once("\n+++\n")
-                        .ok_or_else(|| parse_err("front matter is not closed by `+++`".into()))?,
-                };
-                let mut record =
-                    crate::toml::from_str(front).map_err(|e| parse_err(e.to_string()))?;
+                // The front matter ends at the first `+++` line after which it parses: a
+                // `+++` line can also sit inside a multi-line string (a summary), and a cut
+                // there leaves that string open, which does not parse.
+                let mut found = None;
+                let mut from = 0;
+                while found.is_none() {
+                    let (front, after) = if from == 0 && rest.starts_with("+++\n") {
+                        ("", &rest[4..])
+                    } else {
+                        let Some(at) = rest[from..].find("\n+++\n") else {
+                            break;
+                        };
+                        let at = from + at;
+                        (&rest[..at + 1], &rest[at + 5..])
+                    };
+                    from = rest.len() - after.len();
+                    if let Ok(record) = crate::toml::from_str(front) {
+                        found = Some((record, after));
+                    }
+                }
+                let (mut record, after) = found.ok_or_else(|| {
+                    parse_err("front matter is not closed by a `+++` line after valid TOML".into())
+                })?;
                 let text = after.strip_prefix('\n').unwrap_or(after);
                 // The writer adds one final newline when the body lacks it; bodies are trimmed
                 // on import, so it is never part of the value.
@@ -266,6 +281,12 @@ mod tests {
             "+++\nslug = \"hello\"\ntitle = \"Hi\"\n+++\n\n# Hello\n\nworld\n"
         );
         assert_eq!(&c.decode("blog-posts/hello.md", &bytes).unwrap(), rec);
+        // A `+++` line inside a multi-line front-matter string does not end the front matter.
+        let tricky =
+            json!({"slug": "notes", "summary": "Changes\n+++\nmore\n+++\n", "body": "x\n+++\ny"});
+        let tricky = tricky.as_object().unwrap();
+        let bytes = c.encode(tricky).unwrap();
+        assert_eq!(&c.decode("blog-posts/notes.md", &bytes).unwrap(), tricky);
         let empty = json!({"slug": "e"});
         let bytes = c.encode(empty.as_object().unwrap()).unwrap();
         assert_eq!(bytes, b"+++\nslug = \"e\"\n+++\n\n\n");

@@ -678,17 +678,57 @@ fn merges_fast_forward_three_way_and_stop_on_conflict_with_nothing_written() {
     // The runtime pruned a record the import has since changed: it comes back (the prune
     // after every merge decides again). The reverse, a record the runtime changed and the
     // import deleted, is a conflict.
-    commit_files(&repo, "published", "empty", &[("people/a.toml", "")], "prune a");
-    commit_files(&repo, "legacy-import", "empty", &[("people/a.toml", "a = 3\n")], "import: a edited upstream");
+    commit_files(
+        &repo,
+        "published",
+        "empty",
+        &[("people/a.toml", "")],
+        "prune a",
+    );
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "a = 3\n")],
+        "import: a edited upstream",
+    );
     let out = sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap();
-    let sheets::MergeOutcome::Merged { readded, .. } = out else { panic!("{out:?}") };
+    let sheets::MergeOutcome::Merged { readded, .. } = out else {
+        panic!("{out:?}")
+    };
     assert_eq!(readded, ["people/a.toml"]);
-    assert_eq!(git(&bare, &["cat-file", "blob", "published:people/a.toml"]), "a = 3\n");
-    commit_files(&repo, "published", "empty", &[("people/a.toml", "a = 'runtime'\n")], "edit a");
-    commit_files(&repo, "legacy-import", "empty", &[("people/a.toml", "")], "import: a deleted upstream");
+    assert_eq!(
+        git(&bare, &["cat-file", "blob", "published:people/a.toml"]),
+        "a = 3\n"
+    );
+    commit_files(
+        &repo,
+        "published",
+        "empty",
+        &[("people/a.toml", "a = 'runtime'\n")],
+        "edit a",
+    );
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "")],
+        "import: a deleted upstream",
+    );
     let out = sheets::merge_branch(&repo, "refs/heads/legacy-import", "published", &sig).unwrap();
-    assert_eq!(out, sheets::MergeOutcome::Conflicts { paths: vec!["people/a.toml".into()] });
-    commit_files(&repo, "legacy-import", "empty", &[("people/a.toml", "a = 'runtime'\n")], "import: same as runtime");
+    assert_eq!(
+        out,
+        sheets::MergeOutcome::Conflicts {
+            paths: vec!["people/a.toml".into()]
+        }
+    );
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "a = 'runtime'\n")],
+        "import: same as runtime",
+    );
 
     // Both change one record differently: a conflict naming it, and nothing written.
     commit_files(
