@@ -257,10 +257,14 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         )
         .map_err(|e| format!("writing the fixture's evaluations: {e}"))?;
     }
-    let (step, prune_report) = pipeline::prune(&tools, &work, &repo_arg, &a.evaluations_ref, "published")?;
+    let (step, prune_report) =
+        pipeline::prune(&tools, &work, &repo_arg, &a.evaluations_ref, "published")?;
     stages.prune = stages.merge && step.ok();
     if !step.ok() {
-        notes.push(format!("prune: spam-prune exit {:?}; see {}", step.exit, step.log));
+        notes.push(format!(
+            "prune: spam-prune exit {:?}; see {}",
+            step.exit, step.log
+        ));
     }
     steps.push(step);
     d.prune = t.elapsed().as_millis();
@@ -289,11 +293,20 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         }
         (None, None) => None,
     };
-    let (rsteps, reconcile_report) =
-        pipeline::reconcile(&tools, &work, &repo_arg, "published", credentials.as_deref(), &private_env)?;
+    let (rsteps, reconcile_report) = pipeline::reconcile(
+        &tools,
+        &work,
+        &repo_arg,
+        "published",
+        credentials.as_deref(),
+        &private_env,
+    )?;
     stages.reconcile = rsteps.iter().all(Step::ok);
     for step in rsteps.iter().filter(|s| !s.ok()) {
-        notes.push(format!("reconcile: `{}` exit {:?}; see {}", step.command, step.exit, step.log));
+        notes.push(format!(
+            "reconcile: `{}` exit {:?}; see {}",
+            step.command, step.exit, step.log
+        ));
     }
     steps.extend(rsteps);
     d.reconcile = t.elapsed().as_millis();

@@ -311,8 +311,15 @@ pub fn prune(
     branch: &str,
 ) -> crate::Result<(Step, Option<Value>)> {
     let mut cmd = tools.cmd("spam-prune");
-    cmd.args(["--data-repo", data_repo, "--evaluations-ref", evaluations_ref, "--branch", branch])
-        .args(["--json", &work.join("prune.json").display().to_string()]);
+    cmd.args([
+        "--data-repo",
+        data_repo,
+        "--evaluations-ref",
+        evaluations_ref,
+        "--branch",
+        branch,
+    ])
+    .args(["--json", &work.join("prune.json").display().to_string()]);
     let step = run_tool(work, "spam-prune", cmd, Some(&work.join("pruned.ndjson")))?;
     Ok((step, read_json(&work.join("prune.json"))))
 }
@@ -333,14 +340,27 @@ pub fn reconcile(
         cmd.envs(env.iter().map(|(k, v)| (k, v)))
             .args(["import-credentials", "--input", &csv.display().to_string()])
             .args(["--data-repo", data_repo, "--branch", branch])
-            .args(["--json", &work.join("credentials.json").display().to_string()]);
-        steps.push(run_tool(work, "reconcile-import-credentials", cmd, Some(&work.join("credentials.ndjson")))?);
+            .args([
+                "--json",
+                &work.join("credentials.json").display().to_string(),
+            ]);
+        steps.push(run_tool(
+            work,
+            "reconcile-import-credentials",
+            cmd,
+            Some(&work.join("credentials.ndjson")),
+        )?);
     }
     let mut cmd = tools.cmd("reconcile");
     cmd.envs(env.iter().map(|(k, v)| (k, v)))
         .args(["--data-repo", data_repo, "--branch", branch])
         .args(["--json", &work.join("reconcile.json").display().to_string()]);
-    steps.push(run_tool(work, "reconcile", cmd, Some(&work.join("reconcile.ndjson")))?);
+    steps.push(run_tool(
+        work,
+        "reconcile",
+        cmd,
+        Some(&work.join("reconcile.ndjson")),
+    )?);
     Ok((steps, read_json(&work.join("reconcile.json"))))
 }
 

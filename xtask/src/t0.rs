@@ -117,7 +117,11 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         Some(u) => vec!["--source-url".to_owned(), u.clone()],
         None => vec!["--source-host".to_owned(), a.source_host.clone()],
     };
-    eprintln!("[xtask] t0-delta: source={} data-repo={repo_arg} work={}", source_args[1], work.display());
+    eprintln!(
+        "[xtask] t0-delta: source={} data-repo={repo_arg} work={}",
+        source_args[1],
+        work.display()
+    );
     let mut stages = Stages::default();
     let mut d = Durations::default();
     let mut steps = Vec::new();
@@ -163,7 +167,12 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     let t = Instant::now();
     let merge = if import_wrote {
         let sig = sheets::Signature::default();
-        match sheets::merge_branch(&repo, &format!("refs/heads/{}", a.import_branch), &a.runtime_branch, &sig) {
+        match sheets::merge_branch(
+            &repo,
+            &format!("refs/heads/{}", a.import_branch),
+            &a.runtime_branch,
+            &sig,
+        ) {
             Ok(sheets::MergeOutcome::Conflicts { paths }) => {
                 notes.push(format!(
                     "merge: {} and {} both changed {} record(s) differently; nothing written, the import branch is back at its old tip",
@@ -171,7 +180,12 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
                     a.runtime_branch,
                     paths.len()
                 ));
-                restore_import(&repo, &a.import_branch, refs.import_before.as_deref(), &mut notes);
+                restore_import(
+                    &repo,
+                    &a.import_branch,
+                    refs.import_before.as_deref(),
+                    &mut notes,
+                );
                 serde_json::json!({"outcome": "conflicts", "paths": paths})
             }
             Ok(outcome) => {
@@ -193,21 +207,39 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     let (mut prune_report, mut reconcile_report) = (None, None);
     if stages.merge {
         let t = Instant::now();
-        let (step, report) = pipeline::prune(&tools, &work, &repo_arg, &a.evaluations_ref, &a.runtime_branch)?;
+        let (step, report) = pipeline::prune(
+            &tools,
+            &work,
+            &repo_arg,
+            &a.evaluations_ref,
+            &a.runtime_branch,
+        )?;
         stages.prune = step.ok();
         if !step.ok() {
-            notes.push(format!("prune: spam-prune exit {:?}; see {}", step.exit, step.log));
+            notes.push(format!(
+                "prune: spam-prune exit {:?}; see {}",
+                step.exit, step.log
+            ));
         }
         steps.push(step);
         prune_report = report;
         d.prune = t.elapsed().as_millis();
 
         let t = Instant::now();
-        let (rsteps, report) =
-            pipeline::reconcile(&tools, &work, &repo_arg, &a.runtime_branch, a.credentials.as_deref(), &[])?;
+        let (rsteps, report) = pipeline::reconcile(
+            &tools,
+            &work,
+            &repo_arg,
+            &a.runtime_branch,
+            a.credentials.as_deref(),
+            &[],
+        )?;
         stages.reconcile = rsteps.iter().all(Step::ok);
         for step in rsteps.iter().filter(|s| !s.ok()) {
-            notes.push(format!("reconcile: `{}` exit {:?}; see {}", step.command, step.exit, step.log));
+            notes.push(format!(
+                "reconcile: `{}` exit {:?}; see {}",
+                step.command, step.exit, step.log
+            ));
         }
         steps.extend(rsteps);
         reconcile_report = report;
@@ -250,7 +282,11 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     eprint!("{}", summary(&report));
-    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn merge_json(outcome: &sheets::MergeOutcome) -> Value {
@@ -261,7 +297,12 @@ fn merge_json(outcome: &sheets::MergeOutcome) -> Value {
         M::FastForward { from, to } => {
             serde_json::json!({"outcome": "fast-forward", "from": from.to_string(), "to": to.to_string()})
         }
-        M::Merged { from, commit, base, readded } => serde_json::json!({
+        M::Merged {
+            from,
+            commit,
+            base,
+            readded,
+        } => serde_json::json!({
             "outcome": "merged",
             "from": from.to_string(),
             "commit": commit.to_string(),
@@ -273,18 +314,33 @@ fn merge_json(outcome: &sheets::MergeOutcome) -> Value {
 }
 
 /// Move the import branch back to `before` (compare-and-swap from its current tip).
-fn restore_import(repo: &sheets::DataRepo, branch: &str, before: Option<&str>, notes: &mut Vec<String>) {
+fn restore_import(
+    repo: &sheets::DataRepo,
+    branch: &str,
+    before: Option<&str>,
+    notes: &mut Vec<String>,
+) {
     let name = format!("refs/heads/{branch}");
     let now = repo.resolve(&name).ok().flatten();
     let Some(before) = before.and_then(|b| sheets::ObjectId::from_hex(b.as_bytes()).ok()) else {
-        notes.push(format!("merge: {branch} did not exist before this run; it is left at the new import"));
+        notes.push(format!(
+            "merge: {branch} did not exist before this run; it is left at the new import"
+        ));
         return;
     };
     if now == Some(before) {
         return;
     }
-    if let Err(e) = repo.update_ref(&name, now, before, &sheets::Signature::default(), "t0-delta: merge conflict, import undone") {
-        notes.push(format!("merge: could not put {branch} back at {before}: {e}"));
+    if let Err(e) = repo.update_ref(
+        &name,
+        now,
+        before,
+        &sheets::Signature::default(),
+        "t0-delta: merge conflict, import undone",
+    ) {
+        notes.push(format!(
+            "merge: could not put {branch} back at {before}: {e}"
+        ));
     }
 }
 
@@ -292,26 +348,55 @@ fn summary(r: &Report) -> String {
     let mark = |b: bool| if b { "pass" } else { "FAIL" };
     let mut s = String::from("\n=== t0-delta ===\n");
     s.push_str(&format!("runAt: {}  work: {}\n", r.run_at, r.work_dir));
-    s.push_str(&format!("  import     {}  ({} ms)  {} commit(s) on {}\n", mark(r.stages.import), r.durations_ms.import, r.refs.import_commits.len(), r.import_branch));
-    if let Some(sheets) = r.import_report.as_ref().and_then(|i| i["sheets"].as_object()) {
+    s.push_str(&format!(
+        "  import     {}  ({} ms)  {} commit(s) on {}\n",
+        mark(r.stages.import),
+        r.durations_ms.import,
+        r.refs.import_commits.len(),
+        r.import_branch
+    ));
+    if let Some(sheets) = r
+        .import_report
+        .as_ref()
+        .and_then(|i| i["sheets"].as_object())
+    {
         for (name, sh) in sheets {
             if sh["commit"].is_string() {
-                s.push_str(&format!("    {name:<20} +{} ~{} -{}\n", sh["added"], sh["modified"], sh["deleted"]));
+                s.push_str(&format!(
+                    "    {name:<20} +{} ~{} -{}\n",
+                    sh["added"], sh["modified"], sh["deleted"]
+                ));
             }
         }
     }
-    s.push_str(&format!("  merge      {}  ({} ms)  {}\n", mark(r.stages.merge), r.durations_ms.merge, r.merge["outcome"].as_str().unwrap_or("")));
+    s.push_str(&format!(
+        "  merge      {}  ({} ms)  {}\n",
+        mark(r.stages.merge),
+        r.durations_ms.merge,
+        r.merge["outcome"].as_str().unwrap_or("")
+    ));
     if let Some(paths) = r.merge["paths"].as_array() {
         for p in paths {
             s.push_str(&format!("    conflict: {}\n", p.as_str().unwrap_or("")));
         }
     }
     if let Some(p) = &r.prune_report {
-        s.push_str(&format!("  prune      {}  ({} ms)  people {} → {}, pruned {}\n", mark(r.stages.prune), r.durations_ms.prune, p["peopleBefore"], p["peopleAfter"], p["prunedPeople"]));
+        s.push_str(&format!(
+            "  prune      {}  ({} ms)  people {} → {}, pruned {}\n",
+            mark(r.stages.prune),
+            r.durations_ms.prune,
+            p["peopleBefore"],
+            p["peopleAfter"],
+            p["prunedPeople"]
+        ));
     } else {
         s.push_str(&format!("  prune      {}\n", mark(r.stages.prune)));
     }
-    s.push_str(&format!("  reconcile  {}  ({} ms)\n", mark(r.stages.reconcile), r.durations_ms.reconcile));
+    s.push_str(&format!(
+        "  reconcile  {}  ({} ms)\n",
+        mark(r.stages.reconcile),
+        r.durations_ms.reconcile
+    ));
     for n in &r.notes {
         s.push_str(&format!("  note: {n}\n"));
     }
@@ -323,10 +408,17 @@ fn summary(r: &Report) -> String {
         r.refs.runtime_after.as_deref().unwrap_or("(none)")
     ));
     match &r.push_command {
-        Some(cmd) if r.passed => s.push_str(&format!("Nothing was pushed. To publish, run:\n  {cmd}\n")),
-        Some(cmd) => s.push_str(&format!("Not passed: review before pushing. The push would be:\n  {cmd}\n")),
+        Some(cmd) if r.passed => {
+            s.push_str(&format!("Nothing was pushed. To publish, run:\n  {cmd}\n"))
+        }
+        Some(cmd) => s.push_str(&format!(
+            "Not passed: review before pushing. The push would be:\n  {cmd}\n"
+        )),
         None => s.push_str("Nothing to push.\n"),
     }
-    s.push_str(&format!("passed: {}  ({} ms)\n", r.passed, r.durations_ms.total));
+    s.push_str(&format!(
+        "passed: {}  ({} ms)\n",
+        r.passed, r.durations_ms.total
+    ));
     s
 }
