@@ -40,6 +40,9 @@ pub struct Args {
     /// Records in the `sheets` write benchmark.
     #[arg(long, default_value_t = 100_000)]
     pub records: usize,
+    /// Keep the full-scale scratch directory (NDJSON, repos, reports, logs) and print its path.
+    #[arg(long)]
+    pub keep: bool,
     /// Print the results but leave docs/BENCHMARKS.md alone.
     #[arg(long)]
     pub no_write: bool,
@@ -115,6 +118,9 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
             if wanted("reconcile") {
                 sections.push(reconcile::run(&ctx, &a, &pruned)?);
             }
+        }
+        if a.keep {
+            eprintln!("xtask: bench: kept {}", ctx.keep().display());
         }
     }
     eprintln!(

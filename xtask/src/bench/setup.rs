@@ -63,6 +63,11 @@ impl Ctx {
         Ok(ctx)
     }
 
+    /// Keep the scratch directory instead of removing it; its path.
+    pub fn keep(self) -> PathBuf {
+        self.tmp.keep()
+    }
+
     pub fn dir(&self) -> &Path {
         self.tmp.path()
     }
