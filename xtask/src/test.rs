@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 /// The S3-compatible server the private-store tests start (moto in server mode, from PyPI).
-const MOTO: &str = "moto[server]==5.1.22";
+const MOTO: &str = "moto[server]==5.2.1";
 
 pub fn run(args: Args) -> crate::Result<ExitCode> {
     ensure_js_stack()?;

@@ -1,0 +1,85 @@
+# The cutover runbook's steps as one-liners over the tools (`just --list`).
+# Build the tools first: `just build`. Paths and hosts below are the runbook's; override any of
+# them on the command line, e.g. `just data_repo=/tmp/data.git t1-import-dry-run`.
+
+bin := "target/release"
+source_host := "codeforphilly.org"
+data_repo := env_var_or_default("CFP_DATA_REPO_PATH", "/scratch/codeforphilly-data")
+staging := "https://codeforphilly-rewrite-staging.k8s.phl.io"
+target := "https://codeforphilly.org"
+scratch := "/scratch"
+credentials := "/scratch/laddr-credentials.csv"
+
+# Build every tool (release).
+build:
+    cargo build --release --bins
+
+# The whole pipeline on the bundled fixture site (the README's main command).
+dry-run-fixture:
+    cargo xtask dry-run
+
+# T-3: full staging rehearsal against live laddr; every stage must be true.
+t3-rehearsal:
+    cargo xtask dry-run --source-host={{source_host}} --data-repo={{scratch}}/dry-run-data --target={{staging}} --json={{scratch}}/dry-run-T3.json
+
+# T-3: which old laddr links would break on staging.
+t3-legacy-urls:
+    {{bin}}/laddr-fetch --source-host={{source_host}} --resources=people,projects,project-updates,project-buzz > {{scratch}}/laddr-T3.ndjson
+    {{bin}}/probe legacy-urls --laddr={{scratch}}/laddr-T3.ndjson --data-repo={{scratch}}/dry-run-data --target={{staging}} --json={{scratch}}/legacy-T3.json
+
+# T-3 step 3: Slack SAML continuity (every slackSamlNameId against the laddr Username).
+t3-nameids:
+    {{bin}}/laddr-fetch --source-host={{source_host}} --resources=people > {{scratch}}/people-T3.ndjson
+    {{bin}}/reconcile nameids --laddr={{scratch}}/people-T3.ndjson --data-repo={{data_repo}} --json={{scratch}}/nameids-T3.json
+
+# T-1 step 2: the production import, dry run (reads the repo, writes nothing).
+t1-import-dry-run:
+    {{bin}}/laddr-fetch --source-host={{source_host}} --cache-dir={{scratch}}/cache-T1 --json={{scratch}}/fetch-T1.json | {{bin}}/sheet-write --data-repo={{data_repo}} --branch=legacy-import --source-host={{source_host}} --dry-run --json={{scratch}}/import-T1-dry.json
+
+# T-1 step 4: the production import, for real (one commit per changed sheet on legacy-import).
+t1-import:
+    {{bin}}/laddr-fetch --offline --cache-dir={{scratch}}/cache-T1 | {{bin}}/sheet-write --data-repo={{data_repo}} --branch=legacy-import --source-host={{source_host}} --json={{scratch}}/import-T1.json
+
+# T-1: merge the legacy credentials export into the private store (dry run first).
+t1-credentials-dry-run:
+    {{bin}}/reconcile import-credentials --input={{credentials}} --data-repo={{data_repo}} --dry-run --json={{scratch}}/credentials-T1-dry.json
+
+t1-credentials:
+    {{bin}}/reconcile import-credentials --input={{credentials}} --data-repo={{data_repo}} --json={{scratch}}/credentials-T1.json
+
+# T-1 step 7: spam prune of the runtime branch, dry run, then for real.
+prune-dry-run:
+    {{bin}}/spam-prune --data-repo={{data_repo}} --evaluations-ref=spam-detection --branch=published --dry-run --json={{scratch}}/prune-dry.json
+
+prune:
+    {{bin}}/spam-prune --data-repo={{data_repo}} --evaluations-ref=spam-detection --branch=published --json={{scratch}}/prune.json
+
+# T-1 step 8 (and T+7, weekly): every orphan/inconsistent counter must be zero (exit 1 otherwise).
+reconcile:
+    {{bin}}/reconcile --data-repo={{data_repo}} --json={{scratch}}/reconcile-T1.json
+
+# T-1 step 10: smoke-test production before the DNS flip (pin the host to the ingress IP).
+t1-smoke ingress_ip:
+    {{bin}}/probe --target={{target}} --resolve=codeforphilly.org:443:{{ingress_ip}} --data-repo={{data_repo}} --json={{scratch}}/smoke-T1.json
+
+# T-0 0:01: the final delta: fetch | import, merge into published, prune, reconcile. Never pushes.
+t0-delta:
+    cargo xtask t0-delta --source-host={{source_host}} --data-repo={{data_repo}} --import-branch=legacy-import --runtime-branch=published --work-dir={{scratch}}/t0-delta --json={{scratch}}/t0-delta.json
+
+# T-0 0:10: verify from this network.
+t0-verify network:
+    {{bin}}/probe --target={{target}} --data-repo={{data_repo}} --seed=t0 --json={{scratch}}/smoke-T0-{{network}}.json
+
+# T+90: the reminder mailout, dry run, then for real (RESEND_API_KEY in the environment).
+mailout-dry-run:
+    {{bin}}/mailer send --dry-run --data-repo={{data_repo}} --sent-log={{scratch}}/mailout-sent.ndjson --json={{scratch}}/mailout-dry.json
+
+mailout-send:
+    {{bin}}/mailer send --send --data-repo={{data_repo}} --sent-log={{scratch}}/mailout-sent.ndjson --json={{scratch}}/mailout-send.json
+
+# T+180: drain the legacy credentials of unclaimed people, dry run, then for real.
+drain-dry-run:
+    {{bin}}/reconcile drain-legacy --older-than=180d --data-repo={{data_repo}} --json={{scratch}}/drain-dry.json
+
+drain:
+    {{bin}}/reconcile drain-legacy --older-than=180d --apply --data-repo={{data_repo}} --json={{scratch}}/drain.json
