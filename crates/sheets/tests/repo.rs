@@ -26,7 +26,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 fn template_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/data-repo-template")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/data-repo-template")
 }
 
 /// A fresh `git clone --bare` of a repo whose `empty` branch holds the 12 sheet configs

@@ -30,7 +30,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 fn template_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/data-repo-template")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/data-repo-template")
 }
 
 pub fn uuid(n: u32) -> String {

@@ -27,7 +27,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 pub fn template_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/data-repo-template")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/data-repo-template")
 }
 
 pub const EVAL_CONFIG: &str =
