@@ -573,17 +573,7 @@ impl Plan {
             ..Signature::default()
         };
         let mut tx = Transaction::begin(repo, self.parent.clone())?.with_signature(signature);
-        // `TreeEdit::remove` marks only the file's own folder as changed, not the folders
-        // above it, so a delete in an otherwise untouched subtree would be lost. Rewriting
-        // one existing file per folder (same bytes, same blob) marks the whole path first.
-        let mut touched: HashSet<&str> = HashSet::new();
         for path in &self.deletes {
-            let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-            if touched.insert(folder)
-                && let Some(bytes) = tx.edit().get(path)?
-            {
-                tx.edit().put(path, bytes)?;
-            }
             tx.edit().delete_record(path)?;
         }
         if let Some(config) = &self.updates_config {
