@@ -11,6 +11,10 @@ use laddr::{Client, FetchError, Fetched, Options, Report, Resource};
 const AFTER_HELP: &str = "\
 Output: one line per row, {\"v\":1,\"resource\":\"<name>\",\"row\":<the row exactly as laddr sent it>},
 ordered by resource (tags, people, projects, project-updates, project-buzz, blog) and by ID.
+After each resource's rows, one end line:
+{\"v\":1,\"resource\":\"<name>\",\"end\":{\"rows\":<rows written>,\"total\":<server total or null>,\"complete\":<bool>}}
+complete is true only when the resource came back whole (false when rows were lost, and always
+with --limit), so a reader such as sheet-write can refuse to take a partial fetch as a snapshot.
 With --totals: {\"v\":1,\"resource\":\"<name>\",\"total\":<n>} per resource.
 
 Exit codes: 0 every resource complete; 1 ran, but rows were lost (a page laddr could not encode),

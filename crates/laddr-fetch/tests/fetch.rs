@@ -48,18 +48,33 @@ fn run(url: &str, extra: &[&str]) -> Run {
     }
 }
 
-/// The exact bytes laddr-fetch must print for `site`: every row as the server encodes it.
+/// The exact bytes laddr-fetch must print for `site`: every row as the server encodes it,
+/// then each resource's end line (whole: rows = total, complete).
 fn expected(site: &Site, resources: &[&str]) -> Vec<u8> {
+    expected_short(site, resources, &[])
+}
+
+/// As [`expected`], for a run where `short` resources came back without some rows: `site`
+/// holds the rows that arrived, and each `(resource, n)` had `n` more on the server, so its
+/// end line says `total` = rows + n and `complete:false`.
+fn expected_short(site: &Site, resources: &[&str], short: &[(&str, u64)]) -> Vec<u8> {
     let mut out = String::new();
     for r in RESOURCES.iter().filter(|r| resources.contains(r)) {
         let mut rows: Vec<&Value> = site.rows(r).unwrap().iter().collect();
         rows.sort_by_key(|row| row_id(row));
+        let n = rows.len() as u64;
         for row in rows {
             out.push_str(&format!(
                 "{{\"v\":1,\"resource\":\"{r}\",\"row\":{}}}\n",
                 php_json::encode(row)
             ));
         }
+        let missing = short.iter().find(|(s, _)| s == r).map(|(_, m)| *m);
+        out.push_str(&format!(
+            "{{\"v\":1,\"resource\":\"{r}\",\"end\":{{\"rows\":{n},\"total\":{},\"complete\":{}}}}}\n",
+            n + missing.unwrap_or(0),
+            missing.is_none()
+        ));
     }
     out.into_bytes()
 }
@@ -77,13 +92,31 @@ fn resource_report<'a>(rep: &'a Value, name: &str) -> &'a Value {
         .unwrap()
 }
 
+/// The row IDs of `resource`, in output order (end lines skipped).
 fn ids_in(stdout: &[u8], resource: &str) -> Vec<i64> {
     String::from_utf8_lossy(stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["resource"] == resource)
+        .filter(|l| l["resource"] == resource && l.get("row").is_some())
         .map(|l| l["row"]["ID"].as_i64().unwrap())
         .collect()
+}
+
+/// The `end` object of `resource`'s end line; asserts there is exactly one and that it
+/// follows the resource's last row.
+fn end_of(stdout: &[u8], resource: &str) -> Value {
+    let lines: Vec<Value> = String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["resource"] == resource)
+        .collect();
+    let ends: Vec<&Value> = lines.iter().filter(|l| l.get("end").is_some()).collect();
+    assert_eq!(ends.len(), 1, "{resource}: one end line");
+    assert!(
+        lines.last().unwrap().get("end").is_some(),
+        "{resource}: the end line comes last"
+    );
+    ends[0]["end"].clone()
 }
 
 /// A plain HTTP/1.1 GET over a TcpStream: (status, body).
@@ -296,6 +329,12 @@ fn continual_deletes_are_reported_not_hidden() {
     );
     let rep = report(&rep_path);
     assert!(resource_report(&rep, "people")["shifted"].is_string());
+    let end = end_of(&r.stdout, "people");
+    assert_eq!(end["complete"], false);
+    assert_eq!(
+        end["rows"].as_u64(),
+        Some(ids_in(&r.stdout, "people").len() as u64)
+    );
 }
 
 #[test]
@@ -440,9 +479,15 @@ fn bad_row_loses_exactly_one_row_and_reports_it() {
     without.people.retain(|p| row_id(p) != Some(bad));
     assert_eq!(
         r.stdout,
-        expected(&without, &RESOURCES),
+        expected_short(&without, &RESOURCES, &[("people", 1)]),
         "every other row kept, byte for byte"
     );
+    // The end line says the resource is short, with the counts a reader can name.
+    assert_eq!(
+        end_of(&r.stdout, "people"),
+        json!({"rows": ids.len() - 1, "total": ids.len(), "complete": false})
+    );
+    assert_eq!(end_of(&r.stdout, "tags")["complete"], true);
     let rep = report(&rep_path);
     assert_eq!(rep["ok"], false);
     let people = resource_report(&rep, "people");
@@ -501,6 +546,10 @@ fn bad_first_and_last_rows() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(ids_in(&r.stdout, "tags"), ids[1..ids.len() - 1].to_vec());
+    assert_eq!(
+        end_of(&r.stdout, "tags"),
+        json!({"rows": ids.len() - 2, "total": ids.len(), "complete": false})
+    );
     let rep = report(&rep_path);
     let lost = resource_report(&rep, "tags")["lost"]
         .as_array()
@@ -535,7 +584,7 @@ fn a_row_without_an_id_is_reported_not_dropped_silently() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     site.tags.pop();
-    assert_eq!(r.stdout, expected(&site, &["tags"]));
+    assert_eq!(r.stdout, expected_short(&site, &["tags"], &[("tags", 1)]));
     let rep = report(&rep_path);
     let malformed = resource_report(&rep, "tags")["malformed"]
         .as_array()
@@ -647,6 +696,7 @@ fn timeouts_are_retried_then_fail_naming_the_url() {
 fn offline_replay_equals_online_byte_for_byte() {
     let site = small_site();
     let bad = row_id(&site.projects[3]).unwrap();
+    let site_projects = site.projects.len();
     let faults = Faults::none().with_bad_row("projects", bad).with_rule(
         "people",
         Some(4),
@@ -688,6 +738,12 @@ fn offline_replay_equals_online_byte_for_byte() {
     assert_eq!(offline.code, 1, "{}", offline.stderr);
     assert_eq!(offline.stdout, online.stdout);
     assert!(!online.stdout.is_empty());
+    let n = site_projects as u64;
+    assert_eq!(
+        end_of(&online.stdout, "projects"),
+        json!({"rows": n - 1, "total": n, "complete": false})
+    );
+    assert_eq!(end_of(&online.stdout, "people")["complete"], true);
     // Same for the other concurrency setting, and a clear error for a different page size.
     let again = run(
         &url,
@@ -829,6 +885,14 @@ fn limit_takes_the_lowest_ids() {
     let want: Vec<i64> = site.people.iter().filter_map(row_id).take(7).collect();
     assert_eq!(ids_in(&r.stdout, "people"), want);
     assert_eq!(ids_in(&r.stdout, "tags").len(), 7);
+    // A deliberately partial fetch is never complete, though nothing was lost.
+    for (name, n) in [("tags", site.tags.len()), ("people", site.people.len())] {
+        assert_eq!(
+            end_of(&r.stdout, name),
+            json!({"rows": 7, "total": n, "complete": false}),
+            "{name}"
+        );
+    }
 }
 
 #[test]

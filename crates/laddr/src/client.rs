@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::value::RawValue;
 
-use crate::line::write_line;
+use crate::line::{End, write_end, write_line};
 use crate::report::{LostRow, MalformedRow, ResourceReport};
 use crate::resource::Resource;
 use crate::wire::{Envelope, find_pii, minify};
@@ -125,15 +125,32 @@ pub struct Fetched {
     pub resource: Resource,
     pub rows: BTreeMap<i64, Box<RawValue>>,
     pub report: ResourceReport,
+    /// Fetched with a row limit (`--limit`): deliberately partial, never complete.
+    pub limited: bool,
 }
 
 impl Fetched {
-    /// Write the rows as laddr-fetch NDJSON lines, in ID order.
+    /// True when these rows are the whole resource: nothing lost, malformed or shifted, the
+    /// count matches the server's total, and no row limit cut it short.
+    pub fn complete(&self) -> bool {
+        self.report.ok() && !self.limited
+    }
+
+    /// The resource's end line values.
+    pub fn end(&self) -> End {
+        End {
+            rows: self.rows.len() as u64,
+            total: self.report.total,
+            complete: self.complete(),
+        }
+    }
+
+    /// Write the rows as laddr-fetch NDJSON lines, in ID order, then the end line.
     pub fn write_ndjson(&self, w: &mut impl Write) -> io::Result<()> {
         for row in self.rows.values() {
             write_line(w, self.resource.name(), row)?;
         }
-        Ok(())
+        write_end(w, self.resource.name(), &self.end())
     }
 }
 
@@ -732,6 +749,7 @@ impl Client {
             resource: r,
             rows: acc.rows,
             report,
+            limited: self.opts.limit.is_some(),
         }
     }
 }

@@ -19,6 +19,6 @@ pub mod resource;
 pub mod wire;
 
 pub use client::{Client, FetchError, Fetched, Options};
-pub use line::{LINE_VERSION, Line, OwnedLine, write_line};
+pub use line::{End, LINE_VERSION, Line, OwnedLine, write_end, write_line};
 pub use report::{LostRow, Report, ResourceReport};
 pub use resource::Resource;
