@@ -1,6 +1,12 @@
 //! laddr-fetch NDJSON lines → rows grouped by resource (any input order is accepted; the
 //! translator imposes the processing order of B §2.0).
+//!
+//! Three line shapes are read: rows (`{"v":1,"resource":…,"row":{…}}`), laddr-fetch's end
+//! line after each resource's rows (`{"v":1,"resource":…,"end":{"rows":n,"total":n|null,
+//! "complete":bool}}`, recorded in [`Input::ends`]), and `laddr-fetch --totals` lines
+//! (`{"v":1,"resource":…,"total":n}`, ignored). Anything else is an error naming the line.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use serde::Deserialize;
@@ -87,18 +93,47 @@ pub struct InputLine {
     pub row: Box<RawValue>,
 }
 
+/// A resource's end line: what laddr-fetch says it wrote for that resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// Rows written for the resource (checked against the rows read).
+    pub rows: u64,
+    /// The server's `total`, when laddr-fetch saw one.
+    pub total: Option<u64>,
+    /// True only when the resource came back whole (no lost rows, no `--limit`).
+    pub complete: bool,
+}
+
+/// One parsed line that carries something: a row or a resource's end line.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Row(InputLine),
+    End(Resource, End),
+}
+
 #[derive(Deserialize)]
 struct Envelope {
     v: Option<Value>,
     resource: Option<Value>,
     row: Option<Box<RawValue>>,
+    end: Option<Value>,
     total: Option<Value>,
 }
 
-/// Parse one NDJSON line. Blank lines and `laddr-fetch --totals` lines
-/// (`{"v":1,"resource":…,"total":n}`) give `Ok(None)`. Unknown keys besides `v`, `resource`
-/// and `row` are ignored (forward compatible); a different `v` is an error.
+/// Parse one NDJSON line, keeping only rows. Blank lines, end lines and `laddr-fetch
+/// --totals` lines give `Ok(None)`; use [`parse_record`] (or [`Input::read`]) to see end lines.
 pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError> {
+    Ok(match parse_record(text, line)? {
+        Some(Parsed::Row(l)) => Some(l),
+        _ => None,
+    })
+}
+
+/// Parse one NDJSON line. Blank lines and `laddr-fetch --totals` lines
+/// (`{"v":1,"resource":…,"total":n}`) give `Ok(None)`. Unknown keys besides `v`, `resource`,
+/// `row` and `end` are ignored (forward compatible); a different `v`, a line with both `row`
+/// and `end`, or one with neither (and no `total`) is an error.
+pub fn parse_record(text: &str, line: u64) -> Result<Option<Parsed>, InputError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -120,17 +155,61 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError
         }
         _ => return Err(shape("missing or non-string \"resource\"".to_owned())),
     };
-    match env.row {
-        None if env.total.is_some() => Ok(None),
-        Some(row) if row.get().starts_with('{') => Ok(Some(InputLine { resource, row })),
+    match (env.row, env.end) {
+        (Some(_), Some(_)) => Err(shape(
+            "a line holds either \"row\" or \"end\", not both".to_owned(),
+        )),
+        (None, Some(end)) => parse_end(&end)
+            .map(|end| Some(Parsed::End(resource, end)))
+            .map_err(|what| shape(format!("end line of {}: {what}", resource.as_str()))),
+        (None, None) if env.total.is_some() => Ok(None),
+        (Some(row), None) if row.get().starts_with('{') => {
+            Ok(Some(Parsed::Row(InputLine { resource, row })))
+        }
         _ => Err(shape("\"row\" must be a JSON object".to_owned())),
     }
 }
 
-/// All rows, bucketed by resource, each bucket in input order.
+/// `{"rows":n,"total":n|null,"complete":bool}`; a missing `total` reads as null.
+fn parse_end(end: &Value) -> Result<End, String> {
+    let Some(obj) = end.as_object() else {
+        return Err("\"end\" must be a JSON object".to_owned());
+    };
+    let rows = obj
+        .get("rows")
+        .and_then(Value::as_u64)
+        .ok_or("\"end.rows\" must be a non-negative integer")?;
+    let total = match obj.get("total") {
+        None | Some(Value::Null) => None,
+        Some(t) => Some(
+            t.as_u64()
+                .ok_or("\"end.total\" must be a non-negative integer or null")?,
+        ),
+    };
+    let complete = obj
+        .get("complete")
+        .and_then(Value::as_bool)
+        .ok_or("\"end.complete\" must be true or false")?;
+    if complete && total.is_some_and(|t| t != rows) {
+        return Err(format!(
+            "says complete, but rows {rows} differ from total {}",
+            total.unwrap_or_default()
+        ));
+    }
+    Ok(End {
+        rows,
+        total,
+        complete,
+    })
+}
+
+/// All rows, bucketed by resource, each bucket in input order, and the end lines read.
 #[derive(Debug, Default, Clone)]
 pub struct Input {
     buckets: [Vec<Row>; 6],
+    ends: BTreeMap<Resource, End>,
+    /// The input line of each end line, for naming a row that comes after it.
+    end_lines: BTreeMap<Resource, u64>,
 }
 
 impl Input {
@@ -150,6 +229,48 @@ impl Input {
     /// The rows of one resource, in input order.
     pub fn rows(&self, resource: Resource) -> &[Row] {
         &self.buckets[resource as usize]
+    }
+
+    /// The end line of each resource that had one (laddr-fetch writes one per resource;
+    /// hand-made input usually has none). Its `rows` matched the rows read when it was read.
+    pub fn ends(&self) -> &BTreeMap<Resource, End> {
+        &self.ends
+    }
+
+    /// Resources with rows but no end line while other resources have one: laddr-fetch output
+    /// cut short (its last resources' end lines never arrived). Empty for input without any
+    /// end line.
+    pub fn without_end(&self) -> Vec<Resource> {
+        if self.ends.is_empty() {
+            return Vec::new();
+        }
+        Resource::ALL
+            .into_iter()
+            .filter(|r| !self.rows(*r).is_empty() && !self.ends.contains_key(r))
+            .collect()
+    }
+
+    /// Record a resource's end line read at input line `line`: its `rows` must equal the rows
+    /// read so far for the resource, and a resource has one end line.
+    pub fn push_end(&mut self, resource: Resource, end: End, line: u64) -> Result<(), InputError> {
+        let shape = |what: String| InputError::Shape { line, what };
+        let name = resource.as_str();
+        if let Some(first) = self.end_lines.get(&resource) {
+            return Err(shape(format!(
+                "a second end line for {name} (the first is line {first})"
+            )));
+        }
+        let read = self.rows(resource).len() as u64;
+        if end.rows != read {
+            return Err(shape(format!(
+                "the end line of {name} says {} rows, but {read} were read: the input was cut \
+                 or edited",
+                end.rows
+            )));
+        }
+        self.ends.insert(resource, end);
+        self.end_lines.insert(resource, line);
+        Ok(())
     }
 
     /// Keep at most `n` rows per resource (the reference's `--limit`).
@@ -177,8 +298,21 @@ impl Input {
                 source,
             })?;
             line_no += 1;
-            if let Some(l) = parse_line(&text, line_no)? {
-                input.push_raw(l.resource, l.row, Some(line_no));
+            match parse_record(&text, line_no)? {
+                Some(Parsed::Row(l)) => {
+                    if let Some(end) = input.end_lines.get(&l.resource) {
+                        return Err(InputError::Shape {
+                            line: line_no,
+                            what: format!(
+                                "a row of {} after its end line (line {end})",
+                                l.resource.as_str()
+                            ),
+                        });
+                    }
+                    input.push_raw(l.resource, l.row, Some(line_no));
+                }
+                Some(Parsed::End(resource, end)) => input.push_end(resource, end, line_no)?,
+                None => {}
             }
         }
         Ok(input)
@@ -224,6 +358,159 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "input line 10: \"row\" must be a JSON object");
+    }
+
+    #[test]
+    fn parses_end_lines() {
+        let end = |text: &str| match parse_record(text, 2).unwrap() {
+            Some(Parsed::End(r, e)) => (r, e),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            end(r#"{"v":1,"resource":"people","end":{"rows":40,"total":41,"complete":false}}"#),
+            (
+                Resource::People,
+                End {
+                    rows: 40,
+                    total: Some(41),
+                    complete: false
+                }
+            )
+        );
+        assert_eq!(
+            end(r#"{"v":1,"resource":"blog","end":{"rows":7,"total":null,"complete":false}}"#).1,
+            End {
+                rows: 7,
+                total: None,
+                complete: false
+            }
+        );
+        // Rows-only callers skip end lines, as they skip --totals lines.
+        let text = r#"{"v":1,"resource":"tags","end":{"rows":0,"total":0,"complete":true}}"#;
+        assert!(parse_line(text, 3).unwrap().is_none());
+        assert!(
+            parse_record(r#"{"v":1,"resource":"tags","total":3}"#, 4)
+                .unwrap()
+                .is_none()
+        );
+        for (text, want) in [
+            (
+                r#"{"v":1,"resource":"tags","end":{"total":1,"complete":true}}"#,
+                "input line 9: end line of tags: \"end.rows\" must be a non-negative integer",
+            ),
+            (
+                r#"{"v":1,"resource":"tags","end":{"rows":1,"total":1,"complete":"yes"}}"#,
+                "input line 9: end line of tags: \"end.complete\" must be true or false",
+            ),
+            (
+                r#"{"v":1,"resource":"tags","end":{"rows":1,"total":-1,"complete":false}}"#,
+                "input line 9: end line of tags: \"end.total\" must be a non-negative integer or null",
+            ),
+            (
+                r#"{"v":1,"resource":"tags","end":[1]}"#,
+                "input line 9: end line of tags: \"end\" must be a JSON object",
+            ),
+            (
+                r#"{"v":1,"resource":"tags","end":{"rows":4,"total":5,"complete":true}}"#,
+                "input line 9: end line of tags: says complete, but rows 4 differ from total 5",
+            ),
+            (
+                r#"{"v":1,"resource":"tags","row":{},"end":{"rows":0,"total":0,"complete":true}}"#,
+                "input line 9: a line holds either \"row\" or \"end\", not both",
+            ),
+            (
+                r#"{"v":1,"resource":"tags"}"#,
+                "input line 9: \"row\" must be a JSON object",
+            ),
+            (
+                r#"{"v":2,"resource":"tags","end":{"rows":0,"total":0,"complete":true}}"#,
+                "input line 9: unsupported line version v=2 (this reads v=1)",
+            ),
+        ] {
+            assert_eq!(
+                parse_record(text, 9).unwrap_err().to_string(),
+                want,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn read_records_end_lines_and_checks_their_counts() {
+        let text = concat!(
+            "{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":1}}\n",
+            "{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":2}}\n",
+            "{\"v\":1,\"resource\":\"tags\",\"end\":{\"rows\":2,\"total\":2,\"complete\":true}}\n",
+            "{\"v\":1,\"resource\":\"people\",\"row\":{\"ID\":10}}\n",
+            "{\"v\":1,\"resource\":\"people\",\"end\":{\"rows\":1,\"total\":2,\"complete\":false}}\n",
+            "{\"v\":1,\"resource\":\"project-buzz\",\"end\":{\"rows\":0,\"total\":0,\"complete\":true}}\n",
+        );
+        let input = Input::read(text.as_bytes()).unwrap();
+        assert_eq!(input.len(), 3);
+        let ends: Vec<_> = input.ends().iter().map(|(r, e)| (*r, *e)).collect();
+        assert_eq!(
+            ends,
+            [
+                (
+                    Resource::Tags,
+                    End {
+                        rows: 2,
+                        total: Some(2),
+                        complete: true
+                    }
+                ),
+                (
+                    Resource::People,
+                    End {
+                        rows: 1,
+                        total: Some(2),
+                        complete: false
+                    }
+                ),
+                (
+                    Resource::ProjectBuzz,
+                    End {
+                        rows: 0,
+                        total: Some(0),
+                        complete: true
+                    }
+                ),
+            ]
+        );
+        assert!(input.without_end().is_empty());
+
+        // A pipe cut inside a resource: fewer rows than its end line says.
+        let cut = text.replace("{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":2}}\n", "");
+        let e = Input::read(cut.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "input line 2: the end line of tags says 2 rows, but 1 were read: the input was cut or edited"
+        );
+        // A pipe cut before a resource's end line: the rows have no end line.
+        let cut: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+        let input = Input::read(cut.as_bytes()).unwrap();
+        assert_eq!(input.without_end(), [Resource::People]);
+        // Two end lines, or a row after the end line, are not one laddr-fetch run.
+        let twice = format!(
+            "{text}{}\n",
+            r#"{"v":1,"resource":"tags","end":{"rows":2,"total":2,"complete":true}}"#
+        );
+        let e = Input::read(twice.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "input line 7: a second end line for tags (the first is line 3)"
+        );
+        let late = format!("{text}{}\n", r#"{"v":1,"resource":"tags","row":{"ID":3}}"#);
+        let e = Input::read(late.as_bytes()).unwrap_err().to_string();
+        assert_eq!(e, "input line 7: a row of tags after its end line (line 3)");
+    }
+
+    #[test]
+    fn input_without_end_lines_has_no_ends() {
+        let text = "{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":1}}\n";
+        let input = Input::read(text.as_bytes()).unwrap();
+        assert!(input.ends().is_empty());
+        assert!(input.without_end().is_empty());
     }
 
     #[test]

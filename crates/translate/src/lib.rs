@@ -29,7 +29,9 @@ pub mod validate;
 
 pub use blog::{MediaAsset, assemble_body, caption_slug, placeholder};
 pub use ids::{IdSource, ReadForward, Sequential, UuidV7, build_read_forward};
-pub use input::{Input, InputError, InputLine, Resource, Row, parse_line};
+pub use input::{
+    End, Input, InputError, InputLine, Parsed, Resource, Row, parse_line, parse_record,
+};
 pub use pii::PiiPolicy;
 pub use sheet::Sheet;
 pub use slug::{normalize_person_slug, normalize_person_slug_for};
