@@ -620,3 +620,26 @@ fn run_child(args: &[String]) -> crate::Result<ExitCode> {
     println!("{}", secs.as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_file_round_trips() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("blobs.bin");
+        let blobs = vec![b"".to_vec(), b"x = 1\n".to_vec(), vec![0u8; 70_000]];
+        write_blob_file(&path, &blobs).unwrap();
+        assert_eq!(read_blob_file(&path).unwrap(), blobs);
+        std::fs::write(&path, [5, 0, 0, 0, b'a']).unwrap();
+        assert!(read_blob_file(&path).unwrap_err().contains("truncated"));
+    }
+
+    #[test]
+    fn median_is_the_middle_run() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(vec![ms(30), ms(10), ms(20)]), ms(20));
+        assert_eq!(median(vec![ms(5)]), ms(5));
+    }
+}
