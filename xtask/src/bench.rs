@@ -299,6 +299,12 @@ fn measure_child(runs: usize, args: &[String]) -> crate::Result<(Duration, u64)>
             .trim()
             .parse()
             .map_err(|_| format!("bench child {args:?} printed {out:?}"))?;
+        eprintln!(
+            "xtask: bench:   {} run {}/{runs}: {secs:.3} s, {:.1} MB",
+            args.first().map_or("child", String::as_str),
+            times.len() + 1,
+            mb(m.peak_rss)
+        );
         times.push(Duration::from_secs_f64(secs));
         peak = peak.max(m.peak_rss);
     }
@@ -323,6 +329,12 @@ fn measure_command(
         if !m.status.success() {
             return Err(format!("{cmd:?} failed: {}", m.status));
         }
+        eprintln!(
+            "xtask: bench:   command run {}/{runs}: {:.3} s, {:.1} MB",
+            times.len() + 1,
+            m.wall.as_secs_f64(),
+            mb(m.peak_rss)
+        );
         times.push(m.wall);
         peak = peak.max(m.peak_rss);
     }
