@@ -27,6 +27,9 @@ pub struct Run {
     pub dry_run: bool,
     /// Import even when a laddr resource has no rows (its sheets are then emptied).
     pub allow_missing_resources: bool,
+    /// Import even when laddr-fetch's end lines say a resource is incomplete (the records of
+    /// its missing rows are then deleted).
+    pub allow_incomplete: bool,
     pub options: Options,
     pub signature: Option<sheets::Signature>,
 }
@@ -44,6 +47,13 @@ pub enum Fatal {
         .0.join(", ")
     )]
     MissingResources(Vec<&'static str>),
+    #[error(
+        "laddr-fetch did not deliver every row of {}: as a snapshot the run would delete the \
+         records of the rows it missed; refusing (rows were lost, or it ran with --limit: see its \
+         stderr or --json report and fetch again; --allow-incomplete imports it anyway)",
+        list(.0)
+    )]
+    Incomplete(Vec<Incomplete>),
     #[error("sheet `{sheet}` has no config in .gitsheets/ of {base}")]
     NoConfig { sheet: String, base: String },
     #[error("sheet `{0}` is rooted at `.`: the importer would replace the whole repo; refusing")]
@@ -56,6 +66,74 @@ pub enum Fatal {
         count: usize,
         first: String,
     },
+}
+
+/// A resource the input does not hold whole, by laddr-fetch's own end line (or the lack of
+/// one where other resources have theirs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incomplete {
+    pub resource: &'static str,
+    /// Rows read for the resource.
+    pub rows: u64,
+    /// The server's total from the end line, when laddr-fetch saw one.
+    pub total: Option<u64>,
+    /// False when the resource has rows but no end line: the input was cut short.
+    pub end_line: bool,
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.end_line, self.total) {
+            (false, _) => write!(
+                f,
+                "{} ({} rows and no end line: the input was cut short)",
+                self.resource, self.rows
+            ),
+            (true, Some(t)) => write!(f, "{} ({} of {t} rows)", self.resource, self.rows),
+            (true, None) => write!(
+                f,
+                "{} ({} rows, server total unknown)",
+                self.resource, self.rows
+            ),
+        }
+    }
+}
+
+fn list(items: &[Incomplete]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The resources laddr-fetch says it did not deliver whole (`complete:false` end lines), and
+/// those with rows but no end line while others have one. Empty for input without end lines
+/// (hand-made NDJSON), which is taken as whole, as before end lines existed.
+pub fn incomplete(input: &Input) -> Vec<Incomplete> {
+    let cut = input.without_end();
+    translate::Resource::ALL
+        .into_iter()
+        .filter_map(|r| {
+            let rows = input.rows(r).len() as u64;
+            match input.ends().get(&r) {
+                Some(end) if !end.complete => Some(Incomplete {
+                    resource: r.as_str(),
+                    rows,
+                    total: end.total,
+                    end_line: true,
+                }),
+                None if cut.contains(&r) => Some(Incomplete {
+                    resource: r.as_str(),
+                    rows,
+                    total: None,
+                    end_line: false,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Per sheet: the reference's counts plus what happened in the repo.
@@ -87,12 +165,16 @@ pub struct Report {
     /// Records refused at write time (unrenderable or colliding paths).
     pub write_errors: Vec<String>,
     pub problems: usize,
+    /// Resources imported although incomplete (`--allow-incomplete`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Incomplete>,
 }
 
 impl Report {
-    /// Exit 0 only when nothing was skipped for an error and nothing failed validation.
+    /// Exit 0 only when nothing was skipped for an error, nothing failed validation and the
+    /// input was whole.
     pub fn passed(&self) -> bool {
-        self.problems == 0 && self.write_errors.is_empty()
+        self.problems == 0 && self.write_errors.is_empty() && self.incomplete.is_empty()
     }
 }
 
@@ -332,6 +414,16 @@ pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
     if !missing.is_empty() && !run.allow_missing_resources {
         return Err(Fatal::MissingResources(missing));
     }
+    // Rows laddr-fetch lost (or left out with --limit) are not rows deleted upstream: the
+    // snapshot would delete their records.
+    let incomplete = incomplete(input);
+    if !incomplete.is_empty() && !run.allow_incomplete {
+        return Err(Fatal::Incomplete(incomplete));
+    }
+    Ok(write(run, input)?.with_incomplete(incomplete))
+}
+
+fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
     let Some(p) = prepare(run, input)? else {
         let out = translate_alone(run, input);
         return Ok(report(run, &out, None, BTreeMap::new(), Vec::new(), None));
@@ -416,6 +508,19 @@ impl Report {
         self.no_changes = no_changes;
         self
     }
+
+    /// Record resources imported although incomplete, first among the warnings.
+    fn with_incomplete(mut self, incomplete: Vec<Incomplete>) -> Self {
+        let warned = incomplete.iter().map(|i| {
+            format!(
+                "incomplete input imported (--allow-incomplete): {i}; this snapshot deletes the \
+                 records of its missing rows"
+            )
+        });
+        self.warnings.splice(0..0, warned);
+        self.incomplete = incomplete;
+        self
+    }
 }
 
 fn report(
@@ -441,6 +546,7 @@ fn report(
         sheets,
         write_errors,
         problems: out.problems.len(),
+        incomplete: Vec::new(),
     }
 }
 
@@ -474,6 +580,12 @@ pub fn summary(report: &Report) -> String {
             c.imported, c.skipped, c.errors
         ));
     }
+    if !report.incomplete.is_empty() {
+        s.push_str(&format!(
+            "!!! INCOMPLETE INPUT imported with --allow-incomplete: {}\n!!! the records of the rows laddr-fetch missed are deleted by this snapshot\n",
+            list(&report.incomplete)
+        ));
+    }
     s.push_str(&format!("warnings: {}\n", report.warnings.len()));
     for w in report.warnings.iter().take(25) {
         s.push_str(&format!("  {w}\n"));
@@ -489,4 +601,31 @@ pub fn summary(report: &Report) -> String {
         s.push_str(&format!("commit: {c} on {}\n", report.branch));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_names_each_resource_with_its_counts() {
+        let text = concat!(
+            "{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":1}}\n",
+            "{\"v\":1,\"resource\":\"tags\",\"end\":{\"rows\":1,\"total\":1,\"complete\":true}}\n",
+            "{\"v\":1,\"resource\":\"people\",\"row\":{\"ID\":10}}\n",
+            "{\"v\":1,\"resource\":\"people\",\"end\":{\"rows\":1,\"total\":3,\"complete\":false}}\n",
+            "{\"v\":1,\"resource\":\"projects\",\"end\":{\"rows\":0,\"total\":null,\"complete\":false}}\n",
+            "{\"v\":1,\"resource\":\"blog\",\"row\":{\"ID\":5}}\n",
+        );
+        let input = Input::read(text.as_bytes()).unwrap();
+        let found = incomplete(&input);
+        assert_eq!(
+            list(&found),
+            "people (1 of 3 rows), projects (0 rows, server total unknown), \
+             blog (1 rows and no end line: the input was cut short)"
+        );
+        // Hand-made input without end lines is whole.
+        let plain = Input::read("{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":1}}\n".as_bytes());
+        assert!(incomplete(&plain.unwrap()).is_empty());
+    }
 }

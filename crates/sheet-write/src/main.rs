@@ -11,13 +11,16 @@ use std::process::ExitCode;
     name = "sheet-write",
     version,
     about = "Translate laddr rows (laddr-fetch NDJSON on stdin) into the rewrite's records and write one snapshot commit per sheet onto a branch of a bare data repo.",
-    after_help = "Exit codes: 0 imported cleanly; 1 some rows were skipped for an error or failed validation (see the report); 2 usage or fatal error (nothing written).
+    after_help = "Input: laddr-fetch NDJSON. The run is a snapshot: every record whose row is not in the input is deleted. So it refuses (exit 2, nothing written, --dry-run included) input with no rows of a resource (--allow-missing-resources overrides) and input whose laddr-fetch end line says a resource is incomplete ({\"v\":1,\"resource\":…,\"end\":{…,\"complete\":false}}: rows lost, or fetched with --limit), or whose end line never arrived (a cut pipe); --allow-incomplete imports it anyway, warns and exits 1. Input without end lines (hand-made NDJSON) is taken as whole. --emit-records writes nothing and is never refused for either.
+
+Exit codes: 0 imported cleanly; 1 some rows were skipped for an error or failed validation, or incomplete input was imported with --allow-incomplete (see the report); 2 usage or fatal error (nothing written).
 
 Examples:
   laddr-fetch --source-host=codeforphilly.org > laddr.ndjson
   sheet-write --data-repo=/scratch/codeforphilly-data --branch=legacy-import --dry-run < laddr.ndjson
   laddr-fetch | sheet-write --data-repo=/scratch/codeforphilly-data --branch=legacy-import --json=import-T-1.json
-  sheet-write --emit-records --data-repo=/scratch/codeforphilly-data < laddr.ndjson | head"
+  sheet-write --emit-records --data-repo=/scratch/codeforphilly-data < laddr.ndjson | head
+  sheet-write --data-repo=/scratch/codeforphilly-data --allow-incomplete < lossy.ndjson   # knowingly; exits 1"
 )]
 struct Cli {
     /// The bare data repo (`git clone --bare`).
@@ -48,6 +51,10 @@ struct Cli {
     /// snapshot, so it would delete every record of that resource's sheets.
     #[arg(long)]
     allow_missing_resources: bool,
+    /// Import even when laddr-fetch's end lines say a resource came back incomplete (rows lost,
+    /// or `--limit`). Refused by default: the records of the missing rows would be deleted.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Print the translated records as NDJSON (sheet, path, record) instead of writing.
     #[arg(long, conflicts_with = "dry_run")]
     emit_records: bool,
@@ -115,6 +122,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         run_at: now,
         dry_run: cli.dry_run,
         allow_missing_resources: cli.allow_missing_resources,
+        allow_incomplete: cli.allow_incomplete,
         options,
         signature: None,
     };

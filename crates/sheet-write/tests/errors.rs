@@ -162,6 +162,20 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn help_explains_the_completeness_refusal() {
+    let r = sheet_write(&["--help"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for needle in [
+        "--allow-incomplete",
+        "--allow-missing-resources",
+        "\"complete\":false",
+        "Input without end lines (hand-made NDJSON) is taken as whole",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle}: {}", r.stdout);
+    }
+}
+
+#[test]
 fn an_unreadable_parent_record_is_fatal() {
     // Its id could not be carried forward, so every reference to it would churn.
     let tmp = tempfile::tempdir().unwrap();

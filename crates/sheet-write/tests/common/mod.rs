@@ -394,8 +394,16 @@ pub fn sheet_write(args: &[&str], input: &str) -> Run {
 }
 
 /// `laddr-fetch --source-url URL | sheet-write ARGS`, two processes joined by a real pipe.
-/// Returns (laddr-fetch exit code, sheet-write run).
+/// Returns (laddr-fetch exit code, sheet-write run); laddr-fetch must succeed.
 pub fn pipeline(url: &str, args: &[&str]) -> (i32, Run) {
+    let (code, run, fetch_stderr) = pipeline_with(url, &[], args);
+    assert_eq!(code, 0, "laddr-fetch failed: {fetch_stderr}");
+    (code, run)
+}
+
+/// `laddr-fetch --source-url URL FETCH_ARGS | sheet-write ARGS` through a real pipe, whatever
+/// laddr-fetch's exit code. Returns (laddr-fetch exit code, sheet-write run, its stderr).
+pub fn pipeline_with(url: &str, fetch_args: &[&str], args: &[&str]) -> (i32, Run, String) {
     let mut fetch = Command::new(laddr_fetch_bin())
         .args([
             "--source-url",
@@ -406,6 +414,7 @@ pub fn pipeline(url: &str, args: &[&str]) -> (i32, Run) {
             "0",
             "-q",
         ])
+        .args(fetch_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -422,13 +431,11 @@ pub fn pipeline(url: &str, args: &[&str]) -> (i32, Run) {
     let write = write.wait_with_output().unwrap();
     let fetched = fetch.wait_with_output().unwrap();
     let code = fetched.status.code().unwrap_or(-1);
-    assert_eq!(
+    (
         code,
-        0,
-        "laddr-fetch failed: {}",
-        String::from_utf8_lossy(&fetched.stderr)
-    );
-    (code, Run::from(write))
+        Run::from(write),
+        String::from_utf8_lossy(&fetched.stderr).into_owned(),
+    )
 }
 
 pub fn read_json(path: &Path) -> Value {
@@ -453,6 +460,13 @@ pub fn diff(bare: &Path, a: &str, b: &str) -> Vec<(String, String)> {
 
 /// `laddr-fetch --source-url URL` stdout (for runs that replay the same snapshot).
 pub fn fetch(url: &str) -> String {
+    let (code, stdout) = fetch_with(url, &[]);
+    assert_eq!(code, 0, "laddr-fetch failed");
+    stdout
+}
+
+/// `laddr-fetch --source-url URL FETCH_ARGS`: (exit code, stdout), whatever the exit code.
+pub fn fetch_with(url: &str, fetch_args: &[&str]) -> (i32, String) {
     let out = Command::new(laddr_fetch_bin())
         .args([
             "--source-url",
@@ -463,14 +477,13 @@ pub fn fetch(url: &str) -> String {
             "0",
             "-q",
         ])
+        .args(fetch_args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "laddr-fetch failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
 }
 
 /// The sheet config of `sheet` from the template.
