@@ -37,7 +37,8 @@ pub struct ResourceReport {
     pub requests: u64,
     /// Rows written (unique IDs).
     pub rows: u64,
-    /// The server's `total` on the last page fetched (`None` with `--limit` or if never seen).
+    /// The server's `total` on the last page fetched (`None` if never seen; with `--limit` it
+    /// is not checked against `rows`).
     pub total: Option<u64>,
     pub retries: u64,
     /// Rows seen twice (same ID) and dropped.
