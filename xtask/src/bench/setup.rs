@@ -3,6 +3,7 @@
 //! site fetched once through the real `laddr-fetch` (not timed).
 
 use super::{git, run_logged, tool};
+use crate::proc::Measured;
 use fixtures::laddr::{Scale, Site};
 use fixtures::laddr_server::{Faults, LaddrServer};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub template: PathBuf,
     /// `laddr-fetch` NDJSON of the whole site.
     pub ndjson: PathBuf,
+    /// What that one fetch cost (loopback, no latency, `--concurrency 4`).
+    pub fetch_once: Option<Measured>,
 }
 
 impl Ctx {
@@ -57,6 +60,7 @@ impl Ctx {
             site,
             template,
             ndjson: tmp.path().join("laddr.ndjson"),
+            fetch_once: None,
             tmp,
         };
         ctx.fetch_once()?;
@@ -94,7 +98,11 @@ impl Ctx {
             .args(["--concurrency=4", "--delay-ms=0", "--quiet"])
             .stdin(Stdio::null())
             .stdout(out);
-        run_logged(&mut cmd, &self.dir().join("fetch-once.log"), &[0])?;
+        self.fetch_once = Some(run_logged(
+            &mut cmd,
+            &self.dir().join("fetch-once.log"),
+            &[0],
+        )?);
         let size = std::fs::metadata(&self.ndjson).map_or(0, |m| m.len());
         eprintln!(
             "xtask: bench: fetched the site once with laddr-fetch: {:.1} MB of NDJSON ({:.1} s, not timed)",
