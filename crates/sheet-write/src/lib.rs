@@ -225,10 +225,13 @@ fn existing_records(
                 first: first.to_string(),
             });
         }
-        existing.insert(
-            sheet.as_str().to_owned(),
-            read.records.into_iter().map(|r| r.record).collect(),
-        );
+        // Keep only what read-forward ids need; the rest of each record is dropped at once.
+        let slim = read.records.into_iter().map(|r| {
+            let mut record = r.record;
+            record.retain(|k, _| translate::READ_FORWARD_FIELDS.contains(&k.as_str()));
+            record
+        });
+        existing.insert(sheet.as_str().to_owned(), slim.collect());
     }
     Ok(existing)
 }

@@ -28,7 +28,7 @@ pub mod urls;
 pub mod validate;
 
 pub use blog::{MediaAsset, assemble_body, caption_slug, placeholder};
-pub use ids::{IdSource, ReadForward, Sequential, UuidV7, build_read_forward};
+pub use ids::{IdSource, READ_FORWARD_FIELDS, ReadForward, Sequential, UuidV7, build_read_forward};
 pub use input::{
     End, Input, InputError, InputLine, Parsed, Resource, Row, parse_line, parse_record,
 };

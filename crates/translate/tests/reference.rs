@@ -882,6 +882,26 @@ fn rerun_with_read_forward_is_identical() {
 }
 
 #[test]
+fn read_forward_needs_only_its_listed_fields() {
+    // Callers may drop every other field of the parent tree's records (sheet-write does, to
+    // keep a full snapshot's re-run small): the re-translation must not change.
+    let first = run(&fixture());
+    let mut slim = first.as_existing();
+    for records in slim.values_mut() {
+        for r in records.iter_mut() {
+            r.retain(|k, _| translate::READ_FORWARD_FIELDS.contains(&k.as_str()));
+        }
+    }
+    let second = translate(
+        &input(&fixture()),
+        &Options::new("2030-01-01T00:00:00.000Z"),
+        &build_read_forward(&slim),
+        &mut Sequential { next: 1000 },
+    );
+    assert_eq!(first.records, second.records);
+}
+
+#[test]
 fn clock_fallbacks_are_read_forward_too() {
     // The fixture's embedded tags carry no Created, so tag-assignment createdAt is the run
     // clock. A later run at another clock keeps the parent tree's value: no churn.
