@@ -101,7 +101,8 @@ impl LaddrRows {
                 Ok(())
             }
             Some(_) => Err(bad("\"row\" is not an object".into())),
-            None if v.get("total").is_some() => Ok(()),
+            // laddr-fetch's end-of-resource and `--totals` lines carry no row.
+            None if v.get("end").is_some() || v.get("total").is_some() => Ok(()),
             None => Err(bad("no \"row\"".into())),
         }
     }

@@ -2,7 +2,6 @@
 //! durationMs, note) with the expectation added, a per-kind summary and the verdict.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -88,43 +87,5 @@ pub fn summarise(results: &[ProbeResult]) -> Vec<KindSummary> {
 
 /// The wall clock as `YYYY-MM-DDTHH:MM:SS.sssZ` (JavaScript's `toISOString`).
 pub fn now_iso() -> String {
-    iso(SystemTime::now())
-}
-
-pub fn iso(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's days_from_civil, inverted).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn iso_known_instants() {
-        assert_eq!(iso(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(1_518_875_937_000);
-        assert_eq!(iso(t), "2018-02-17T13:58:57.000Z");
-        let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(iso(t), "2000-02-29T00:00:00.000Z");
-    }
+    translate::now_iso()
 }

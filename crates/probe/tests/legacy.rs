@@ -21,6 +21,8 @@ fn laddr_files(dir: &std::path::Path) -> String {
             "\n",
             r#"{"v":1,"resource":"people","row":{"ID":1001,"Class":"Emergence\\People\\Person","Username":null}}"#,
             "\n",
+            r#"{"v":1,"resource":"people","end":{"rows":5,"total":5,"complete":true}}"#,
+            "\n",
             r#"{"v":1,"resource":"people","total":5}"#,
             "\n",
         ),

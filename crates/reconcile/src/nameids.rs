@@ -33,7 +33,11 @@ pub fn read_laddr_usernames(
         if v.get("v").and_then(Value::as_u64) != Some(1) {
             return Err(err("not a laddr-fetch v1 line (`v` must be 1)".into()));
         }
-        if v.get("resource").and_then(Value::as_str) != Some("people") {
+        // Other resources, and laddr-fetch's end-of-resource and `--totals` lines, carry no row.
+        if v.get("resource").and_then(Value::as_str) != Some("people")
+            || v.get("end").is_some()
+            || v.get("total").is_some()
+        {
             continue;
         }
         let row = v

@@ -150,6 +150,11 @@ fn laddr_file(rows: &[(i64, &str)]) -> tempfile::NamedTempFile {
         );
         text.push('\n');
     }
+    // laddr-fetch closes each resource with an end line.
+    text.push_str(&format!(
+        "{{\"v\":1,\"resource\":\"people\",\"end\":{{\"rows\":{n},\"total\":{n},\"complete\":true}}}}\n",
+        n = rows.len() + 1
+    ));
     fs::write(f.path(), text).unwrap();
     f
 }

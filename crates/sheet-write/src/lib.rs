@@ -408,10 +408,17 @@ pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Repo
 /// what would be written and write nothing).
 pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
     // An empty input (laddr-fetch failed and wrote nothing) or a partial one (`--resources`)
-    // would otherwise wipe the missing sheets from the branch.
+    // would otherwise wipe the missing sheets from the branch. A resource laddr-fetch closed
+    // as complete with no rows is really empty upstream, not missing.
+    let really_empty = |r: &translate::Resource| {
+        input
+            .ends()
+            .get(r)
+            .is_some_and(|e| e.complete && e.rows == 0)
+    };
     let missing: Vec<&'static str> = translate::Resource::ALL
         .into_iter()
-        .filter(|r| input.rows(*r).is_empty())
+        .filter(|r| input.rows(*r).is_empty() && !really_empty(r))
         .map(translate::Resource::as_str)
         .collect();
     if !missing.is_empty() && !run.allow_missing_resources {

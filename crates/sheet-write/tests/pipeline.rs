@@ -1055,3 +1055,41 @@ fn a_cut_pipe_is_refused_and_input_without_end_lines_still_imports() {
     assert_eq!(repo_state(&repo.bare), state);
     fsck(&repo.bare);
 }
+
+/// A resource laddr-fetch closed as complete with no rows is empty upstream, not missing: it
+/// imports (and empties its sheet), where a resource with no rows and no end line is refused.
+#[test]
+fn a_resource_really_empty_upstream_imports() {
+    let site = small_site();
+    let (repo, _, _) = Imported::new(site.clone());
+    let data_repo = repo.bare.to_str().unwrap();
+    let mut empty_blog = site.clone();
+    empty_blog.blog.clear();
+    let server = serve(empty_blog);
+    let input = fetch(&server.url());
+    assert!(
+        input.contains(r#"{"v":1,"resource":"blog","end":{"rows":0,"total":0,"complete":true}}"#),
+        "{input}"
+    );
+    let r = sheet_write(&["--data-repo", data_repo, "--now", NOW], &input);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        git(
+            &repo.bare,
+            &["ls-tree", "--name-only", BRANCH, "blog-posts"]
+        ),
+        ""
+    );
+    fsck(&repo.bare);
+
+    let without_end: String = input
+        .lines()
+        .filter(|l| !l.contains(r#""resource":"blog","end""#))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = sheet_write(
+        &["--data-repo", data_repo, "--now", NOW, "--dry-run"],
+        &without_end,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
