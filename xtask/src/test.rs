@@ -18,7 +18,7 @@ pub fn run(args: Args) -> crate::Result<ExitCode> {
     ensure_js_stack()?;
     ensure_moto()?;
     let status = cargo()
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args)
         .status()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
