@@ -15,7 +15,7 @@ mod reconcile;
 mod setup;
 mod snapshot;
 
-use crate::proc::{Measured, root, wait_measured};
+use crate::proc::{root, wait_measured};
 use sha1::{Digest, Sha1};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -148,6 +148,8 @@ pub struct Section {
 pub struct Row {
     pub name: String,
     pub median: Duration,
+    /// Median user + system CPU time, where the whole process is the measured thing.
+    pub cpu: Option<Duration>,
     pub peak_rss: u64,
     pub ratio: String,
 }
@@ -158,7 +160,10 @@ fn render_doc(sections: &[Section], a: &Args) -> String {
          runs of a separate process; ratios compare rows measured in the same command on the same machine, \
          which is shared and noisy, so read ratios rather than absolute times. Peak memory is the process's own \
          maximum resident set (wait4, read by a small launcher process, so \
-         readings of a few MB are the launcher's own).\n",
+         readings of a few MB are the launcher's own). CPU is the median user + system time of the process \
+         and the children it waited for; other work on the machine stretches wall times (most for the tools \
+         that use both cores) far more than CPU times. `–`: the row times a section inside its process, whose \
+         CPU time would include the setup.\n",
     );
     let host = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -177,14 +182,16 @@ fn render_doc(sections: &[Section], a: &Args) -> String {
     ));
     for sec in sections {
         s.push_str(&format!(
-            "\n## {}\n\n{}\n\n| what | median | peak memory | ratio |\n|---|---:|---:|---:|\n",
+            "\n## {}\n\n{}\n\n| what | median | CPU | peak memory | ratio |\n|---|---:|---:|---:|---:|\n",
             sec.title, sec.what
         ));
         for r in &sec.rows {
             s.push_str(&format!(
-                "| {} | {:.3} s | {:.1} MB | {} |\n",
+                "| {} | {:.3} s | {} | {:.1} MB | {} |\n",
                 r.name,
                 r.median.as_secs_f64(),
+                r.cpu
+                    .map_or("–".into(), |c| format!("{:.3} s", c.as_secs_f64())),
                 r.peak_rss as f64 / 1e6,
                 r.ratio
             ));
@@ -223,7 +230,8 @@ fn tool(program: impl AsRef<std::ffi::OsStr>) -> Command {
 }
 
 /// The spawner (`bench --child spawn -- program …`): run the program with our stdio, env and
-/// working directory; write `<wall ns> <raw wait status> <peak RSS bytes>` to $XTASK_BENCH_RESULT.
+/// working directory; write `<wall ns> <raw wait status> <peak RSS bytes> <CPU ns>` to
+/// $XTASK_BENCH_RESULT.
 fn spawn_child(command: &[String]) -> crate::Result<ExitCode> {
     let result = std::env::var_os(RESULT_ENV).ok_or("spawn: XTASK_BENCH_RESULT is not set")?;
     let (program, args) = command.split_first().ok_or("spawn: no program")?;
@@ -234,12 +242,21 @@ fn spawn_child(command: &[String]) -> crate::Result<ExitCode> {
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     let m = wait_measured(child, started)?;
+    // Our only child is reaped, so the children's usage is its usage (its own waited-for
+    // children, such as git's helpers, included).
+    // SAFETY: rusage is plain old data; getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
+    }
+    let tv = |t: libc::timeval| t.tv_sec as u128 * 1_000_000_000 + t.tv_usec as u128 * 1_000;
     use std::os::unix::process::ExitStatusExt;
     let line = format!(
-        "{} {} {}\n",
+        "{} {} {} {}\n",
         m.wall.as_nanos(),
         m.status.into_raw(),
-        m.peak_rss
+        m.peak_rss,
+        tv(usage.ru_utime) + tv(usage.ru_stime)
     );
     std::fs::write(&result, line).map_err(|e| format!("{}: {e}", Path::new(&result).display()))?;
     Ok(ExitCode::SUCCESS)
@@ -247,7 +264,17 @@ fn spawn_child(command: &[String]) -> crate::Result<ExitCode> {
 
 /// Run a command made by [`tool`] to completion and return what the program cost, and its
 /// stdout when `capture` (else stdout is whatever the command set).
-fn finish(cmd: &mut Command, capture: bool) -> crate::Result<(Measured, Vec<u8>)> {
+/// What one measured run cost.
+pub struct Cost {
+    pub status: std::process::ExitStatus,
+    pub wall: Duration,
+    /// Peak resident set size in bytes.
+    pub peak_rss: u64,
+    /// User + system CPU time.
+    pub cpu: Duration,
+}
+
+fn finish(cmd: &mut Command, capture: bool) -> crate::Result<(Cost, Vec<u8>)> {
     let result = tempfile::NamedTempFile::new().map_err(|e| format!("temp file: {e}"))?;
     cmd.env(RESULT_ENV, result.path());
     if capture {
@@ -267,15 +294,16 @@ fn finish(cmd: &mut Command, capture: bool) -> crate::Result<(Measured, Vec<u8>)
         .split_whitespace()
         .filter_map(|t| t.parse().ok())
         .collect();
-    let [wall, raw, peak] = nums[..] else {
+    let [wall, raw, peak, cpu] = nums[..] else {
         return Err(format!("{cmd:?}: the spawner failed ({status})"));
     };
     use std::os::unix::process::ExitStatusExt;
     Ok((
-        Measured {
+        Cost {
             status: std::process::ExitStatus::from_raw(raw as i32),
             wall: Duration::from_nanos(wall as u64),
             peak_rss: peak as u64,
+            cpu: Duration::from_nanos(cpu as u64),
         },
         out,
     ))
@@ -344,7 +372,7 @@ fn measure_command(
 /// Run `cmd` (made with [`tool`]) to completion with its stderr in `log` (the tools' progress
 /// would drown ours), measuring it; an exit code outside `accept` is an error quoting the end
 /// of the log.
-fn run_logged(cmd: &mut Command, log: &Path, accept: &[i32]) -> crate::Result<Measured> {
+fn run_logged(cmd: &mut Command, log: &Path, accept: &[i32]) -> crate::Result<Cost> {
     let f = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     cmd.stderr(f);
     let (m, _) = finish(cmd, false)?;
@@ -360,6 +388,7 @@ fn run_logged(cmd: &mut Command, log: &Path, accept: &[i32]) -> crate::Result<Me
 /// What [`measure_runs`] found: the median wall time, the largest peak RSS, every exit code.
 struct Runs {
     median: Duration,
+    cpu: Duration,
     peak_rss: u64,
     codes: Vec<i32>,
 }
@@ -374,6 +403,7 @@ fn measure_runs(
     mut setup: impl FnMut(usize) -> crate::Result<Command>,
 ) -> crate::Result<Runs> {
     let mut times = Vec::new();
+    let mut cpus = Vec::new();
     let mut peak = 0;
     let mut codes = Vec::new();
     for i in 0..runs {
@@ -386,11 +416,13 @@ fn measure_runs(
             m.peak_rss as f64 / 1e6
         );
         times.push(m.wall);
+        cpus.push(m.cpu);
         peak = peak.max(m.peak_rss);
         codes.push(m.status.code().unwrap_or(-1));
     }
     Ok(Runs {
         median: median(times),
+        cpu: median(cpus),
         peak_rss: peak,
         codes,
     })
@@ -578,9 +610,9 @@ fn sheets_write(a: &Args) -> crate::Result<Section> {
                Ratios are against the floor."
             .into(),
         rows: vec![
-            Row { name: "floor: SHA-1 + zlib, one thread".into(), median: floor, peak_rss: floor_rss, ratio: "1.00x".into() },
-            Row { name: "sheets (Transaction → pack)".into(), median: ours, peak_rss: ours_rss, ratio: r(ours) },
-            Row { name: format!("git fast-import ({} run{})", a.slow_runs, if a.slow_runs == 1 { "" } else { "s" }), median: fi, peak_rss: fi_rss, ratio: r(fi) },
+            Row { name: "floor: SHA-1 + zlib, one thread".into(), median: floor, cpu: None, peak_rss: floor_rss, ratio: "1.00x".into() },
+            Row { name: "sheets (Transaction → pack)".into(), median: ours, cpu: None, peak_rss: ours_rss, ratio: r(ours) },
+            Row { name: format!("git fast-import ({} run{})", a.slow_runs, if a.slow_runs == 1 { "" } else { "s" }), median: fi, cpu: None, peak_rss: fi_rss, ratio: r(fi) },
         ],
         verdicts: vec![
             format!(

@@ -64,6 +64,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
                 rate(*n, r.median)
             ),
             median: r.median,
+            cpu: Some(r.cpu),
             peak_rss: r.peak_rss,
             ratio: format!("{:.2}x", rate(*n, r.median) / rate(*seq_rows, seq.median)),
         });

@@ -93,6 +93,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<(Section, PathBuf)> {
     let mut rows = vec![Row {
         name: "baseline: `git ls-tree -r spam-detection`".into(),
         median: baseline.median,
+        cpu: Some(baseline.cpu),
         peak_rss: baseline.peak_rss,
         ratio: "1.00x".into(),
     }];
@@ -101,6 +102,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<(Section, PathBuf)> {
         rows.push(Row {
             name: format!("spam-prune {label}"),
             median: r.median,
+            cpu: Some(r.cpu),
             peak_rss: r.peak_rss,
             ratio: ratio(r.median, baseline.median),
         });

@@ -72,12 +72,14 @@ pub fn run(ctx: &Ctx, a: &Args, repo: &Path) -> crate::Result<Section> {
             Row {
                 name: "baseline: `git ls-tree -r published people/`".into(),
                 median: baseline.median,
+                cpu: Some(baseline.cpu),
                 peak_rss: baseline.peak_rss,
                 ratio: "1.00x".into(),
             },
             Row {
                 name: "reconcile (check)".into(),
                 median: r.median,
+                cpu: Some(r.cpu),
                 peak_rss: r.peak_rss,
                 ratio: ratio(r.median, baseline.median),
             },

@@ -2,8 +2,7 @@
 //! binaries, the full fixture site, a bare data repo holding only the sheet configs, and the
 //! site fetched once through the real `laddr-fetch` (not timed).
 
-use super::{git, run_logged, tool};
-use crate::proc::Measured;
+use super::{Cost, git, run_logged, tool};
 use fixtures::laddr::{Scale, Site};
 use fixtures::laddr_server::{Faults, LaddrServer};
 use std::path::{Path, PathBuf};
@@ -27,7 +26,7 @@ pub struct Ctx {
     /// `laddr-fetch` NDJSON of the whole site.
     pub ndjson: PathBuf,
     /// What that one fetch cost (loopback, no latency, `--concurrency 4`).
-    pub fetch_once: Option<Measured>,
+    pub fetch_once: Option<Cost>,
 }
 
 impl Ctx {
