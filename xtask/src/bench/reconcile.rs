@@ -85,9 +85,10 @@ pub fn run(ctx: &Ctx, a: &Args, repo: &Path) -> crate::Result<Section> {
             },
         ],
         verdicts: vec![format!(
-            "Under 1 s: {} ({:.3} s, peak {:.1} MB).",
+            "Under 1 s: {} ({:.3} s wall, {:.3} s CPU, peak {:.1} MB).",
             met(r.median < GOAL),
             r.median.as_secs_f64(),
+            r.cpu.as_secs_f64(),
             mb(r.peak_rss)
         )],
     })
