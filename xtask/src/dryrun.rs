@@ -102,7 +102,7 @@ struct Durations {
 pub fn run(a: Args) -> crate::Result<ExitCode> {
     let started = Instant::now();
     let run_at = translate::now_iso();
-    let (work, _guard) = pipeline::work_dir(a.work_dir.as_deref())?;
+    let (work, guard) = pipeline::work_dir(a.work_dir.as_deref())?;
     let embedded = a.source_host.is_none() && a.source_url.is_none();
     eprintln!("[xtask] dry-run: building the tools");
     let tools = Tools::build()?;
@@ -409,6 +409,15 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         print!("{text}");
     }
     eprint!("{}", summary(&report));
+    // A failed rehearsal keeps its logs and repo, which the notes above point into.
+    if !report.passed
+        && let Some(dir) = guard
+    {
+        eprintln!(
+            "logs, reports and the data repo are kept in {}",
+            dir.keep().display()
+        );
+    }
     Ok(if report.passed {
         ExitCode::SUCCESS
     } else {

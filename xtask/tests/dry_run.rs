@@ -8,7 +8,9 @@ fn dry_run(plant: Option<&str>) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(["dry-run", "--json", report.to_str().unwrap()]);
+    let work = dir.path().join("work");
+    cmd.args(["dry-run", "--json", report.to_str().unwrap()])
+        .args(["--work-dir", work.to_str().unwrap()]);
     if let Some(p) = plant {
         cmd.args(["--plant", p]);
     }
