@@ -426,7 +426,8 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
 }
 
 fn summary(r: &Report) -> String {
-    let mark = |b: bool| if b { "pass" } else { "FAIL" };
+    use pipeline::stage_line;
+    let d = &r.durations_ms;
     let mut s = String::from("\n=== dry-run ===\n");
     s.push_str(&format!(
         "runAt:      {}\nsourceHost: {}\ntarget:     {}\n",
@@ -434,15 +435,12 @@ fn summary(r: &Report) -> String {
         r.source_host,
         r.target.as_deref().unwrap_or("(none)")
     ));
-    s.push_str(&format!(
-        "  import     {}  ({} ms)\n",
-        mark(r.stages.import),
-        r.durations_ms.import
-    ));
-    s.push_str(&format!(
-        "  countDiff  {}  ({} ms)\n",
-        mark(r.stages.count_diff),
-        r.durations_ms.count_diff
+    s.push_str(&stage_line("import", r.stages.import, d.import, ""));
+    s.push_str(&stage_line(
+        "countDiff",
+        r.stages.count_diff,
+        d.count_diff,
+        "",
     ));
     for c in &r.count_diffs {
         s.push_str(&format!(
@@ -453,67 +451,30 @@ fn summary(r: &Report) -> String {
             if c.matched { "ok" } else { "OUT OF TOLERANCE" }
         ));
     }
-    s.push_str(&format!(
-        "  merge      {}  ({} ms)\n",
-        mark(r.stages.merge),
-        r.durations_ms.merge
+    s.push_str(&stage_line("merge", r.stages.merge, d.merge, ""));
+    let prune = pipeline::prune_detail(r.prune_report.as_ref());
+    s.push_str(&stage_line("prune", r.stages.prune, d.prune, &prune));
+    s.push_str(&stage_line(
+        "reconcile",
+        r.stages.reconcile,
+        d.reconcile,
+        "",
     ));
-    if let Some(p) = &r.prune_report {
-        s.push_str(&format!(
-            "  prune      {}  ({} ms)  people {} → {}, pruned {}\n",
-            mark(r.stages.prune),
-            r.durations_ms.prune,
-            p["peopleBefore"],
-            p["peopleAfter"],
-            p["prunedPeople"]
-        ));
-    } else {
-        s.push_str(&format!("  prune      {}\n", mark(r.stages.prune)));
-    }
-    s.push_str(&format!(
-        "  reconcile  {}  ({} ms)\n",
-        mark(r.stages.reconcile),
-        r.durations_ms.reconcile
-    ));
-    let failed = r
+    let failed: Vec<&Value> = r
         .smoke_checks
         .iter()
         .filter(|c| c["ok"] != Value::Bool(true))
-        .count();
-    s.push_str(&format!(
-        "  smoke      {}  ({} ms)  {} probes, {} failed\n",
-        mark(r.stages.smoke),
-        r.durations_ms.smoke,
-        r.smoke_checks.len(),
-        failed
-    ));
-    for c in r
-        .smoke_checks
-        .iter()
-        .filter(|c| c["ok"] != Value::Bool(true))
-        .take(10)
-    {
+        .collect();
+    let smoke = format!("{} probes, {} failed", r.smoke_checks.len(), failed.len());
+    s.push_str(&stage_line("smoke", r.stages.smoke, d.smoke, &smoke));
+    for c in failed.iter().take(10) {
         s.push_str(&format!(
             "    {} {} → {} ({})\n",
             c["name"], c["url"], c["status"], c["note"]
         ));
     }
-    for n in &r.notes {
-        s.push_str(&format!("  note: {n}\n"));
-    }
-    for step in r.steps.iter().filter(|st| !st.ok()) {
-        s.push_str(&format!(
-            "  --- {} (exit {:?}), last lines of {}:\n",
-            step.command, step.exit, step.log
-        ));
-        for line in pipeline::tail(&step.log, 6).lines() {
-            s.push_str(&format!("    {line}\n"));
-        }
-    }
-    s.push_str(&format!(
-        "passed: {}  ({} ms)\n",
-        r.passed, r.durations_ms.total
-    ));
+    s.push_str(&pipeline::notes_and_failures(&r.notes, &r.steps));
+    s.push_str(&format!("passed: {}  ({} ms)\n", r.passed, d.total));
     s
 }
 

@@ -364,6 +364,41 @@ pub fn reconcile(
     Ok((steps, read_json(&work.join("reconcile.json"))))
 }
 
+/// One stage's line in a human summary: `  name  pass  (12 ms)  detail`.
+pub fn stage_line(name: &str, ok: bool, ms: u128, detail: &str) -> String {
+    let mark = if ok { "pass" } else { "FAIL" };
+    let sep = if detail.is_empty() { "" } else { "  " };
+    format!("  {name:<10} {mark}  ({ms} ms){sep}{detail}\n")
+}
+
+/// What a spam-prune report says in one line.
+pub fn prune_detail(report: Option<&Value>) -> String {
+    report.map_or_else(String::new, |p| {
+        format!(
+            "people {} → {}, pruned {}",
+            p["peopleBefore"], p["peopleAfter"], p["prunedPeople"]
+        )
+    })
+}
+
+/// The notes, then the last lines of every failing step's log.
+pub fn notes_and_failures(notes: &[String], steps: &[Step]) -> String {
+    let mut s = String::new();
+    for n in notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    for step in steps.iter().filter(|st| !st.ok()) {
+        s.push_str(&format!(
+            "  --- {} (exit {:?}), last lines of {}:\n",
+            step.command, step.exit, step.log
+        ));
+        for line in tail(&step.log, 6).lines() {
+            s.push_str(&format!("    {line}\n"));
+        }
+    }
+    s
+}
+
 /// A work directory: the one given, or a temporary one (kept alive by the returned guard).
 pub fn work_dir(given: Option<&Path>) -> crate::Result<(PathBuf, Option<tempfile::TempDir>)> {
     match given {

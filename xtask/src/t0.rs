@@ -345,61 +345,42 @@ fn restore_import(
 }
 
 fn summary(r: &Report) -> String {
-    let mark = |b: bool| if b { "pass" } else { "FAIL" };
+    use pipeline::stage_line;
+    let d = &r.durations_ms;
     let mut s = String::from("\n=== t0-delta ===\n");
     s.push_str(&format!("runAt: {}  work: {}\n", r.run_at, r.work_dir));
-    s.push_str(&format!(
-        "  import     {}  ({} ms)  {} commit(s) on {}\n",
-        mark(r.stages.import),
-        r.durations_ms.import,
+    let commits = format!(
+        "{} commit(s) on {}",
         r.refs.import_commits.len(),
         r.import_branch
-    ));
+    );
+    s.push_str(&stage_line("import", r.stages.import, d.import, &commits));
     if let Some(sheets) = r
         .import_report
         .as_ref()
         .and_then(|i| i["sheets"].as_object())
     {
-        for (name, sh) in sheets {
-            if sh["commit"].is_string() {
-                s.push_str(&format!(
-                    "    {name:<20} +{} ~{} -{}\n",
-                    sh["added"], sh["modified"], sh["deleted"]
-                ));
-            }
+        for (name, sh) in sheets.iter().filter(|(_, sh)| sh["commit"].is_string()) {
+            s.push_str(&format!(
+                "    {name:<20} +{} ~{} -{}\n",
+                sh["added"], sh["modified"], sh["deleted"]
+            ));
         }
     }
-    s.push_str(&format!(
-        "  merge      {}  ({} ms)  {}\n",
-        mark(r.stages.merge),
-        r.durations_ms.merge,
-        r.merge["outcome"].as_str().unwrap_or("")
+    let outcome = r.merge["outcome"].as_str().unwrap_or("");
+    s.push_str(&stage_line("merge", r.stages.merge, d.merge, outcome));
+    for p in r.merge["paths"].as_array().into_iter().flatten() {
+        s.push_str(&format!("    conflict: {}\n", p.as_str().unwrap_or("")));
+    }
+    let prune = pipeline::prune_detail(r.prune_report.as_ref());
+    s.push_str(&stage_line("prune", r.stages.prune, d.prune, &prune));
+    s.push_str(&stage_line(
+        "reconcile",
+        r.stages.reconcile,
+        d.reconcile,
+        "",
     ));
-    if let Some(paths) = r.merge["paths"].as_array() {
-        for p in paths {
-            s.push_str(&format!("    conflict: {}\n", p.as_str().unwrap_or("")));
-        }
-    }
-    if let Some(p) = &r.prune_report {
-        s.push_str(&format!(
-            "  prune      {}  ({} ms)  people {} → {}, pruned {}\n",
-            mark(r.stages.prune),
-            r.durations_ms.prune,
-            p["peopleBefore"],
-            p["peopleAfter"],
-            p["prunedPeople"]
-        ));
-    } else {
-        s.push_str(&format!("  prune      {}\n", mark(r.stages.prune)));
-    }
-    s.push_str(&format!(
-        "  reconcile  {}  ({} ms)\n",
-        mark(r.stages.reconcile),
-        r.durations_ms.reconcile
-    ));
-    for n in &r.notes {
-        s.push_str(&format!("  note: {n}\n"));
-    }
+    s.push_str(&pipeline::notes_and_failures(&r.notes, &r.steps));
     s.push_str(&format!(
         "{} → {}\n{} → {}\n",
         r.import_branch,
@@ -416,9 +397,6 @@ fn summary(r: &Report) -> String {
         )),
         None => s.push_str("Nothing to push.\n"),
     }
-    s.push_str(&format!(
-        "passed: {}  ({} ms)\n",
-        r.passed, r.durations_ms.total
-    ));
+    s.push_str(&format!("passed: {}  ({} ms)\n", r.passed, d.total));
     s
 }
