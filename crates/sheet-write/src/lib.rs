@@ -236,19 +236,19 @@ fn existing_records(
     Ok(existing)
 }
 
-/// A record with its rendered path and file bytes.
-struct PlacedFile {
+/// A record (borrowed from the translation output) with its rendered path and file bytes.
+struct PlacedFile<'a> {
     path: String,
     bytes: Vec<u8>,
-    record: Map<String, Value>,
+    record: &'a Map<String, Value>,
 }
 
 /// Render every record's path and bytes; refuse the unrenderable and the colliding ones.
-fn place(
-    out: &Output,
+fn place<'a>(
+    out: &'a Output,
     configs: &[(Sheet, SheetConfig)],
     write_errors: &mut Vec<String>,
-) -> BTreeMap<Sheet, Vec<PlacedFile>> {
+) -> BTreeMap<Sheet, Vec<PlacedFile<'a>>> {
     let mut placed = BTreeMap::new();
     for (sheet, config) in configs {
         let mut files = Vec::new();
@@ -259,7 +259,7 @@ fn place(
                 Ok(PlacedFile {
                     path,
                     bytes,
-                    record: record.clone(),
+                    record,
                 })
             });
             let file = match placed_file {
@@ -308,7 +308,7 @@ fn who(record: &Map<String, Value>) -> String {
 /// read it for its id and would stop. `sheets` reads a `+++` line inside a multi-line
 /// front-matter string correctly; this guard keeps any other such case out of the repo.
 /// TOML files always read back.
-fn reads_back(config: &SheetConfig, file: &PlacedFile) -> bool {
+fn reads_back(config: &SheetConfig, file: &PlacedFile<'_>) -> bool {
     let sheets::Format::Markdown { body } = &config.format else {
         return true;
     };
@@ -393,7 +393,7 @@ pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Repo
             records.push(PlacedRecord {
                 sheet: sheet.as_str(),
                 path: f.path,
-                record: f.record,
+                record: f.record.clone(),
             });
         }
     }
