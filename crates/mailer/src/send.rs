@@ -138,6 +138,16 @@ impl Ctx<'_, '_> {
         (self.sinks.line)(&r);
     }
 
+    /// Fail every recipient of `intent` the sent-log does not already list as sent.
+    fn fail_unsent(&mut self, intent: &Intent, slugs: &HashMap<String, String>, error: &str) {
+        for m in &intent.recipients {
+            if !self.logged(&m.person_id) {
+                let slug = slugs.get(&m.person_id).map(String::as_str);
+                self.fail(m, slug, Some(&intent.request_key), error);
+            }
+        }
+    }
+
     fn fail(&mut self, m: &Member, slug: Option<&str>, request_key: Option<&str>, error: &str) {
         self.summary.failed.push(Failed {
             person_id: m.person_id.clone(),
@@ -279,17 +289,7 @@ impl Ctx<'_, '_> {
                     ));
                     return Ok(true);
                 }
-                for m in &intent.recipients {
-                    if self.logged(&m.person_id) {
-                        continue;
-                    }
-                    self.fail(
-                        m,
-                        slug(&m.person_id).as_deref(),
-                        Some(&intent.request_key),
-                        &err,
-                    );
-                }
+                self.fail_unsent(intent, slugs, &err);
             }
             Outcome::KeyConflict { message } => {
                 // Not sent now, but most likely sent before: never mail them under a new key.
@@ -297,17 +297,7 @@ impl Ctx<'_, '_> {
                 let err = format!(
                     "409 invalid_idempotent_request: {message} Resend already has this batch's Idempotency-Key with another content, so these people were most likely mailed within the last 24 h; not sent again"
                 );
-                for m in &intent.recipients {
-                    if self.logged(&m.person_id) {
-                        continue;
-                    }
-                    self.fail(
-                        m,
-                        slug(&m.person_id).as_deref(),
-                        Some(&intent.request_key),
-                        &err,
-                    );
-                }
+                self.fail_unsent(intent, slugs, &err);
             }
             Outcome::Unauthorized {
                 status,
@@ -317,17 +307,7 @@ impl Ctx<'_, '_> {
                 // Nothing was sent with a refused key: close the intent.
                 let err = format!("{status} {name}: {message}");
                 log.record_abandoned(&intent.request_key, &iso_now(), &err)?;
-                for m in &intent.recipients {
-                    if self.logged(&m.person_id) {
-                        continue;
-                    }
-                    self.fail(
-                        m,
-                        slug(&m.person_id).as_deref(),
-                        Some(&intent.request_key),
-                        &err,
-                    );
-                }
+                self.fail_unsent(intent, slugs, &err);
                 self.stop = Some(format!("not attempted: Resend refused the API key ({err})"));
                 self.summary.fatal = Some(Error::Auth {
                     status,
@@ -340,17 +320,7 @@ impl Ctx<'_, '_> {
                 let err = format!(
                     "{reason}; delivery unknown, the next run replays this batch with the same Idempotency-Key"
                 );
-                for m in &intent.recipients {
-                    if self.logged(&m.person_id) {
-                        continue;
-                    }
-                    self.fail(
-                        m,
-                        slug(&m.person_id).as_deref(),
-                        Some(&intent.request_key),
-                        &err,
-                    );
-                }
+                self.fail_unsent(intent, slugs, &err);
                 if stop_run {
                     self.stop = Some(format!("not attempted: {reason}"));
                 }
@@ -481,17 +451,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
                 "delivery unknown: batch {} of {} was in flight when a run stopped, longer ago than Resend keeps idempotency keys; check the Resend logs, then re-run with --resend-uncertain to mail these people again",
                 intent.request_key, intent.at
             );
-            for m in &intent.recipients {
-                if ctx.logged(&m.person_id) {
-                    continue;
-                }
-                ctx.fail(
-                    m,
-                    slugs.get(&m.person_id).map(String::as_str),
-                    Some(&intent.request_key),
-                    &err,
-                );
-            }
+            ctx.fail_unsent(&intent, &slugs, &err);
         } else if ctx.opts.mode == Mode::Send
             && let Some(log) = ctx.log.as_deref_mut()
         {
@@ -500,12 +460,7 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
     }
     for intent in &replays {
         if let Some(why) = ctx.stop.clone() {
-            for m in &intent.recipients {
-                if !ctx.logged(&m.person_id) {
-                    let slug = slugs.get(&m.person_id).cloned();
-                    ctx.fail(m, slug.as_deref(), Some(&intent.request_key), &why);
-                }
-            }
+            ctx.fail_unsent(intent, &slugs, &why);
             continue;
         }
         match ctx.opts.mode {
