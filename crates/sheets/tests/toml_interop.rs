@@ -5,69 +5,14 @@
 //! something else (we escape every control character), and smol-toml must read our bytes
 //! back to the same values.
 
+#[path = "../../../interop/canon.rs"]
+mod canon;
 mod common;
 
+use canon::{iarna_bug_applies, run_node};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop")
-}
-
-/// Run `interop/canon.mjs` over NDJSON lines.
-pub fn run_node(args: &[&str], input: &str) -> Vec<Value> {
-    let dir = interop_dir();
-    assert!(
-        dir.join("node_modules/@iarna/toml").is_dir(),
-        "the JavaScript interop stack is not installed: run `cargo xtask test` (or `npm ci` in {})",
-        dir.display()
-    );
-    let mut child = Command::new("node")
-        .arg("canon.mjs")
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// Where @iarna escapes only the first control character of a string (per line of a
-/// multi-line string), or writes one raw inside a literal string, our bytes differ on purpose.
-fn iarna_bug_applies(v: &Value) -> bool {
-    let other_control =
-        |c: char| matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}') && !"\u{8}\t\n\u{c}\r".contains(c);
-    let bad = |s: &str| {
-        let per_line = s
-            .split('\n')
-            .any(|line| line.chars().filter(|&c| other_control(c)).count() >= 2);
-        let literal = s.contains('"') && !s.contains(['\'', '\u{8}', '\t', '\n', '\u{c}', '\r']);
-        per_line
-            || s.chars().filter(|&c| other_control(c)).count() >= 2
-            || (literal && s.chars().any(other_control))
-    };
-    match v {
-        Value::String(s) => bad(s),
-        Value::Array(a) => a.iter().any(iarna_bug_applies),
-        Value::Object(o) => o.iter().any(|(k, v)| bad(k) || iarna_bug_applies(v)),
-        _ => false,
-    }
-}
 
 fn records(n: usize) -> Vec<Map<String, Value>> {
     let mut runner = TestRunner::new_with_rng(
