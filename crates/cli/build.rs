@@ -82,8 +82,11 @@ fn resolve_ref(git_dir: &Path, common_dir: &Path, name: &str) -> Option<String> 
 }
 
 /// Rebuild when `path` changes; only existing paths (cargo reruns forever on a missing one).
+/// Release builds only: in a dev build every commit would otherwise rebuild every tool crate
+/// (they all depend on this one), so a dev `--version` names the commit of its first build.
 fn watch(path: &Path) {
-    if path.exists() {
+    let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
+    if release && path.exists() {
         println!("cargo:rerun-if-changed={}", path.display());
     }
 }
