@@ -17,5 +17,5 @@ pub mod spec;
 
 pub use plan::{Plan, PlanOptions, fixed_probes, plan};
 pub use report::Report;
-pub use run::{ProbeResult, RunOptions, RunOutcome, run};
+pub use run::{ProbeResult, Prober, RunOptions, RunOutcome, run};
 pub use spec::{Expect, ProbeSpec};

@@ -418,82 +418,105 @@ fn http_date(v: &str) -> Option<u64> {
 pub fn run(
     specs: &[ProbeSpec],
     opts: &RunOptions,
-    mut sink: impl FnMut(&ProbeResult) -> io::Result<()>,
+    sink: impl FnMut(&ProbeResult) -> io::Result<()>,
 ) -> Result<RunOutcome, RunError> {
-    let base = opts.target.trim_end_matches('/').to_owned();
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(RunError::BadTarget(opts.target.clone()));
-    }
-    if let Some(bad) = specs.iter().find(|s| !s.path.starts_with('/')) {
-        return Err(RunError::BadPath {
-            name: bad.name.clone(),
-            path: bad.path.clone(),
-        });
-    }
-    let workers = opts.concurrency.clamp(1, 64);
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(opts.timeout))
-        .user_agent(opts.user_agent.as_str())
-        .max_idle_connections_per_host(workers * 2)
-        .build();
-    let agent = if opts.resolve.is_empty() {
-        ureq::Agent::new_with_config(config)
-    } else {
-        ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            PinnedResolver {
-                pins: opts.resolve.clone(),
-                dns: Default::default(),
+    Prober::new(opts)?.run(specs, sink)
+}
+
+/// A runner that lives across several runs (`probe watch`'s rounds): one connection pool and
+/// one pacer, so the rate budget spans every round, not each one alone.
+pub struct Prober<'a> {
+    runner: Runner<'a>,
+}
+
+impl<'a> Prober<'a> {
+    pub fn new(opts: &'a RunOptions) -> Result<Prober<'a>, RunError> {
+        let base = opts.target.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(RunError::BadTarget(opts.target.clone()));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(opts.timeout))
+            .user_agent(opts.user_agent.as_str())
+            .max_idle_connections_per_host(opts.concurrency.clamp(1, 64) * 2)
+            .build();
+        let agent = if opts.resolve.is_empty() {
+            ureq::Agent::new_with_config(config)
+        } else {
+            ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                PinnedResolver {
+                    pins: opts.resolve.clone(),
+                    dns: Default::default(),
+                },
+            )
+        };
+        Ok(Prober {
+            runner: Runner {
+                agent,
+                base,
+                opts,
+                pacer: Pacer::new(opts.rate_limit, opts.rate_window),
             },
-        )
-    };
-    let runner = Runner {
-        agent,
-        base,
-        opts,
-        pacer: Pacer::new(opts.rate_limit, opts.rate_window),
-    };
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let mut outcome = RunOutcome::default();
-    thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<(usize, ProbeResult)>();
-        for _ in 0..workers.min(specs.len().max(1)) {
-            let tx = tx.clone();
-            let (runner, next, stop) = (&runner, &next, &stop);
-            scope.spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(spec) = specs.get(i) else { break };
-                    if tx.send((i, runner.probe(spec))).is_err() {
-                        break;
-                    }
-                }
+        })
+    }
+
+    /// Run `specs` as [`run`] does, under this prober's pacer.
+    pub fn run(
+        &self,
+        specs: &[ProbeSpec],
+        mut sink: impl FnMut(&ProbeResult) -> io::Result<()>,
+    ) -> Result<RunOutcome, RunError> {
+        if let Some(bad) = specs.iter().find(|s| !s.path.starts_with('/')) {
+            return Err(RunError::BadPath {
+                name: bad.name.clone(),
+                path: bad.path.clone(),
             });
         }
-        drop(tx);
-        // Re-order: emit result i once 0..i are out.
-        let mut pending = BTreeMap::new();
-        let mut emitted = 0usize;
-        for (i, result) in rx {
-            pending.insert(i, result);
-            while let Some(r) = pending.remove(&emitted) {
-                emitted += 1;
-                if !outcome.stopped && sink(&r).is_err() {
-                    outcome.stopped = true;
-                    stop.store(true, Ordering::SeqCst);
+        let workers = self.runner.opts.concurrency.clamp(1, 64);
+        let runner = &self.runner;
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let mut outcome = RunOutcome::default();
+        thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<(usize, ProbeResult)>();
+            for _ in 0..workers.min(specs.len().max(1)) {
+                let tx = tx.clone();
+                let (next, stop) = (&next, &stop);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(spec) = specs.get(i) else { break };
+                        if tx.send((i, runner.probe(spec))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            // Re-order: emit result i once 0..i are out.
+            let mut pending = BTreeMap::new();
+            let mut emitted = 0usize;
+            for (i, result) in rx {
+                pending.insert(i, result);
+                while let Some(r) = pending.remove(&emitted) {
+                    emitted += 1;
+                    if !outcome.stopped && sink(&r).is_err() {
+                        outcome.stopped = true;
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    outcome.results.push(r);
                 }
-                outcome.results.push(r);
+                if outcome.stopped {
+                    break;
+                }
             }
-            if outcome.stopped {
-                break;
-            }
-        }
-    });
-    Ok(outcome)
+        });
+        Ok(outcome)
+    }
 }
 
 #[cfg(test)]
