@@ -7,13 +7,17 @@
 //!   bounded concurrency, pacing under the rate limit, `Retry-After` honoured, warm-up retries.
 //! - [`spec`]: the spec line and its expectation check; [`report`]: the `--json` report.
 //! - [`sample`]: the reference's FNV-1a deterministic sample.
+//! - [`watch`]: the T+1h watch (liveness every round, readiness and smoke every fifth, alarms).
+//! - [`redirects`]: the ingress 301s (nginx `map` and JSON) for legacy links that failed.
 
 pub mod legacy;
 pub mod plan;
+pub mod redirects;
 pub mod report;
 pub mod run;
 pub mod sample;
 pub mod spec;
+pub mod watch;
 
 pub use plan::{Plan, PlanOptions, fixed_probes, plan};
 pub use report::Report;

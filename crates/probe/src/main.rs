@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use probe::legacy::{LaddrRows, legacy_plan};
 use probe::plan::{PlanOptions, Snapshot, plan_snapshot};
+use probe::redirects::Redirects;
+use probe::watch::{WatchArgs, WatchOptions};
 use probe::{ProbeResult, ProbeSpec, Report, RunOptions};
 
 const AFTER_HELP: &str = "\
@@ -30,7 +32,9 @@ Examples:
   probe --target=https://codeforphilly.org --resolve=codeforphilly.org:443:203.0.113.7 \\
         --data-repo=data.git   # T-1: production pods before the DNS flip
   probe legacy-urls --laddr=people.ndjson,projects.ndjson --data-repo=data.git \\
-        --target=https://staging.example.org --json=legacy.json";
+        --target=https://staging.example.org --json=legacy.json --emit-redirects=legacy-redirects.conf
+  probe watch --target=https://codeforphilly.org --interval=60s --duration=1h \\
+        --data-repo=data.git > watch.ndjson   # T+0 to T+1h; exit 1 names the alarm's round";
 
 /// Smoke-test a target with real samples from the data repo and exact expectations.
 #[derive(Debug, Parser)]
@@ -95,6 +99,24 @@ enum Command {
         /// Base URL of the target; without it the specs are written instead.
         #[arg(long)]
         target: Option<String>,
+        /// With --target: write the 301s an ingress should serve for the failing links to
+        /// FILE (nginx map) and FILE.json.
+        #[arg(long, value_name = "FILE", requires = "target")]
+        emit_redirects: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// The T+1h watch: /api/health every --interval, /api/health/ready and the smoke probes
+    /// in round 1 and every --full-every rounds; exit 1 on an alarm (2 liveness failures in a
+    /// row, 1 readiness failure) or a failed smoke probe.
+    Watch {
+        /// Base URL of the target.
+        #[arg(long)]
+        target: String,
+        #[command(flatten)]
+        watch: probe::watch::WatchArgs,
+        #[command(flatten)]
+        repo: RepoArgs,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -237,6 +259,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Fatal> {
             all,
             seed,
             target,
+            emit_redirects,
             run,
         }) => {
             let rows = LaddrRows::read(&laddr)?;
@@ -253,17 +276,37 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Fatal> {
             for n in &plan.notes {
                 eprintln!("probe: note: {n}");
             }
-            match target {
-                None => write_specs(&plan.specs),
-                Some(target) => execute(&plan.specs, &run, &target, |report| {
-                    report.data_repo = repo.data_repo.as_ref().map(|p| p.display().to_string());
-                    report.branch = Some(repo.branch.clone());
-                    report.commit = Some(snap.commit.clone());
-                    report.seed = Some(seed.clone());
-                    report.notes = plan.notes.clone();
-                }),
+            let Some(target) = target else {
+                return write_specs(&plan.specs);
+            };
+            let mut redirects = None;
+            let code = execute(&plan.specs, &run, &target, |report| {
+                report.data_repo = repo.data_repo.as_ref().map(|p| p.display().to_string());
+                report.branch = Some(repo.branch.clone());
+                report.commit = Some(snap.commit.clone());
+                report.seed = Some(seed.clone());
+                report.notes = plan.notes.clone();
+                redirects = emit_redirects.is_some().then(|| {
+                    Redirects::from_run(&target, &plan.specs, &report.smoke_checks)
+                });
+            })?;
+            if let (Some(path), Some(r)) = (&emit_redirects, redirects) {
+                r.write(path)?;
+                eprintln!(
+                    "probe: {} redirects written to {} (and .json); {} failing links not emitted",
+                    r.redirects.len(),
+                    path.display(),
+                    r.not_emitted.len()
+                );
             }
+            Ok(code)
         }
+        Some(Command::Watch {
+            target,
+            watch,
+            repo,
+            run,
+        }) => watch_target(&target, &watch, &repo, &run),
         None => {
             let Some(target) = cli.target else {
                 return Err(Fatal(
@@ -301,6 +344,56 @@ fn snapshot(repo: &RepoArgs, sample: &SampleArgs) -> Result<(Snapshot, PlanOptio
         fixed: true,
     };
     Ok((snap, opts))
+}
+
+fn watch_target(
+    target: &str,
+    args: &WatchArgs,
+    repo: &RepoArgs,
+    run: &RunArgs,
+) -> Result<ExitCode, Fatal> {
+    let smoke = match repo.data_repo {
+        None => probe::fixed_probes(),
+        Some(_) => {
+            let sample = SampleArgs {
+                sample: args.sample,
+                seed: args.seed.clone(),
+                now: None,
+            };
+            let (snap, opts) = snapshot(repo, &sample)?;
+            plan_snapshot(&snap, &opts).specs
+        }
+    };
+    let opts = WatchOptions::new(args, smoke)?;
+    let run_opts = run.options(target);
+    let prober = probe::Prober::new(&run_opts)?;
+    eprintln!(
+        "probe watch: {} rounds every {:?} against {}; readiness and {} smoke probes every {} rounds",
+        opts.rounds,
+        opts.interval,
+        run_opts.target,
+        opts.smoke.len(),
+        opts.full_every
+    );
+    let mut out = io::stdout().lock();
+    let end = probe::watch::watch(&prober, &opts, |round| {
+        eprintln!("{}", round.human());
+        write_line(&mut out, round).and_then(|()| out.flush())
+    });
+    let end = match end {
+        Err(probe::watch::WatchError::Output(_, e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            return Ok(ExitCode::SUCCESS);
+        }
+        end => end?,
+    };
+    eprintln!("{}", end.human());
+    let line = probe::watch::EndLine { v: 1, end: &end };
+    let _ = write_line(&mut out, &line).and_then(|()| out.flush());
+    if let Some(path) = &run.json {
+        let text = serde_json::to_string_pretty(&end)? + "\n";
+        std::fs::write(path, text).map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
+    }
+    Ok(ExitCode::from(u8::from(!end.passed)))
 }
 
 fn read_specs() -> Result<Vec<ProbeSpec>, Fatal> {
