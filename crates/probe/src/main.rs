@@ -286,9 +286,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Fatal> {
                 report.commit = Some(snap.commit.clone());
                 report.seed = Some(seed.clone());
                 report.notes = plan.notes.clone();
-                redirects = emit_redirects.is_some().then(|| {
-                    Redirects::from_run(&target, &plan.specs, &report.smoke_checks)
-                });
+                redirects = emit_redirects
+                    .is_some()
+                    .then(|| Redirects::from_run(&target, &plan.specs, &report.smoke_checks));
             })?;
             if let (Some(path), Some(r)) = (&emit_redirects, redirects) {
                 r.write(path)?;

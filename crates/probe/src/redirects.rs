@@ -67,8 +67,7 @@ fn nginx_safe(s: &str) -> bool {
 fn literal_regex(uri: &str) -> String {
     let mut out = String::from("~^");
     for c in uri.chars() {
-        if c.is_ascii_punctuation() && !matches!(c, '/' | '-' | '_' | '%' | '=' | '&' | '~' | ',')
-        {
+        if c.is_ascii_punctuation() && !matches!(c, '/' | '-' | '_' | '%' | '=' | '&' | '~' | ',') {
             out.push('\\');
         }
         out.push(c);
@@ -153,7 +152,11 @@ impl Redirects {
             self.redirects.len()
         );
         for r in &self.redirects {
-            text.push_str(&format!("    \"{}\" \"{}\";\n", literal_regex(&r.from), r.to));
+            text.push_str(&format!(
+                "    \"{}\" \"{}\";\n",
+                literal_regex(&r.from),
+                r.to
+            ));
         }
         text.push_str("}\n");
         text
@@ -222,7 +225,12 @@ mod tests {
                 "/projects?ID=7",
                 Expect::redirect(301, "/projects/mp"),
             ),
-            ProbeSpec::new("c", "/members/<Username>", "/members/x", Expect::status(200)),
+            ProbeSpec::new(
+                "c",
+                "/members/<Username>",
+                "/members/x",
+                Expect::status(200),
+            ),
             ProbeSpec::new(
                 "d",
                 "/project-updates/<ID>",
@@ -262,7 +270,10 @@ mod tests {
         let skipped: Vec<&str> = r.not_emitted.iter().map(|n| n.from.as_str()).collect();
         assert_eq!(skipped, ["/members/x", "/tags/1"]);
         let map = r.nginx_map();
-        assert!(map.contains("    \"~^/people/10$\" \"/members/alice\";\n"), "{map}");
+        assert!(
+            map.contains("    \"~^/people/10$\" \"/members/alice\";\n"),
+            "{map}"
+        );
         assert!(map.contains("map $request_uri $legacy_redirect {\n    default \"\";\n"));
         assert!(map.ends_with("}\n"));
     }

@@ -185,10 +185,9 @@ impl WatchEnd {
     pub fn human(&self) -> String {
         let verdict = match (&self.alarm, self.alarm_round) {
             (Some(a), Some(r)) => format!("ALARM in round {r}: {a}"),
-            _ if self.smoke_failures > 0 => format!(
-                "no alarm, but {} smoke probe failures",
-                self.smoke_failures
-            ),
+            _ if self.smoke_failures > 0 => {
+                format!("no alarm, but {} smoke probe failures", self.smoke_failures)
+            }
             _ => "no alarm".to_owned(),
         };
         format!(

@@ -189,3 +189,93 @@ fn without_a_target_the_specs_are_written_and_sampled_per_form() {
         stderr(&out)
     );
 }
+
+#[test]
+fn emitted_redirects_served_by_the_ingress_close_every_gap() {
+    let repo = Repo::new();
+    let dir = tempfile::tempdir().unwrap();
+    let files = laddr_files(dir.path());
+    let map = dir.path().join("legacy-redirects.conf");
+    let run = |url: &str| {
+        let mut args = vec![
+            "legacy-urls".to_owned(),
+            files.clone(),
+            format!("--data-repo={}", repo.bare()),
+            format!("--target={url}"),
+            format!("--emit-redirects={}", map.display()),
+        ];
+        args.extend(FAST.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        probe(&args, "")
+    };
+
+    let bare_target = repo.target(roomy());
+    let out = run(&bare_target.url());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("13 redirects written to"),
+        "{}",
+        stderr(&out)
+    );
+    let written: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("legacy-redirects.conf.json")).unwrap(),
+    )
+    .unwrap();
+    let pairs: Vec<(&str, &str)> = written["redirects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["from"].as_str().unwrap(), r["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("/people/Bob", "/members/bob"),
+            ("/people/10", "/members/alice"),
+            ("/people/1001", "/members/person-01"),
+            ("/people/20", "/members/bob"),
+            ("/members/Bob", "/members/bob"),
+            ("/projects/Transit_App", "/projects/transit-app"),
+            ("/projects/100", "/projects/transit-app"),
+            ("/projects/7", "/projects/mp"),
+            ("/project-updates/900", "/projects/transit-app"),
+            (
+                "/project-buzz/launch_party",
+                "/projects/transit-app/buzz/launch-party"
+            ),
+            (
+                "/project-buzz/500",
+                "/projects/transit-app/buzz/launch-party"
+            ),
+            ("/project-buzz/501", "/projects/mp/buzz/news-story"),
+            ("/tags/1", "/tags/topic/transit"),
+        ]
+    );
+    assert_eq!(written["status"], 301);
+    assert_eq!(written["notEmitted"], json!([]));
+    let nginx = std::fs::read_to_string(&map).unwrap();
+    assert!(
+        nginx.contains("    \"~^/people/Bob$\" \"/members/bob\";\n"),
+        "{nginx}"
+    );
+    assert!(nginx.contains("absolute_redirect off;"));
+
+    // The ingress serves the map in front of the same rewrite: every link now lands.
+    let fronted = repo.target(fixtures::target::TargetOptions {
+        redirect_map: Some(map.clone()),
+        ..roomy()
+    });
+    let out = run(&fronted.url());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(lines(&stdout(&out)).iter().all(|r| r["ok"] == true));
+    // Case matters: the map's /members/Bob must not catch /members/bob (a redirect loop).
+    let spec = r#"{"v":1,"name":"m","kind":"m","path":"/members/bob","expect":{"status":200}}"#;
+    let url = format!("--target={}", fronted.url());
+    let out = probe(&["run", &url, "--rate-limit=100000"], spec);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let again: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("legacy-redirects.conf.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again["redirects"], json!([]));
+}
