@@ -89,7 +89,7 @@ impl WatchOptions {
     }
 
     fn is_full(&self, round: u64) -> bool {
-        (round - 1) % self.full_every == 0
+        (round - 1).is_multiple_of(self.full_every)
     }
 }
 
