@@ -27,6 +27,11 @@ t3-legacy-urls:
     {{bin}}/laddr-fetch --source-host={{source_host}} --resources=people,projects,project-updates,project-buzz > {{scratch}}/laddr-T3.ndjson
     {{bin}}/probe legacy-urls --laddr={{scratch}}/laddr-T3.ndjson --data-repo={{scratch}}/dry-run-data --target={{staging}} --json={{scratch}}/legacy-T3.json
 
+# T-3: the exact 301s an ingress should serve for the links that break (nginx map + .json);
+# serve them, then run it again: exit 0 when every link lands.
+t3-legacy-redirects:
+    {{bin}}/probe legacy-urls --laddr={{scratch}}/laddr-T3.ndjson --data-repo={{scratch}}/dry-run-data --target={{staging}} --emit-redirects={{scratch}}/legacy-redirects.conf --json={{scratch}}/legacy-T3.json
+
 # T-3 step 3: Slack SAML continuity (every slackSamlNameId against the laddr Username).
 t3-nameids:
     {{bin}}/laddr-fetch --source-host={{source_host}} --resources=people > {{scratch}}/people-T3.ndjson
@@ -69,6 +74,10 @@ t0-delta:
 # T-0 0:10: verify from this network.
 t0-verify network:
     {{bin}}/probe --target={{target}} --data-repo={{data_repo}} --seed=t0 --json={{scratch}}/smoke-T0-{{network}}.json
+
+# T+0 to T+1h: health every minute, readiness and smoke every five; exit 1 on an alarm.
+t1h-watch:
+    {{bin}}/probe watch --target={{target}} --interval=60s --duration=1h --data-repo={{data_repo}} --json={{scratch}}/watch-T1h.json > {{scratch}}/watch-T1h.ndjson
 
 # T+90: the reminder mailout, dry run, then for real (RESEND_API_KEY in the environment).
 mailout-dry-run:
