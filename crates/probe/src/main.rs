@@ -36,6 +36,17 @@ Examples:
   probe watch --target=https://codeforphilly.org --interval=60s --duration=1h \\
         --data-repo=data.git > watch.ndjson   # T+0 to T+1h; exit 1 names the alarm's round";
 
+const WATCH_HELP: &str = "\
+One NDJSON line per round on stdout (health; ready and smoke in full rounds; livenessStreak;
+alarm), a human line per round on stderr, then {\"v\":1,\"end\":{…}}. The watch stops at the
+first alarm. --json=FILE writes the end object. Exit codes: 0 no alarm and no smoke failure;
+1 alarm or smoke failure; 2 usage or fatal error.
+
+Examples:
+  probe watch --target=https://codeforphilly.org --interval=60s --duration=1h \\
+        --data-repo=data.git --json=watch.json > watch.ndjson
+  probe watch --target=https://codeforphilly.org --interval 30s --duration 10m --full-every 2";
+
 /// Smoke-test a target with real samples from the data repo and exact expectations.
 #[derive(Debug, Parser)]
 #[command(
@@ -109,6 +120,7 @@ enum Command {
     /// The T+1h watch: /api/health every --interval, /api/health/ready and the smoke probes
     /// in round 1 and every --full-every rounds; exit 1 on an alarm (2 liveness failures in a
     /// row, 1 readiness failure) or a failed smoke probe.
+    #[command(after_help = WATCH_HELP)]
     Watch {
         /// Base URL of the target.
         #[arg(long)]
