@@ -97,7 +97,7 @@ impl Redirects {
     pub fn from_run(target: &str, specs: &[ProbeSpec], results: &[ProbeResult]) -> Redirects {
         let mut out = Redirects {
             v: crate::spec::SPEC_VERSION,
-            generated_at: translate::now_iso(),
+            generated_at: cli::clock::now_iso(),
             target: target.to_owned(),
             status: 301,
             redirects: Vec::new(),

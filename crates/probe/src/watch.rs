@@ -25,10 +25,10 @@ const READY: &str = "health-ready";
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
     /// Time between round starts: 60s, 500ms, 2m.
-    #[arg(long, default_value = "60s", value_parser = translate::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = short_duration)]
     pub interval: Duration,
     /// How long to watch: rounds = duration / interval (at least one).
-    #[arg(long, default_value = "1h", value_parser = translate::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = short_duration)]
     pub duration: Duration,
     /// Readiness and smoke probes every N-th round (1, N+1, 2N+1, …).
     #[arg(long, default_value_t = 5)]
@@ -39,6 +39,11 @@ pub struct WatchArgs {
     /// Sampling seed for the smoke probes (default: the branch tip's commit id).
     #[arg(long)]
     pub seed: Option<String>,
+}
+
+/// `--interval` and `--duration`: `ms`, `s`, `m` or `h` (a bare number is seconds).
+fn short_duration(s: &str) -> Result<Duration, cli::duration::BadDuration> {
+    cli::duration::parse(s, cli::duration::SHORT)
 }
 
 /// Why a watch could not run on.
@@ -223,7 +228,7 @@ fn round(
     streak: &mut u32,
     end: &mut WatchEnd,
 ) -> Result<Round, WatchError> {
-    let at = translate::now_iso();
+    let at = cli::clock::now_iso();
     let full = opts.is_full(number);
     let mut specs = fixed(HEALTH);
     if full {

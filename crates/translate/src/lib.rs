@@ -35,7 +35,7 @@ pub use input::{
 pub use pii::PiiPolicy;
 pub use sheet::Sheet;
 pub use slug::{normalize_person_slug, normalize_person_slug_for};
-pub use time::{epoch_to_iso, iso_from_millis, now_iso, parse_duration};
+pub use time::{epoch_to_iso, iso_from_millis, now_iso};
 pub use translate::{
     AvatarRef, Count, Counts, Options, Output, Problem, ProblemKind, Record, sanitize_tag_slug,
     split_tag_handle, translate,

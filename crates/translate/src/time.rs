@@ -1,6 +1,6 @@
 //! laddr epoch seconds → the `Date.prototype.toISOString()` form (B §2.0 "Timestamps").
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -38,30 +38,6 @@ pub fn now_iso() -> String {
         Err(e) => -(e.duration().as_millis() as i64),
     };
     iso_from_millis(ms)
-}
-
-/// Parses `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 500ms, 2s, 1m)"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("{s:?} is not a duration (e.g. 500ms, 2s, 1m)"));
-    }
-    Ok(Duration::from_secs_f64(v * scale))
 }
 
 /// Milliseconds since the epoch → `toISOString()` (years outside 0..=9999 use the
@@ -103,16 +79,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
     use serde_json::json;
 
     fn iso(v: Value) -> Result<Option<String>, &'static str> {
