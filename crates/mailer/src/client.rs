@@ -136,6 +136,22 @@ fn header_secs(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<Du
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
+/// `Retry-After` in either form RFC 9110 allows: delay-seconds, or an HTTP-date (the wait is
+/// the time until then, zero if it has passed).
+pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    Some(now.duration_until(at).try_into().unwrap_or(Duration::ZERO))
+}
+
+fn retry_after_header(resp: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
+    let v = resp.headers().get("retry-after")?.to_str().ok()?;
+    retry_after(v, jiff::Timestamp::now())
+}
+
 impl Client {
     pub fn new(key: ApiKey, opts: ClientOptions) -> Client {
         let agent = ureq::Agent::config_builder()
@@ -192,11 +208,15 @@ impl Client {
             .min(self.opts.max_backoff)
     }
 
-    /// Sends one batch (`body` is the JSON array) under `key`, retrying as documented.
-    /// `log` receives human progress lines (already free of the API key).
-    pub fn send_batch(&mut self, body: &[u8], key: &str, log: &mut dyn FnMut(&str)) -> Outcome {
-        let url = format!("{}/emails/batch", self.opts.api_base.trim_end_matches('/'));
-        let auth = format!("Bearer {}", self.key.0);
+    /// One request with pacing and retries: 429 waits (`Retry-After`, else backoff) up to
+    /// `max_throttled` times; a 5xx, a transport error or a status `retry_also` accepts is
+    /// retried up to `max_retries` times. Any other answer is returned.
+    fn call(
+        &mut self,
+        send: &dyn Fn(&ureq::Agent) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        retry_also: &dyn Fn(u16, &str) -> bool,
+        log: &mut dyn FnMut(&str),
+    ) -> Answer {
         let mut attempts = 0u32;
         let mut failures = 0u32;
         let mut throttles = 0u32;
@@ -204,113 +224,49 @@ impl Client {
             self.pace();
             attempts += 1;
             self.requests += 1;
-            let result = self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .header("Idempotency-Key", key)
-                .send(body);
-            let retry_after;
-            let why;
-            match result {
-                Ok(mut resp) => {
-                    let status = resp.status().as_u16();
-                    // Honour the rate-limit headers even on success: an empty window means wait.
-                    if resp
-                        .headers()
-                        .get("ratelimit-remaining")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.trim() == "0")
-                        && let Some(reset) = header_secs(&resp, "ratelimit-reset")
-                        && reset <= self.opts.max_wait
-                    {
-                        self.not_before = Some(Instant::now() + reset);
-                    }
-                    retry_after = header_secs(&resp, "retry-after");
-                    let text = resp
-                        .body_mut()
-                        .with_config()
-                        .limit(10 << 20)
-                        .read_to_string();
-                    if (200..300).contains(&status) {
-                        let ids = text
-                            .ok()
-                            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                            .and_then(|v| {
-                                v.get("data")?
-                                    .as_array()?
-                                    .iter()
-                                    .map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned))
-                                    .collect::<Option<Vec<String>>>()
-                            })
-                            .unwrap_or_default();
-                        return Outcome::Accepted { ids, attempts };
-                    }
-                    let text = self.key.redact(&text.unwrap_or_default());
+            let (why, retry_after) = match send(&self.agent) {
+                Ok(resp) => {
+                    let (status, retry_after, text) = self.read(resp);
                     let (name, message) = error_parts(&text);
-                    match status {
-                        401 | 403 => {
-                            return Outcome::Unauthorized {
-                                status,
-                                name,
-                                message,
-                            };
-                        }
-                        429 => {
-                            self.throttled += 1;
-                            throttles += 1;
-                            let wait = retry_after.unwrap_or_else(|| self.backoff(throttles));
-                            if wait > self.opts.max_wait {
-                                return Outcome::GaveUp {
-                                    reason: format!(
-                                        "429 {name}: Resend asks to wait {}s, longer than --max-wait; re-run later",
-                                        wait.as_secs()
-                                    ),
+                    if status == 429 {
+                        self.throttled += 1;
+                        throttles += 1;
+                        match self.throttle_wait(retry_after, throttles, &name) {
+                            Ok(wait) => {
+                                log(&format!(
+                                    "throttled (429 {name}); waiting {} ms as Retry-After asks",
+                                    wait.as_millis()
+                                ));
+                                self.not_before = Some(Instant::now() + wait);
+                                continue;
+                            }
+                            Err(reason) => {
+                                return Answer::GaveUp {
+                                    reason,
                                     stop_run: true,
                                 };
                             }
-                            if throttles > self.opts.max_throttled {
-                                return Outcome::GaveUp {
-                                    reason: format!(
-                                        "429 {name}: still throttled after {throttles} waits"
-                                    ),
-                                    stop_run: true,
-                                };
-                            }
-                            log(&format!(
-                                "throttled (429 {name}); waiting {} ms as Retry-After asks",
-                                wait.as_millis()
-                            ));
-                            self.not_before = Some(Instant::now() + wait);
-                            continue;
-                        }
-                        409 if name == "invalid_idempotent_request" => {
-                            return Outcome::KeyConflict { message };
-                        }
-                        409 if name == "concurrent_idempotent_requests" => {
-                            why = format!("409 {name}");
-                        }
-                        s if s >= 500 => {
-                            why = format!("{s} {name}: {message}");
-                        }
-                        _ => {
-                            return Outcome::Rejected {
-                                status,
-                                name,
-                                message,
-                            };
                         }
                     }
+                    if status < 500 && !retry_also(status, &name) {
+                        return Answer::Done {
+                            status,
+                            text,
+                            attempts,
+                        };
+                    }
+                    let why = if status >= 500 {
+                        format!("{status} {name}: {message}")
+                    } else {
+                        format!("{status} {name}")
+                    };
+                    (why, retry_after)
                 }
-                Err(e) => {
-                    retry_after = None;
-                    why = self.key.redact(&e.to_string());
-                }
-            }
+                Err(e) => (self.key.redact(&e.to_string()), None),
+            };
             failures += 1;
             if failures > self.opts.max_retries {
-                return Outcome::GaveUp {
+                return Answer::GaveUp {
                     reason: format!("{why} (gave up after {attempts} attempts)"),
                     stop_run: false,
                 };
@@ -326,6 +282,194 @@ impl Client {
             self.not_before = Some(Instant::now() + wait);
         }
     }
+
+    /// Status, `Retry-After` and the body (the key scrubbed out) of a response; an empty
+    /// rate-limit window (`ratelimit-remaining: 0`) delays the next request until its reset.
+    fn read(
+        &mut self,
+        mut resp: ureq::http::Response<ureq::Body>,
+    ) -> (u16, Option<Duration>, String) {
+        let status = resp.status().as_u16();
+        if resp
+            .headers()
+            .get("ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+            && let Some(reset) = header_secs(&resp, "ratelimit-reset")
+            && reset <= self.opts.max_wait
+        {
+            self.not_before = Some(Instant::now() + reset);
+        }
+        let retry_after = retry_after_header(&resp);
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(10 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        (status, retry_after, self.key.redact(&text))
+    }
+
+    /// How long to wait after the `throttles`th 429, or why to stop.
+    fn throttle_wait(
+        &self,
+        retry_after: Option<Duration>,
+        throttles: u32,
+        name: &str,
+    ) -> Result<Duration, String> {
+        let wait = retry_after.unwrap_or_else(|| self.backoff(throttles));
+        if wait > self.opts.max_wait {
+            return Err(format!(
+                "429 {name}: Resend asks to wait {}s, longer than --max-wait; re-run later",
+                wait.as_secs()
+            ));
+        }
+        if throttles > self.opts.max_throttled {
+            return Err(format!(
+                "429 {name}: still throttled after {throttles} waits"
+            ));
+        }
+        Ok(wait)
+    }
+
+    /// Sends one batch (`body` is the JSON array) under `key`, retrying as documented.
+    /// `log` receives human progress lines (already free of the API key).
+    pub fn send_batch(&mut self, body: &[u8], key: &str, log: &mut dyn FnMut(&str)) -> Outcome {
+        let url = format!("{}/emails/batch", self.opts.api_base.trim_end_matches('/'));
+        let auth = format!("Bearer {}", self.key.0);
+        let send = |agent: &ureq::Agent| {
+            agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", key)
+                .send(body)
+        };
+        // Resend is still working on the first request with this key: ask again.
+        let concurrent =
+            |status: u16, name: &str| status == 409 && name == "concurrent_idempotent_requests";
+        let (status, text, attempts) = match self.call(&send, &concurrent, log) {
+            Answer::Done {
+                status,
+                text,
+                attempts,
+            } => (status, text, attempts),
+            Answer::GaveUp { reason, stop_run } => return Outcome::GaveUp { reason, stop_run },
+        };
+        if (200..300).contains(&status) {
+            let ids = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v.get("data")?
+                        .as_array()?
+                        .iter()
+                        .map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned))
+                        .collect::<Option<Vec<String>>>()
+                })
+                .unwrap_or_default();
+            return Outcome::Accepted { ids, attempts };
+        }
+        let (name, message) = error_parts(&text);
+        match status {
+            401 | 403 => Outcome::Unauthorized {
+                status,
+                name,
+                message,
+            },
+            409 if name == "invalid_idempotent_request" => Outcome::KeyConflict { message },
+            _ => Outcome::Rejected {
+                status,
+                name,
+                message,
+            },
+        }
+    }
+
+    /// `GET /emails/{id}`: the email's `last_event`, paced and retried like a send.
+    pub fn get_email(&mut self, id: &str, log: &mut dyn FnMut(&str)) -> Lookup {
+        let url = format!(
+            "{}/emails/{}",
+            self.opts.api_base.trim_end_matches('/'),
+            url_segment(id)
+        );
+        let auth = format!("Bearer {}", self.key.0);
+        let send = |agent: &ureq::Agent| agent.get(&url).header("Authorization", &auth).call();
+        let (status, text) = match self.call(&send, &|_, _| false, log) {
+            Answer::Done { status, text, .. } => (status, text),
+            Answer::GaveUp { reason, stop_run } => return Lookup::GaveUp { reason, stop_run },
+        };
+        let (name, message) = error_parts(&text);
+        match status {
+            200..=299 => {
+                let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+                Lookup::Found {
+                    last_event: s("last_event"),
+                    created_at: s("created_at"),
+                }
+            }
+            401 | 403 => Lookup::Unauthorized {
+                status,
+                name,
+                message,
+            },
+            _ => Lookup::Failed {
+                status,
+                name,
+                message,
+            },
+        }
+    }
+}
+
+/// An id as one path segment: anything but `A-Za-z0-9-_.` percent-encoded.
+fn url_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The final answer to a request after retries.
+enum Answer {
+    Done {
+        status: u16,
+        text: String,
+        attempts: u32,
+    },
+    GaveUp {
+        reason: String,
+        stop_run: bool,
+    },
+}
+
+/// What `GET /emails/{id}` said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The email; `last_event` is Resend's latest delivery event (`delivered`, `bounced`, …).
+    Found {
+        last_event: Option<String>,
+        created_at: Option<String>,
+    },
+    /// 401/403: stop.
+    Unauthorized {
+        status: u16,
+        name: String,
+        message: String,
+    },
+    /// Another 4xx (a 404 for an id Resend does not know).
+    Failed {
+        status: u16,
+        name: String,
+        message: String,
+    },
+    /// Retries exhausted, or a wait longer than `max_wait`.
+    GaveUp { reason: String, stop_run: bool },
 }
 
 /// The per-recipient key: `<campaign>/<personId>`.
@@ -362,6 +506,22 @@ mod tests {
         assert_eq!(k.redact("bad key re_secret!"), "bad key [redacted]!");
         assert!(ApiKey::new(Some("  ".into())).is_none());
         assert!(ApiKey::new(None).is_none());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now: jiff::Timestamp = "1994-11-06T08:49:30Z".parse().unwrap();
+        assert_eq!(retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
     }
 
     #[test]

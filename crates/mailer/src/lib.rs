@@ -1,13 +1,17 @@
-//! `mailer`: the T+90 reminder to every member whose laddr account is still unclaimed, sent
-//! through the Resend API exactly once per person.
+//! `mailer`: the cutover's member emails (T-7 announcement, T+90 reminder, T+180 drain notice,
+//! rollback apology), sent through the Resend API exactly once per (campaign, person), and
+//! their bounces read back.
 //!
 //! The pieces, each usable alone:
-//! - [`select`]: who gets the mail (`reference/D` §5 rules, plus dedupe by email and an optional
-//!   exclusion of active password users), with a reason for everyone left out;
-//! - [`content`]: subject, text and HTML from three templates, names and slugs HTML-escaped;
+//! - [`campaign`]: the four campaigns as data;
+//! - [`select`]: who gets each campaign's mail, with a reason for everyone left out;
+//! - [`recipients`]: the NDJSON inputs (recipient lines, the rollback's affected members);
+//! - [`content`]: subject, text and HTML from three templates, values HTML-escaped, samples;
 //! - [`sentlog`]: the durable, fsync'd, locked sent-log with write-ahead batch intents;
 //! - [`client`]: the Resend HTTP client (batch endpoint, `Idempotency-Key`, pacing, backoff);
-//! - [`send`]: the send loop tying them together, one result per recipient.
+//! - [`send`]: the send loop tying them together, one result per recipient;
+//! - [`bounces`]: delivery status per campaign from `GET /emails/{id}`;
+//! - [`cli`] and [`app`]: the command line and the subcommands' phases.
 //!
 //! Exactly-once, in layers: the sent-log is consulted before every batch (people already mailed
 //! are never sent again); each batch is written to the log as an *intent* (its idempotency key
@@ -15,8 +19,13 @@
 //! logged it" replays the very same request with the same key on the next run, which Resend
 //! answers from its idempotency store without sending anything.
 
+pub mod app;
+pub mod bounces;
+pub mod campaign;
+pub mod cli;
 pub mod client;
 pub mod content;
+pub mod recipients;
 pub mod report;
 pub mod select;
 pub mod send;

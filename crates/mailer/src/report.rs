@@ -53,6 +53,34 @@ pub struct Report<'a> {
     pub error: Option<String>,
 }
 
+impl<'a> Report<'a> {
+    /// A report with the reference's keys set and ours empty.
+    pub fn new(
+        run_at: String,
+        mode: &'a str,
+        recipients: &'a [Recipient],
+        skipped: &'a [Skipped],
+        counts: Counts,
+    ) -> Report<'a> {
+        Report {
+            run_at,
+            mode,
+            recipients,
+            skipped,
+            sent: 0,
+            failed: &[],
+            counts,
+            campaign: None,
+            sent_log: None,
+            api_base: None,
+            from: None,
+            claim_url: None,
+            template_dir: None,
+            error: None,
+        }
+    }
+}
+
 #[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
@@ -67,6 +95,24 @@ pub struct Counts {
     pub replayed_batches: usize,
     pub requests: u64,
     pub throttled: u64,
+}
+
+impl Counts {
+    /// The closing stderr line of `mailer send`.
+    pub fn summary_line(&self, mode: &str) -> String {
+        format!(
+            "mode={mode} recipients={} skipped={} sent={} failed={} already-sent={} would-send={} batches={} requests={} throttled={}",
+            self.recipients,
+            self.skipped,
+            self.sent,
+            self.failed,
+            self.already_sent,
+            self.would_send,
+            self.batches,
+            self.requests,
+            self.throttled
+        )
+    }
 }
 
 /// Writes a report as pretty JSON plus a newline.

@@ -1,13 +1,26 @@
-//! Who gets the T+90 reminder (`reference/D` §5), with the reason for everyone left out.
+//! Who gets each campaign's mail, with the reason for everyone left out.
 //!
-//! Rules, in order, first match wins, over Persons in the data repo's order: soft-deleted →
-//! `deleted`; GitHub-linked → `github-linked`; no private profile → `no-private-profile`; email
-//! on the `.invalid` TLD → `invalid-email`; with `--exclude-active-passwords`, a credential used
-//! since cutover (`lastUsedAt` set) → `active-password`; an email already chosen for an earlier
-//! Person (case-insensitive) → `duplicate-email`. Everyone else is a recipient.
+//! Rules, in order, first match wins, over Persons in the data repo's order:
+//! - every campaign: soft-deleted → `deleted`;
+//! - `t90-reminder` (`reference/D` §5): GitHub-linked → `github-linked`;
+//! - `t180-drain-notice`: the credential rule of `reconcile drain-legacy` (one definition, in
+//!   `reconcile::drain`): no credential → `no-legacy-credential`, claimed → `github-linked`,
+//!   used since cutover → `active-password`, imported after the cutoff → `credential-too-recent`,
+//!   unreadable `importedAt` → `credential-unreadable`;
+//! - `rollback-apology`: only the Persons named in the rollback export's affected-member lines;
+//! - then, every campaign: no private profile → `no-private-profile`; email on the `.invalid`
+//!   TLD → `invalid-email`; with `--exclude-active-passwords`, a credential used since cutover →
+//!   `active-password`; an email already chosen for an earlier Person (case-insensitive) →
+//!   `duplicate-email`. Everyone else is a recipient.
+//!
+//! `t7-announcement` adds no rule of its own: every member with a usable address, newsletter
+//! opt-outs included (it is an operational notice about their account).
 
 use std::collections::HashMap;
 use std::path::Path;
+
+use crate::campaign::Campaign;
+use crate::recipients::Affected;
 
 use private_store::{Credential, Profile, Table};
 use serde::{Deserialize, Serialize};
@@ -21,6 +34,8 @@ pub struct Person {
     pub id: String,
     pub slug: String,
     pub full_name: Option<String>,
+    /// laddr `people.ID`, when the Person came from laddr.
+    pub legacy_id: Option<i64>,
     /// Soft-deleted (`deletedAt` set).
     pub deleted: bool,
     /// Claimed (GitHub-linked) when set; 0 counts as unset, as in the reference.
@@ -38,14 +53,15 @@ impl Person {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             _ => Err(bad(format!("`{k}` is missing or not a string"))),
         };
-        let github_user_id = match r.get("githubUserId") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(
-                n.as_i64()
-                    .ok_or_else(|| bad("`githubUserId` is not an integer".into()))?,
-            ),
-            Some(_) => return Err(bad("`githubUserId` is not an integer".into())),
+        let int = |k: &str| match r.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad(format!("`{k}` is not an integer"))),
+            Some(_) => Err(bad(format!("`{k}` is not an integer"))),
         };
+        let github_user_id = int("githubUserId")?;
         // Falsy values (absent, null, false, "") mean "not deleted", as in the reference.
         let deleted = !matches!(
             r.get("deletedAt"),
@@ -55,6 +71,7 @@ impl Person {
             id: req("id")?,
             slug: req("slug")?,
             full_name: r.get("fullName").and_then(Value::as_str).map(str::to_owned),
+            legacy_id: int("legacyId")?,
             deleted,
             github_user_id: github_user_id.filter(|&g| g != 0),
         })
@@ -86,6 +103,24 @@ pub struct Recipient {
     pub slug: String,
     pub email: String,
     pub full_name: Option<String>,
+    /// The laddr `Username`, when known (`--laddr`): the mail tells members whose username
+    /// is not their sign-in name which name to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub laddr_username: Option<String>,
+    /// `rollback-apology`: the discarded writes, one human line each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes: Option<Vec<String>>,
+}
+
+impl Recipient {
+    /// The sign-in name to tell this member about: their slug, when their laddr username
+    /// typed at the sign-in form would not find them. The rewrite lowercases a typed username
+    /// (JS `toLowerCase`, `translate::js::to_lower`) and nothing more, so `Data_Nerd` no longer
+    /// works once the importer normalised it to the slug `data-nerd`.
+    pub fn sign_in_name(&self) -> Option<&str> {
+        let username = self.laddr_username.as_deref()?;
+        (translate::js::to_lower(username) != self.slug).then_some(self.slug.as_str())
+    }
 }
 
 /// Version of the NDJSON lines (`v`).
@@ -117,10 +152,26 @@ pub enum Reason {
     InvalidEmail,
     ActivePassword,
     DuplicateEmail,
+    /// `t180-drain-notice`: holds no legacy credential.
+    NoLegacyCredential,
+    /// `t180-drain-notice`: the credential was imported after the `--older-than` cutoff.
+    CredentialTooRecent,
+    /// `t180-drain-notice`: the credential's `importedAt` cannot be read (the drain keeps it).
+    CredentialUnreadable,
     /// `mailer send` only: the sent-log already has this person (or this address).
     AlreadySent,
     /// `mailer send` only: the same personId twice in the input.
     DuplicatePerson,
+}
+
+impl Reason {
+    /// The kebab-case name used in reports.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
 }
 
 /// A Person left out, and why. `duplicateOf` names the Person who keeps the address.
@@ -148,7 +199,184 @@ pub struct SelectOptions {
     pub exclude_active_passwords: bool,
 }
 
-/// Applies the rules to `people` in order. `credentials` is only read with
+/// `t180-drain-notice`: the drain's cutoff, as `reconcile drain-legacy --older-than` takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct DrainRule {
+    pub now: jiff::Timestamp,
+    pub older_than_secs: i64,
+}
+
+/// Everything a selection may read; campaigns read what their rule needs.
+pub struct Inputs<'a> {
+    pub people: &'a [Person],
+    pub profiles: &'a Table<Profile>,
+    /// Needed by `t180-drain-notice` and `--exclude-active-passwords`.
+    pub credentials: Option<&'a Table<Credential>>,
+    /// laddr `people.ID` → `Username` (`--laddr`), for the sign-in-name sentence.
+    pub usernames: Option<&'a HashMap<i64, Option<String>>>,
+    /// `rollback-apology`: the affected members.
+    pub affected: &'a [Affected],
+    /// `t180-drain-notice`: personId → the drain's decision ([`drain_decisions`]).
+    pub drain: Option<&'a HashMap<String, &'static str>>,
+}
+
+/// The campaign rule for one Person: `Err(reason)` leaves them out before the email checks.
+type Rule<'a> = Box<dyn Fn(&Person) -> Result<(), Reason> + 'a>;
+
+fn campaign_rule<'a>(campaign: Campaign, inputs: &Inputs<'a>) -> Result<Rule<'a>, Error> {
+    Ok(match campaign {
+        Campaign::T7Announcement | Campaign::RollbackApology => Box::new(|_| Ok(())),
+        Campaign::T90Reminder => Box::new(|p| match p.github_user_id {
+            Some(_) => Err(Reason::GithubLinked),
+            None => Ok(()),
+        }),
+        Campaign::T180DrainNotice => {
+            let decisions = inputs.drain.ok_or_else(|| {
+                Error::Usage("t180-drain-notice needs the drain's decisions".into())
+            })?;
+            Box::new(move |p| match decisions.get(&p.id).copied() {
+                None => Err(Reason::NoLegacyCredential),
+                Some("unclaimed") => Ok(()),
+                Some("claimed") => Err(Reason::GithubLinked),
+                Some("usedSinceCutover") => Err(Reason::ActivePassword),
+                Some("tooRecent") => Err(Reason::CredentialTooRecent),
+                Some(_) => Err(Reason::CredentialUnreadable),
+            })
+        }
+    })
+}
+
+/// personId → the drain's reason (`unclaimed` = would be deleted): `reconcile::drain` (the
+/// one definition of the rule) run as a dry run, which leaves `creds` as it was.
+pub fn drain_decisions(
+    people: &[Person],
+    creds: &mut Table<Credential>,
+    rule: DrainRule,
+) -> Result<HashMap<String, &'static str>, Error> {
+    let people: Vec<reconcile::people::Person> = people
+        .iter()
+        .map(|p| reconcile::people::Person {
+            id: p.id.clone(),
+            slug: p.slug.clone(),
+            legacy_id: p.legacy_id,
+            deleted: p.deleted,
+            github_user_id: p.github_user_id,
+            slack_saml_name_id: None,
+        })
+        .collect();
+    let (_, lines) = reconcile::drain::drain(&people, creds, rule.now, rule.older_than_secs, false)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(lines.into_iter().map(|l| (l.person_id, l.reason)).collect())
+}
+
+/// The Persons a campaign looks at, in order: every Person, or for `rollback-apology` the
+/// affected members (a member missing from the data repo is taken from the export's line).
+fn candidates(campaign: Campaign, inputs: &Inputs<'_>) -> Vec<(Person, Option<Vec<String>>)> {
+    if campaign != Campaign::RollbackApology {
+        return inputs.people.iter().map(|p| (p.clone(), None)).collect();
+    }
+    let by_id: HashMap<&str, &Person> = inputs.people.iter().map(|p| (p.id.as_str(), p)).collect();
+    inputs
+        .affected
+        .iter()
+        .map(|a| {
+            let p = by_id.get(a.person_id.as_str()).map_or_else(
+                || Person {
+                    id: a.person_id.clone(),
+                    slug: a.slug.clone(),
+                    full_name: None,
+                    legacy_id: None,
+                    deleted: false,
+                    github_user_id: None,
+                },
+                |p| (*p).clone(),
+            );
+            (p, Some(a.write_lines()))
+        })
+        .collect()
+}
+
+/// Applies `campaign`'s rules to the inputs.
+pub fn select_campaign(
+    campaign: Campaign,
+    inputs: &Inputs<'_>,
+    opts: SelectOptions,
+) -> Result<Selection, Error> {
+    let rule = campaign_rule(campaign, inputs)?;
+    let mut out = Selection::default();
+    // Lowercased address → the personId that keeps it.
+    let mut by_email: HashMap<String, String> = HashMap::new();
+    let mut seen: std::collections::HashSet<String> = Default::default();
+    for (p, writes) in candidates(campaign, inputs) {
+        let skip = |reason: Reason, duplicate_of: Option<String>| Skipped {
+            person_id: p.id.clone(),
+            reason,
+            slug: Some(p.slug.clone()),
+            duplicate_of,
+        };
+        if !seen.insert(p.id.clone()) {
+            out.skipped.push(skip(Reason::DuplicatePerson, None));
+            continue;
+        }
+        if p.deleted {
+            out.skipped.push(skip(Reason::Deleted, None));
+            continue;
+        }
+        if let Err(reason) = rule(&p) {
+            out.skipped.push(skip(reason, None));
+            continue;
+        }
+        match email_check(&p, inputs, opts, &by_email) {
+            Err((reason, dup)) => out.skipped.push(skip(reason, dup)),
+            Ok(email) => {
+                by_email.insert(email.clone(), p.id.clone());
+                let laddr_username = p
+                    .legacy_id
+                    .and_then(|l| inputs.usernames?.get(&l).cloned().flatten());
+                out.recipients.push(Recipient {
+                    person_id: p.id.clone(),
+                    slug: p.slug.clone(),
+                    email,
+                    full_name: p.full_name.clone(),
+                    laddr_username: laddr_username.filter(|_| campaign.tells_sign_in_name()),
+                    writes,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The checks every campaign shares: a profile, a usable address, not an active password user
+/// (on request), not an address already chosen. `Ok` is the lowercased address.
+fn email_check(
+    p: &Person,
+    inputs: &Inputs<'_>,
+    opts: SelectOptions,
+    by_email: &HashMap<String, String>,
+) -> Result<String, (Reason, Option<String>)> {
+    let Some(profile) = inputs.profiles.get(&p.id) else {
+        return Err((Reason::NoPrivateProfile, None));
+    };
+    let email = profile.email().to_lowercase();
+    if email.ends_with(".invalid") {
+        return Err((Reason::InvalidEmail, None));
+    }
+    if opts.exclude_active_passwords
+        && inputs
+            .credentials
+            .and_then(|c| c.get(&p.id))
+            .is_some_and(|c| c.last_used_at().is_some())
+    {
+        return Err((Reason::ActivePassword, None));
+    }
+    if let Some(first) = by_email.get(&email) {
+        return Err((Reason::DuplicateEmail, Some(first.clone())));
+    }
+    Ok(email)
+}
+
+/// The T+90 rules (`reference/D` §5 plus dedupe); `credentials` is only read with
 /// `exclude_active_passwords`.
 pub fn select(
     people: &[Person],
@@ -156,53 +384,14 @@ pub fn select(
     credentials: Option<&Table<Credential>>,
     opts: SelectOptions,
 ) -> Selection {
-    let mut out = Selection::default();
-    // Lowercased address → the personId that keeps it.
-    let mut by_email: HashMap<String, String> = HashMap::new();
-    for p in people {
-        let skip = |reason: Reason, duplicate_of: Option<String>| Skipped {
-            person_id: p.id.clone(),
-            reason,
-            slug: Some(p.slug.clone()),
-            duplicate_of,
-        };
-        if p.deleted {
-            out.skipped.push(skip(Reason::Deleted, None));
-            continue;
-        }
-        if p.github_user_id.is_some() {
-            out.skipped.push(skip(Reason::GithubLinked, None));
-            continue;
-        }
-        let Some(profile) = profiles.get(&p.id) else {
-            out.skipped.push(skip(Reason::NoPrivateProfile, None));
-            continue;
-        };
-        let email = profile.email().to_lowercase();
-        if email.ends_with(".invalid") {
-            out.skipped.push(skip(Reason::InvalidEmail, None));
-            continue;
-        }
-        if opts.exclude_active_passwords
-            && credentials
-                .and_then(|c| c.get(&p.id))
-                .is_some_and(|c| c.last_used_at().is_some())
-        {
-            out.skipped.push(skip(Reason::ActivePassword, None));
-            continue;
-        }
-        if let Some(first) = by_email.get(&email) {
-            out.skipped
-                .push(skip(Reason::DuplicateEmail, Some(first.clone())));
-            continue;
-        }
-        by_email.insert(email.clone(), p.id.clone());
-        out.recipients.push(Recipient {
-            person_id: p.id.clone(),
-            slug: p.slug.clone(),
-            email,
-            full_name: p.full_name.clone(),
-        });
-    }
-    out
+    let inputs = Inputs {
+        people,
+        profiles,
+        credentials,
+        usernames: None,
+        affected: &[],
+        drain: None,
+    };
+    // The T+90 rule needs no input that can be missing.
+    select_campaign(Campaign::T90Reminder, &inputs, opts).unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::client::{Client, Outcome, recipient_key, request_key};
-use crate::content::Templates;
+use crate::content::{Context, Templates};
 use crate::select::{Reason, Recipient, Skipped};
 use crate::sentlog::{Intent, Member, Sent, SentLog};
 
@@ -81,6 +81,8 @@ pub struct SendOptions {
     pub mode: Mode,
     pub campaign: String,
     pub from: String,
+    /// `reply_to` of every email (the contact address), if any.
+    pub reply_to: Option<String>,
     pub batch_size: usize,
     /// Send again the recipients of an in-flight batch older than Resend's key window.
     pub resend_uncertain: bool,
@@ -113,17 +115,37 @@ pub struct Sinks<'a> {
 struct Ctx<'a, 'b> {
     opts: &'a SendOptions,
     templates: &'a Templates,
-    claim_url: &'a str,
-    public_url: &'a str,
+    content: &'a Context,
     log: Option<&'a mut SentLog>,
     client: Option<&'a mut Client>,
     sinks: Sinks<'b>,
     summary: Summary,
     stop: Option<String>,
+    /// personId → slug, for the result lines.
+    slugs: HashMap<String, String>,
 }
 
 fn iso_now() -> String {
     crate::iso(jiff::Timestamp::now())
+}
+
+/// A result line with only the always-present keys set.
+fn base_line(m: &Member, status: Status) -> ResultLine {
+    ResultLine {
+        v: crate::select::LINE_VERSION,
+        person_id: m.person_id.clone(),
+        email: m.email.clone(),
+        status,
+        idempotency_key: m.idempotency_key.clone(),
+        slug: m.slug.clone(),
+        request_key: None,
+        batch: None,
+        email_id: None,
+        sent_at: None,
+        replayed: false,
+        reason: None,
+        error: None,
+    }
 }
 
 impl Ctx<'_, '_> {
@@ -134,40 +156,71 @@ impl Ctx<'_, '_> {
             .is_some_and(|l| l.sent_to(person_id, "").is_some())
     }
 
+    /// The earlier send to this recipient (person or address), if the log has one.
+    fn earlier_send(&self, r: &Recipient) -> Option<Sent> {
+        self.log
+            .as_deref()
+            .and_then(|l| l.sent_to(&r.person_id, &r.email))
+            .cloned()
+    }
+
     fn line(&mut self, r: ResultLine) {
         (self.sinks.line)(&r);
     }
 
+    fn slug_of(&self, person_id: &str) -> Option<String> {
+        self.slugs.get(person_id).cloned()
+    }
+
     /// Fail every recipient of `intent` the sent-log does not already list as sent.
-    fn fail_unsent(&mut self, intent: &Intent, slugs: &HashMap<String, String>, error: &str) {
+    fn fail_unsent(&mut self, intent: &Intent, error: &str) {
         for m in &intent.recipients {
             if !self.logged(&m.person_id) {
-                let slug = slugs.get(&m.person_id).map(String::as_str);
-                self.fail(m, slug, Some(&intent.request_key), error);
+                self.fail(m, Some(&intent.request_key), error);
             }
         }
     }
 
-    fn fail(&mut self, m: &Member, slug: Option<&str>, request_key: Option<&str>, error: &str) {
+    fn fail(&mut self, m: &Member, request_key: Option<&str>, error: &str) {
         self.summary.failed.push(Failed {
             person_id: m.person_id.clone(),
             error: error.to_owned(),
         });
-        self.line(ResultLine {
-            v: crate::select::LINE_VERSION,
-            person_id: m.person_id.clone(),
-            email: m.email.clone(),
-            status: Status::Failed,
-            idempotency_key: m.idempotency_key.clone(),
-            slug: slug.map(str::to_owned),
-            request_key: request_key.map(str::to_owned),
-            batch: None,
-            email_id: None,
-            sent_at: None,
-            replayed: false,
-            reason: None,
-            error: Some(error.to_owned()),
+        let mut line = base_line(m, Status::Failed);
+        line.slug = line.slug.or_else(|| self.slug_of(&m.person_id));
+        line.request_key = request_key.map(str::to_owned);
+        line.error = Some(error.to_owned());
+        self.line(line);
+    }
+
+    /// Leaves `r` out with `reason`; `sent` is the earlier send for `already-sent`.
+    fn skip(&mut self, r: &Recipient, reason: Reason, dup: Option<String>, sent: Option<&Sent>) {
+        self.summary.skipped.push(Skipped {
+            person_id: r.person_id.clone(),
+            reason,
+            slug: Some(r.slug.clone()),
+            duplicate_of: dup,
         });
+        let status = if reason == Reason::AlreadySent {
+            Status::AlreadySent
+        } else {
+            Status::Skipped
+        };
+        let mut line = base_line(&self.member(r), status);
+        line.request_key = sent.map(|s| s.request_key.clone());
+        line.email_id = sent.and_then(|s| s.email_id.clone());
+        line.sent_at = sent.map(|s| s.sent_at.clone());
+        line.reason = Some(reason);
+        self.line(line);
+    }
+
+    fn would_send(&mut self, m: &Member, request_key: &str, replayed: bool) {
+        self.summary.would_send += 1;
+        let mut line = base_line(m, Status::WouldSend);
+        line.slug = line.slug.or_else(|| self.slug_of(&m.person_id));
+        line.request_key = Some(request_key.to_owned());
+        line.replayed = replayed;
+        self.line(line);
     }
 
     fn member(&self, r: &Recipient) -> Member {
@@ -175,18 +228,23 @@ impl Ctx<'_, '_> {
             person_id: r.person_id.clone(),
             email: r.email.clone(),
             idempotency_key: recipient_key(&self.opts.campaign, &r.person_id),
+            slug: Some(r.slug.clone()),
         }
     }
 
     fn email_json(&self, r: &Recipient) -> Value {
-        let m = self.templates.render(r, self.claim_url, self.public_url);
-        json!({
+        let m = self.templates.render(r, self.content);
+        let mut email = json!({
             "from": self.opts.from,
             "to": [r.email],
             "subject": m.subject,
             "html": m.html,
             "text": m.text,
-        })
+        });
+        if let Some(reply_to) = &self.opts.reply_to {
+            email["reply_to"] = json!(reply_to);
+        }
+        email
     }
 
     fn make_intent(&self, batch: &[&Recipient], at: String) -> Intent {
@@ -200,20 +258,13 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Sends one logged intent; `slugs` maps personId → slug for the result lines. Returns
-    /// `true` when Resend refused a new multi-recipient batch as invalid (422): strict batch
-    /// validation fails the whole batch for one bad email, so the caller sends its recipients
-    /// one by one to isolate it.
-    fn send_intent(
-        &mut self,
-        intent: &Intent,
-        slugs: &HashMap<String, String>,
-        replay: bool,
-    ) -> Result<bool, Error> {
+    /// Sends one logged intent. Returns `true` when Resend refused a new multi-recipient batch
+    /// as invalid (422): strict batch validation fails the whole batch for one bad email, so
+    /// the caller sends its recipients one by one to isolate it.
+    fn send_intent(&mut self, intent: &Intent, replay: bool) -> Result<bool, Error> {
         let body = serde_json::to_vec(&intent.body).map_err(|e| Error::Usage(e.to_string()))?;
         let batch_no = self.summary.batches + 1;
-        let (Some(client), Some(log)) = (self.client.as_deref_mut(), self.log.as_deref_mut())
-        else {
+        let Some(client) = self.client.as_deref_mut() else {
             return Err(Error::Usage("sending needs a client and a sent-log".into()));
         };
         let progress = &mut *self.sinks.progress;
@@ -227,54 +278,22 @@ impl Ctx<'_, '_> {
             }
         ));
         let outcome = client.send_batch(&body, &intent.request_key, &mut |m| progress(m));
-        let slug = |p: &str| slugs.get(p).cloned();
+        self.settle(intent, outcome, replay, batch_no)
+    }
+
+    /// Records what became of a sent intent, in the log and as result lines.
+    fn settle(
+        &mut self,
+        intent: &Intent,
+        outcome: Outcome,
+        replay: bool,
+        batch_no: usize,
+    ) -> Result<bool, Error> {
+        let Some(log) = self.log.as_deref_mut() else {
+            return Err(Error::Usage("sending needs a client and a sent-log".into()));
+        };
         match outcome {
-            Outcome::Accepted { ids, .. } => {
-                let at = iso_now();
-                let fresh: Vec<(usize, &Member)> = intent
-                    .recipients
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, m)| log.sent_to(&m.person_id, "").is_none())
-                    .collect();
-                let sent: Vec<Sent> = fresh
-                    .iter()
-                    .map(|(i, m)| Sent {
-                        request_key: intent.request_key.clone(),
-                        person_id: m.person_id.clone(),
-                        email: m.email.clone(),
-                        idempotency_key: m.idempotency_key.clone(),
-                        email_id: ids.get(*i).cloned(),
-                        sent_at: at.clone(),
-                    })
-                    .collect();
-                log.record_sent(&sent)?;
-                self.summary.batches += 1;
-                if replay {
-                    self.summary.replayed_batches += 1;
-                }
-                for s in sent {
-                    self.summary.sent += 1;
-                    let line = ResultLine {
-                        v: crate::select::LINE_VERSION,
-                        person_id: s.person_id.clone(),
-                        email: s.email,
-                        status: Status::Sent,
-                        idempotency_key: s.idempotency_key,
-                        slug: slug(&s.person_id),
-                        request_key: Some(s.request_key),
-                        batch: Some(batch_no),
-                        email_id: s.email_id,
-                        sent_at: Some(s.sent_at),
-                        replayed: replay,
-                        reason: None,
-                        error: None,
-                    };
-                    self.line(line);
-                }
-                let n = self.summary.batches;
-                (self.sinks.after_batch)(n);
-            }
+            Outcome::Accepted { ids, .. } => self.accepted(intent, &ids, replay, batch_no)?,
             Outcome::Rejected {
                 status,
                 name,
@@ -289,7 +308,7 @@ impl Ctx<'_, '_> {
                     ));
                     return Ok(true);
                 }
-                self.fail_unsent(intent, slugs, &err);
+                self.fail_unsent(intent, &err);
             }
             Outcome::KeyConflict { message } => {
                 // Not sent now, but most likely sent before: never mail them under a new key.
@@ -297,7 +316,7 @@ impl Ctx<'_, '_> {
                 let err = format!(
                     "409 invalid_idempotent_request: {message} Resend already has this batch's Idempotency-Key with another content, so these people were most likely mailed within the last 24 h; not sent again"
                 );
-                self.fail_unsent(intent, slugs, &err);
+                self.fail_unsent(intent, &err);
             }
             Outcome::Unauthorized {
                 status,
@@ -307,7 +326,7 @@ impl Ctx<'_, '_> {
                 // Nothing was sent with a refused key: close the intent.
                 let err = format!("{status} {name}: {message}");
                 log.record_abandoned(&intent.request_key, &iso_now(), &err)?;
-                self.fail_unsent(intent, slugs, &err);
+                self.fail_unsent(intent, &err);
                 self.stop = Some(format!("not attempted: Resend refused the API key ({err})"));
                 self.summary.fatal = Some(Error::Auth {
                     status,
@@ -320,7 +339,7 @@ impl Ctx<'_, '_> {
                 let err = format!(
                     "{reason}; delivery unknown, the next run replays this batch with the same Idempotency-Key"
                 );
-                self.fail_unsent(intent, slugs, &err);
+                self.fail_unsent(intent, &err);
                 if stop_run {
                     self.stop = Some(format!("not attempted: {reason}"));
                 }
@@ -329,105 +348,127 @@ impl Ctx<'_, '_> {
         Ok(false)
     }
 
-    /// Logs the intent of `batch`, sends it, and on a 422 sends its recipients singly.
-    fn send_new(
+    /// Logs the recipients of an accepted batch (those not logged yet) and reports them sent.
+    fn accepted(
         &mut self,
-        batch: &[&Recipient],
-        slugs: &HashMap<String, String>,
+        intent: &Intent,
+        ids: &[String],
+        replay: bool,
+        batch_no: usize,
     ) -> Result<(), Error> {
+        let at = iso_now();
+        let sent: Vec<Sent> = intent
+            .recipients
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !self.logged(&m.person_id))
+            .map(|(i, m)| Sent {
+                request_key: intent.request_key.clone(),
+                person_id: m.person_id.clone(),
+                email: m.email.clone(),
+                idempotency_key: m.idempotency_key.clone(),
+                slug: m.slug.clone(),
+                email_id: ids.get(i).cloned(),
+                sent_at: at.clone(),
+            })
+            .collect();
+        if let Some(log) = self.log.as_deref_mut() {
+            log.record_sent(&sent)?;
+        }
+        self.summary.batches += 1;
+        if replay {
+            self.summary.replayed_batches += 1;
+        }
+        for s in sent {
+            self.summary.sent += 1;
+            let member = Member {
+                person_id: s.person_id.clone(),
+                email: s.email,
+                idempotency_key: s.idempotency_key,
+                slug: s.slug.or_else(|| self.slug_of(&s.person_id)),
+            };
+            let mut line = base_line(&member, Status::Sent);
+            line.request_key = Some(s.request_key);
+            line.batch = Some(batch_no);
+            line.email_id = s.email_id;
+            line.sent_at = Some(s.sent_at);
+            line.replayed = replay;
+            self.line(line);
+        }
+        let n = self.summary.batches;
+        (self.sinks.after_batch)(n);
+        Ok(())
+    }
+
+    /// Logs the intent of `batch`, sends it, and on a 422 sends its recipients singly.
+    fn send_new(&mut self, batch: &[&Recipient]) -> Result<(), Error> {
         let intent = self.make_intent(batch, iso_now());
         let Some(log) = self.log.as_deref_mut() else {
             return Err(Error::Usage("--send needs --sent-log".into()));
         };
         log.write_intent(&intent)?;
-        if self.send_intent(&intent, slugs, false)? {
+        if self.send_intent(&intent, false)? {
             for r in batch {
                 if let Some(why) = self.stop.clone() {
                     let m = self.member(r);
-                    self.fail(&m, Some(&r.slug), None, &why);
+                    self.fail(&m, None, &why);
                     continue;
                 }
                 let single = self.make_intent(std::slice::from_ref(r), iso_now());
                 if let Some(log) = self.log.as_deref_mut() {
                     log.write_intent(&single)?;
                 }
-                self.send_intent(&single, slugs, false)?;
+                self.send_intent(&single, false)?;
             }
         }
         Ok(())
     }
 }
 
-/// Runs a dry run or a send over `recipients` (in order). In send mode `log` and `client` are
-/// required. Every recipient gets a result line unless a fatal error (the sent-log cannot be
-/// written) stops the run; that error is in [`Summary::fatal`].
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    recipients: &[Recipient],
-    templates: &Templates,
-    claim_url: &str,
-    public_url: &str,
-    log: Option<&mut SentLog>,
-    client: Option<&mut Client>,
-    opts: &SendOptions,
-    sinks: Sinks<'_>,
-) -> Summary {
+/// What a run works with besides the recipients.
+pub struct Setup<'a> {
+    pub templates: &'a Templates,
+    pub content: &'a Context,
+    pub log: Option<&'a mut SentLog>,
+    pub client: Option<&'a mut Client>,
+    pub opts: &'a SendOptions,
+}
+
+/// Runs a dry run or a send over `recipients` (in order). In send mode the log and the client
+/// are required. Every recipient gets a result line unless a fatal error (the sent-log cannot
+/// be written) stops the run; that error is in [`Summary::fatal`].
+pub fn run(recipients: &[Recipient], setup: Setup<'_>, sinks: Sinks<'_>) -> Summary {
     let mut ctx = Ctx {
-        opts,
-        templates,
-        claim_url,
-        public_url,
-        log,
-        client,
+        opts: setup.opts,
+        templates: setup.templates,
+        content: setup.content,
+        log: setup.log,
+        client: setup.client,
         sinks,
         summary: Summary::default(),
         stop: None,
+        slugs: recipients
+            .iter()
+            .map(|r| (r.person_id.clone(), r.slug.clone()))
+            .collect(),
     };
-    if let Err(e) = run_inner(&mut ctx, recipients) {
+    if let Err(e) = run_phases(&mut ctx, recipients) {
         ctx.summary.fatal = Some(e);
     }
     ctx.summary
 }
 
-fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Error> {
-    let slugs: HashMap<String, String> = recipients
-        .iter()
-        .map(|r| (r.person_id.clone(), r.slug.clone()))
-        .collect();
-    let skip = |ctx: &mut Ctx<'_, '_>,
-                r: &Recipient,
-                reason: Reason,
-                dup: Option<String>,
-                sent: Option<&Sent>| {
-        ctx.summary.skipped.push(Skipped {
-            person_id: r.person_id.clone(),
-            reason,
-            slug: Some(r.slug.clone()),
-            duplicate_of: dup,
-        });
-        let key = recipient_key(&ctx.opts.campaign, &r.person_id);
-        ctx.line(ResultLine {
-            v: crate::select::LINE_VERSION,
-            person_id: r.person_id.clone(),
-            email: r.email.clone(),
-            status: if reason == Reason::AlreadySent {
-                Status::AlreadySent
-            } else {
-                Status::Skipped
-            },
-            idempotency_key: key,
-            slug: Some(r.slug.clone()),
-            request_key: sent.map(|s| s.request_key.clone()),
-            batch: None,
-            email_id: sent.and_then(|s| s.email_id.clone()),
-            sent_at: sent.map(|s| s.sent_at.clone()),
-            replayed: false,
-            reason: Some(reason),
-            error: None,
-        });
-    };
+fn run_phases(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Error> {
+    let (replays, in_intent) = open_intents(ctx)?;
+    replay_intents(ctx, &replays)?;
+    let pending = pending(ctx, recipients, &in_intent);
+    send_pending(ctx, &pending)
+}
 
-    // Batches an earlier run left in flight come first, exactly as they were logged.
+/// Batches an earlier run left in flight: those young enough to replay, and every person they
+/// cover. Older ones fail (delivery unknown), or with `--resend-uncertain` are closed so their
+/// recipients are sent afresh.
+fn open_intents(ctx: &mut Ctx<'_, '_>) -> Result<(Vec<Intent>, HashSet<String>), Error> {
     let intents: Vec<Intent> = ctx
         .log
         .as_deref()
@@ -451,43 +492,32 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
                 "delivery unknown: batch {} of {} was in flight when a run stopped, longer ago than Resend keeps idempotency keys; check the Resend logs, then re-run with --resend-uncertain to mail these people again",
                 intent.request_key, intent.at
             );
-            ctx.fail_unsent(&intent, &slugs, &err);
+            ctx.fail_unsent(&intent, &err);
         } else if ctx.opts.mode == Mode::Send
             && let Some(log) = ctx.log.as_deref_mut()
         {
             log.record_abandoned(&intent.request_key, &iso_now(), "older than the idempotency window; re-sent at the operator's request (--resend-uncertain)")?;
         }
     }
-    for intent in &replays {
+    Ok((replays, in_intent))
+}
+
+/// Replays in-flight batches exactly as they were logged (a dry run only lists them).
+fn replay_intents(ctx: &mut Ctx<'_, '_>, replays: &[Intent]) -> Result<(), Error> {
+    for intent in replays {
         if let Some(why) = ctx.stop.clone() {
-            ctx.fail_unsent(intent, &slugs, &why);
+            ctx.fail_unsent(intent, &why);
             continue;
         }
         match ctx.opts.mode {
             Mode::Send => {
-                ctx.send_intent(intent, &slugs, true)?;
+                ctx.send_intent(intent, true)?;
             }
             Mode::DryRun => {
                 for m in &intent.recipients {
-                    if ctx.logged(&m.person_id) {
-                        continue;
+                    if !ctx.logged(&m.person_id) {
+                        ctx.would_send(m, &intent.request_key, true);
                     }
-                    ctx.summary.would_send += 1;
-                    ctx.line(ResultLine {
-                        v: crate::select::LINE_VERSION,
-                        person_id: m.person_id.clone(),
-                        email: m.email.clone(),
-                        status: Status::WouldSend,
-                        idempotency_key: m.idempotency_key.clone(),
-                        slug: slugs.get(&m.person_id).cloned(),
-                        request_key: Some(intent.request_key.clone()),
-                        batch: None,
-                        email_id: None,
-                        sent_at: None,
-                        replayed: true,
-                        reason: None,
-                        error: None,
-                    });
                 }
             }
         }
@@ -498,58 +528,60 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
             replays.len()
         ));
     }
+    Ok(())
+}
 
-    // Everyone else: dedupe, consult the log, batch.
+/// Everyone still to mail: duplicates and people the log has are reported and left out;
+/// people of an in-flight batch were reported with it.
+fn pending<'r>(
+    ctx: &mut Ctx<'_, '_>,
+    recipients: &'r [Recipient],
+    in_intent: &HashSet<String>,
+) -> Vec<&'r Recipient> {
     let mut seen_person: HashSet<&str> = HashSet::new();
     let mut seen_email: HashMap<String, String> = HashMap::new();
     let mut pending: Vec<&Recipient> = Vec::new();
     for r in recipients {
         if !seen_person.insert(&r.person_id) {
-            skip(ctx, r, Reason::DuplicatePerson, None, None);
+            ctx.skip(r, Reason::DuplicatePerson, None, None);
             continue;
         }
         let email = r.email.to_lowercase();
         if let Some(first) = seen_email.get(&email) {
-            skip(ctx, r, Reason::DuplicateEmail, Some(first.clone()), None);
+            ctx.skip(r, Reason::DuplicateEmail, Some(first.clone()), None);
             continue;
         }
         seen_email.insert(email, r.person_id.clone());
         if in_intent.contains(&r.person_id) {
-            continue; // reported with its in-flight batch
+            continue;
         }
-        if let Some(s) = ctx
-            .log
-            .as_deref()
-            .and_then(|l| l.sent_to(&r.person_id, &r.email))
-            .cloned()
-        {
+        if let Some(s) = ctx.earlier_send(r) {
             ctx.summary.already_sent += 1;
-            skip(ctx, r, Reason::AlreadySent, None, Some(&s));
+            ctx.skip(r, Reason::AlreadySent, None, Some(&s));
             continue;
         }
         pending.push(r);
     }
+    pending
+}
 
+/// Sends (or, in a dry run, lists) `pending` in batches.
+fn send_pending(ctx: &mut Ctx<'_, '_>, pending: &[&Recipient]) -> Result<(), Error> {
     let batch_size = ctx.opts.batch_size.clamp(1, crate::client::MAX_BATCH);
     for chunk in pending.chunks(batch_size) {
         if let Some(why) = ctx.stop.clone() {
             for r in chunk {
                 let m = ctx.member(r);
-                ctx.fail(&m, Some(&r.slug), None, &why);
+                ctx.fail(&m, None, &why);
             }
             continue;
         }
         // Consulted again right before sending: a replay above may have covered an address.
         let mut batch: Vec<&Recipient> = Vec::new();
         for r in chunk {
-            if let Some(s) = ctx
-                .log
-                .as_deref()
-                .and_then(|l| l.sent_to(&r.person_id, &r.email))
-                .cloned()
-            {
+            if let Some(s) = ctx.earlier_send(r) {
                 ctx.summary.already_sent += 1;
-                skip(ctx, r, Reason::AlreadySent, None, Some(&s));
+                ctx.skip(r, Reason::AlreadySent, None, Some(&s));
             } else {
                 batch.push(r);
             }
@@ -557,29 +589,14 @@ fn run_inner(ctx: &mut Ctx<'_, '_>, recipients: &[Recipient]) -> Result<(), Erro
         if batch.is_empty() {
             continue;
         }
-        let intent = ctx.make_intent(&batch, crate::iso(ctx.opts.now));
         match ctx.opts.mode {
             Mode::DryRun => {
-                for (r, m) in batch.iter().zip(&intent.recipients) {
-                    ctx.summary.would_send += 1;
-                    ctx.line(ResultLine {
-                        v: crate::select::LINE_VERSION,
-                        person_id: m.person_id.clone(),
-                        email: m.email.clone(),
-                        status: Status::WouldSend,
-                        idempotency_key: m.idempotency_key.clone(),
-                        slug: Some(r.slug.clone()),
-                        request_key: Some(intent.request_key.clone()),
-                        batch: None,
-                        email_id: None,
-                        sent_at: None,
-                        replayed: false,
-                        reason: None,
-                        error: None,
-                    });
+                let intent = ctx.make_intent(&batch, crate::iso(ctx.opts.now));
+                for m in &intent.recipients {
+                    ctx.would_send(m, &intent.request_key, false);
                 }
             }
-            Mode::Send => ctx.send_new(&batch, &slugs)?,
+            Mode::Send => ctx.send_new(&batch)?,
         }
     }
     Ok(())

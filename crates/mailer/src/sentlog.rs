@@ -1,7 +1,8 @@
 //! The durable sent-log: NDJSON, appended and fsync'd, locked for the length of a run.
 //!
-//! Three kinds of line (`type`), all tagged with the `campaign` (default `t90-reminder`; lines of
-//! other campaigns are kept but ignored):
+//! One log serves every campaign: each line is tagged with its `campaign`, a log opened for one
+//! campaign keeps the others' lines but ignores them, so what is recorded is keyed by
+//! (campaign, person). Three kinds of line (`type`):
 //! - `intent`: written and fsync'd *before* a batch is sent: its request `Idempotency-Key`, its
 //!   recipients (personId, email, per-recipient key) and the exact JSON body;
 //! - `sent`: one per recipient, written and fsync'd right after Resend accepted the batch;
@@ -29,6 +30,9 @@ pub struct Member {
     pub person_id: String,
     pub email: String,
     pub idempotency_key: String,
+    /// The Person's slug (absent in logs written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
 }
 
 /// A batch about to be sent.
@@ -50,6 +54,8 @@ pub struct Sent {
     pub person_id: String,
     pub email: String,
     pub idempotency_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
     pub email_id: Option<String>,
     pub sent_at: String,
 }
@@ -161,6 +167,32 @@ impl SentLog {
         let mut log = SentLog::parse(path, campaign, &bytes[..end])?;
         log.warnings = warnings;
         Ok(log)
+    }
+
+    /// Every `sent` line of every campaign, in log order (for `mailer bounces`); a torn last
+    /// line is ignored, any other unreadable line is an error.
+    pub fn all_sent(path: &Path) -> Result<Vec<(String, Sent)>, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        let end = if bytes.ends_with(b"\n") || bytes.is_empty() {
+            bytes.len()
+        } else {
+            bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+        };
+        let mut out = Vec::new();
+        for (i, raw) in String::from_utf8_lossy(&bytes[..end]).lines().enumerate() {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let line: Line = serde_json::from_str(raw).map_err(|e| Error::BadLine {
+                path: path.display().to_string(),
+                line: i + 1,
+                message: format!("not a sent-log line: {e}"),
+            })?;
+            if let Line::Sent { campaign, sent } = line {
+                out.push((campaign, sent));
+            }
+        }
+        Ok(out)
     }
 
     fn parse(path: &Path, campaign: &str, bytes: &[u8]) -> Result<SentLog, Error> {
@@ -318,6 +350,7 @@ mod tests {
             person_id: format!("p{n}"),
             email: format!("u{n}@example.com"),
             idempotency_key: format!("t90-reminder/p{n}"),
+            slug: None,
         }
     }
 
@@ -327,6 +360,7 @@ mod tests {
             person_id: format!("p{n}"),
             email: format!("U{n}@example.com"),
             idempotency_key: format!("t90-reminder/p{n}"),
+            slug: Some(format!("s{n}")),
             email_id: Some(format!("id{n}")),
             sent_at: "2026-08-15T12:00:00.000Z".into(),
         }
