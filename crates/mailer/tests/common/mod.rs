@@ -27,6 +27,11 @@ pub struct P {
     pub email: Option<String>,
     pub last_used: Option<String>,
     pub credential: bool,
+    /// `importedAt` of the credential (default 2026-05-01).
+    pub imported_at: Option<String>,
+    pub legacy_id: Option<i64>,
+    /// The profile's newsletter is opted out.
+    pub opted_out: bool,
 }
 
 impl P {
@@ -59,6 +64,18 @@ impl P {
         self.last_used = last_used.map(str::to_owned);
         self
     }
+    pub fn imported(mut self, at: &str) -> P {
+        self.imported_at = Some(at.to_owned());
+        self
+    }
+    pub fn legacy(mut self, id: i64) -> P {
+        self.legacy_id = Some(id);
+        self
+    }
+    pub fn opted_out(mut self) -> P {
+        self.opted_out = true;
+        self
+    }
     pub fn id(&self) -> String {
         uuid(self.n)
     }
@@ -79,6 +96,9 @@ impl P {
             s.push_str(&format!("githubUserId = {g}\n"));
         }
         s.push_str(&format!("id = '{}'\n", self.id()));
+        if let Some(l) = self.legacy_id {
+            s.push_str(&format!("legacyId = {l}\n"));
+        }
         s.push_str(&format!("slug = '{}'\n", self.slug));
         s
     }
@@ -148,8 +168,13 @@ impl World {
         let mut creds = String::new();
         for p in people {
             if let Some(e) = &p.email {
+                let newsletter = if p.opted_out {
+                    r#"{"optedIn":false,"optedInAt":null,"optedOutAt":"2026-06-01T00:00:00.000Z"}"#
+                } else {
+                    "null"
+                };
                 profiles.push_str(&format!(
-                    r#"{{"personId":"{}","email":"{e}","emailRefreshedAt":"2026-08-01T00:00:00.000Z","newsletter":null,"updatedAt":"2026-08-01T00:00:00.000Z"}}"#,
+                    r#"{{"personId":"{}","email":"{e}","emailRefreshedAt":"2026-08-01T00:00:00.000Z","newsletter":{newsletter},"updatedAt":"2026-08-01T00:00:00.000Z"}}"#,
                     p.id()
                 ));
                 profiles.push('\n');
@@ -159,8 +184,12 @@ impl World {
                     .last_used
                     .as_ref()
                     .map_or("null".to_owned(), |l| format!("\"{l}\""));
+                let imported = p
+                    .imported_at
+                    .as_deref()
+                    .unwrap_or("2026-05-01T00:00:00.000Z");
                 creds.push_str(&format!(
-                    r#"{{"personId":"{}","passwordHash":"$2y$12$abcdefghijklmnopqrstuv","importedAt":"2026-05-01T00:00:00.000Z","lastUsedAt":{lu}}}"#,
+                    r#"{{"personId":"{}","passwordHash":"$2y$12$abcdefghijklmnopqrstuv","importedAt":"{imported}","lastUsedAt":{lu}}}"#,
                     p.id()
                 ));
                 creds.push('\n');
@@ -219,6 +248,21 @@ impl World {
         let mut c = self.mailer(&refs);
         c.env("RESEND_API_KEY", KEY);
         c
+    }
+
+    /// laddr-fetch NDJSON of people rows `(ID, Username)` in `name`; returns its path.
+    pub fn laddr(&self, name: &str, rows: &[(i64, &str)]) -> PathBuf {
+        let mut text = String::new();
+        for (id, username) in rows {
+            text.push_str(
+                &serde_json::json!({"v": 1, "resource": "people", "row": {"ID": id, "Username": username}})
+                    .to_string(),
+            );
+            text.push('\n');
+        }
+        let path = self.path(name);
+        fs::write(&path, text).unwrap();
+        path
     }
 
     pub fn sent_log(&self) -> String {
