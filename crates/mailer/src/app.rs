@@ -4,6 +4,7 @@
 use std::io;
 use std::path::Path;
 
+use ::cli::Exit;
 use private_store::{Credential, PrivateStore, Profile};
 
 use crate::campaign::Campaign;
@@ -11,7 +12,7 @@ use crate::cli::{BouncesArgs, ClientArgs, Command, SendArgs, Source};
 use crate::client::{ApiKey, Client, ClientOptions, MAX_BATCH};
 use crate::content::{Context, Templates, claim_url, cutover_date, write_samples};
 use crate::recipients::{read_affected, read_recipients, read_usernames};
-use crate::report::{Counts, Ndjson, Report, write_report};
+use crate::report::{Counts, Report};
 use crate::select::{
     DrainRule, Inputs, LINE_VERSION, Recipient, RecipientLine, SelectOptions, Skipped,
     drain_decisions, load_people, select_campaign,
@@ -20,8 +21,8 @@ use crate::send::{Mode, SendOptions, Setup, Sinks, Summary};
 use crate::sentlog::SentLog;
 use crate::{Error, iso};
 
-/// Runs one subcommand; `Ok` is the exit code (0 or 1).
-pub fn run(command: Command) -> Result<u8, Error> {
+/// Runs one subcommand.
+pub fn run(command: Command) -> Result<Exit, Error> {
     match command {
         Command::Select { source, json } => run_select(&source, json.as_deref()),
         Command::Send(args) => run_send(&args),
@@ -34,25 +35,23 @@ pub fn say(message: &str) {
     eprintln!("[mailer] {message}");
 }
 
-/// A closed stdout (`| head`) is not an error: the report and the sent-log have everything.
-fn is_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-}
-
-fn stdout_err(e: io::Error) -> Error {
-    Error::io("stdout", e)
-}
-
-/// NDJSON on stdout that stops printing (but lets the run go on) when stdout is closed.
+/// NDJSON on stdout that stops printing (but lets the run go on) when stdout fails: a
+/// mailout must not stop half way because of `| head`; the report and the sent-log have
+/// everything.
 struct Out {
-    ndjson: Ndjson<io::StdoutLock<'static>>,
-    error: Option<io::Error>,
+    ndjson: ::cli::Ndjson<io::StdoutLock<'static>>,
+    error: Option<::cli::OutputError>,
+}
+
+/// Writes the `--json` report, if asked for.
+fn write_report<T: serde::Serialize>(path: &Path, report: &T) -> Result<(), Error> {
+    Ok(::cli::write_report(Some(path), report)?)
 }
 
 impl Out {
     fn new() -> Out {
         Out {
-            ndjson: Ndjson::new(io::stdout().lock()),
+            ndjson: ::cli::Ndjson::stdout(),
             error: None,
         }
     }
@@ -65,15 +64,15 @@ impl Out {
         }
     }
 
-    /// Flushes; a broken pipe is fine, any other write error is fatal.
+    /// Flushes; a closed stdout is fine, any other write error is fatal.
     fn finish(self) -> Result<(), Error> {
         let result = match self.error {
             Some(e) => Err(e),
             None => self.ndjson.finish(),
         };
         match result {
-            Err(e) if !is_pipe(&e) => Err(stdout_err(e)),
-            _ => Ok(()),
+            Err(::cli::OutputError::Closed) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -94,12 +93,11 @@ fn selected(source: &Source) -> Result<Selected, Error> {
                 .into(),
         ));
     }
-    let repo = source.data_repo.as_deref().ok_or_else(|| {
-        Error::Usage("missing --data-repo=<path> (or set CFP_DATA_REPO_PATH)".into())
-    })?;
+    let repo =
+        ::cli::data_repo(source.data_repo.as_ref()).map_err(|e| Error::Usage(e.to_string()))?;
     let affected = source.affected.as_deref().map(read_affected).transpose()?;
     let usernames = source.laddr.as_deref().map(read_usernames).transpose()?;
-    let people = load_people(repo, &source.branch)?;
+    let people = load_people(&repo, &source.branch)?;
     let store = PrivateStore::from_env()?;
     let profiles = store.load::<Profile>()?;
     let need_creds = source.exclude_active_passwords || campaign == Campaign::T180DrainNotice;
@@ -146,7 +144,7 @@ fn reason_counts(skipped: &[Skipped]) -> String {
         .collect()
 }
 
-fn run_select(source: &Source, json: Option<&Path>) -> Result<u8, Error> {
+fn run_select(source: &Source, json: Option<&Path>) -> Result<Exit, Error> {
     let run_at = iso(jiff::Timestamp::now());
     let sel = selected(source)?;
     let mut out = Out::new();
@@ -176,7 +174,7 @@ fn run_select(source: &Source, json: Option<&Path>) -> Result<u8, Error> {
         reason_counts(&sel.skipped),
         source.campaign,
     ));
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// `--campaign`-independent checks of `mailer send`: nothing is read, opened or sent before
@@ -314,7 +312,7 @@ fn open_log(a: &SendArgs, mode: Mode) -> Result<Option<SentLog>, Error> {
     Ok(log)
 }
 
-fn run_send(a: &SendArgs) -> Result<u8, Error> {
+fn run_send(a: &SendArgs) -> Result<Exit, Error> {
     let key = ApiKey::new(std::env::var("RESEND_API_KEY").ok());
     let mode = check_send(a, key.as_ref())?;
     let (templates, ctx) = content(a)?;
@@ -430,16 +428,16 @@ fn execute(
     )
 }
 
-fn finish_send(summary: Summary, out: Out) -> Result<u8, Error> {
+fn finish_send(summary: Summary, out: Out) -> Result<Exit, Error> {
     let stdout = out.finish();
     if let Some(e) = summary.fatal {
         return Err(e);
     }
     stdout?;
-    Ok(if summary.failed.is_empty() { 0 } else { 1 })
+    Ok(Exit::problems_if(!summary.failed.is_empty()))
 }
 
-fn run_bounces(a: &BouncesArgs) -> Result<u8, Error> {
+fn run_bounces(a: &BouncesArgs) -> Result<Exit, Error> {
     let run_at = iso(jiff::Timestamp::now());
     check_client(&a.client)?;
     let key = ApiKey::new(std::env::var("RESEND_API_KEY").ok()).ok_or_else(|| {
@@ -498,5 +496,5 @@ fn run_bounces(a: &BouncesArgs) -> Result<u8, Error> {
         .campaigns
         .values()
         .any(|c| c.bounced + c.complained + c.unknown > 0);
-    Ok(u8::from(problems))
+    Ok(Exit::problems_if(problems))
 }

@@ -8,12 +8,16 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::campaign::Campaign;
 use crate::client::{DEFAULT_API_BASE, MAX_BATCH};
-use crate::parse_duration;
+
+/// `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of seconds.
+fn short_duration(s: &str) -> Result<Duration, ::cli::duration::BadDuration> {
+    ::cli::duration::parse(s, ::cli::duration::SHORT)
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "mailer",
-    version,
+    version = ::cli::VERSION,
     about = "The cutover's member emails through the Resend API, exactly once each: the T-7 announcement, the T+90 reminder, the T+180 drain notice and the rollback apology; and their bounces.",
     after_help = "Campaigns (--campaign, default t90-reminder):
   t7-announcement    every member with a usable email, deduplicated; members who opted out of
@@ -137,19 +141,19 @@ pub struct ClientArgs {
     #[arg(long, default_value_t = 2.0)]
     pub rate: f64,
     /// First backoff after a 5xx or a network error (doubles each retry), e.g. 500ms, 2s.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = short_duration)]
     pub backoff: Duration,
     /// Longest backoff.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = short_duration)]
     pub max_backoff: Duration,
     /// Retries per request after a 5xx or a network error.
     #[arg(long, default_value_t = 6)]
     pub max_retries: u32,
     /// Stop the run when Resend asks to wait longer than this (a quota, not a burst).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = short_duration)]
     pub max_wait: Duration,
     /// Per-request timeout.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = short_duration)]
     pub timeout: Duration,
 }
 

@@ -136,20 +136,9 @@ fn header_secs(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<Du
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
-/// `Retry-After` in either form RFC 9110 allows: delay-seconds, or an HTTP-date (the wait is
-/// the time until then, zero if it has passed).
-pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
-    let v = value.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
-    }
-    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
-    Some(now.duration_until(at).try_into().unwrap_or(Duration::ZERO))
-}
-
 fn retry_after_header(resp: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
     let v = resp.headers().get("retry-after")?.to_str().ok()?;
-    retry_after(v, jiff::Timestamp::now())
+    ::cli::retry_after::parse(v, std::time::SystemTime::now())
 }
 
 impl Client {
@@ -506,22 +495,6 @@ mod tests {
         assert_eq!(k.redact("bad key re_secret!"), "bad key [redacted]!");
         assert!(ApiKey::new(Some("  ".into())).is_none());
         assert!(ApiKey::new(None).is_none());
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_http_dates() {
-        let now: jiff::Timestamp = "1994-11-06T08:49:30Z".parse().unwrap();
-        assert_eq!(retry_after("2", now), Some(Duration::from_secs(2)));
-        assert_eq!(
-            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon", now), None);
-        assert_eq!(retry_after("-1", now), None);
     }
 
     #[test]

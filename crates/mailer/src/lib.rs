@@ -31,8 +31,6 @@ pub mod select;
 pub mod send;
 pub mod sentlog;
 
-use std::time::Duration;
-
 /// Errors that stop a run (exit 2). Per-recipient send failures are not errors: they are
 /// results.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +62,10 @@ pub enum Error {
     Locked { path: String },
     #[error("template {path}: {message}")]
     Template { path: String, message: String },
+    #[error(transparent)]
+    Output(#[from] ::cli::OutputError),
+    #[error(transparent)]
+    Report(#[from] ::cli::ReportError),
     #[error("Resend refused the API key ({status} {name}): {message}; nothing more was sent")]
     Auth {
         status: u16,
@@ -81,52 +83,11 @@ impl Error {
     }
 }
 
-/// ISO 8601 UTC with milliseconds, as the reference writes timestamps.
-pub fn iso(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+/// ISO 8601 UTC with milliseconds, as the reference writes timestamps (the workspace's clock).
+pub use ::cli::clock::iso;
 
-/// Parses `250ms`, `2s`, `1.5s`, `3m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 500ms, 2s, 1m)"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("{s:?} is not a duration (e.g. 500ms, 2s, 1m)"));
-    }
-    Ok(Duration::from_secs_f64(v * scale))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
-
-    #[test]
-    fn iso_has_millis() {
-        let t: jiff::Timestamp = "2026-08-15T12:00:00Z".parse().unwrap();
-        assert_eq!(iso(t), "2026-08-15T12:00:00.000Z");
+impl ::cli::Fatal for Error {
+    fn stdout_closed(&self) -> bool {
+        matches!(self, Error::Output(::cli::OutputError::Closed))
     }
 }

@@ -6,12 +6,6 @@ use clap::Parser;
 use mailer::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match mailer::app::run(cli.command) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("mailer: error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    let args = Cli::parse();
+    cli::finish("mailer", mailer::app::run(args.command))
 }

@@ -1,35 +1,9 @@
-//! NDJSON on stdout and the `--json=FILE` report (the reference's shape, extra keys after).
-
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+//! The `--json=FILE` report of `select` and `send` (the reference's shape, extra keys after).
 
 use serde::Serialize;
 
-use crate::Error;
 use crate::select::{Recipient, Skipped};
 use crate::send::Failed;
-
-/// Buffered NDJSON lines; flushed by [`Ndjson::finish`].
-pub struct Ndjson<W: Write> {
-    out: BufWriter<W>,
-}
-
-impl<W: Write> Ndjson<W> {
-    pub fn new(w: W) -> Self {
-        Ndjson {
-            out: BufWriter::new(w),
-        }
-    }
-
-    pub fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, v)?;
-        self.out.write_all(b"\n")
-    }
-
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
 
 /// The report: `{runAt, mode, recipients, skipped, sent, failed}` as the reference, then ours.
 #[derive(Serialize)]
@@ -113,12 +87,4 @@ impl Counts {
             self.throttled
         )
     }
-}
-
-/// Writes a report as pretty JSON plus a newline.
-pub fn write_report<T: Serialize>(path: &Path, report: &T) -> Result<(), Error> {
-    let mut text =
-        serde_json::to_string_pretty(report).map_err(|e| Error::Usage(format!("report: {e}")))?;
-    text.push('\n');
-    std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))
 }
