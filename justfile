@@ -9,6 +9,8 @@ staging := "https://codeforphilly-rewrite-staging.k8s.phl.io"
 target := "https://codeforphilly.org"
 scratch := "/scratch"
 credentials := "/scratch/laddr-credentials.csv"
+# One sent-log for every campaign: nobody gets the same campaign twice.
+mail_log := "/scratch/mailout-sent.ndjson"
 
 # Build every tool (release).
 build:
@@ -79,12 +81,39 @@ t0-verify network:
 t1h-watch:
     {{bin}}/probe watch --target={{target}} --interval=60s --duration=1h --data-repo={{data_repo}} --json={{scratch}}/watch-T1h.json > {{scratch}}/watch-T1h.ndjson
 
+# T-7 step 1: the announcement to every member (newsletter opt-outs included); review the
+# samples in {{scratch}}/mail-samples, then send (RESEND_API_KEY in the environment).
+t7-announce-dry-run cutover_date:
+    {{bin}}/laddr-fetch --source-host={{source_host}} --resources=people > {{scratch}}/people-T7.ndjson
+    {{bin}}/mailer send --dry-run --campaign=t7-announcement --cutover-date={{cutover_date}} --laddr={{scratch}}/people-T7.ndjson --data-repo={{data_repo}} --sent-log={{mail_log}} --render-dir={{scratch}}/mail-samples --json={{scratch}}/t7-dry.json
+
+t7-announce cutover_date:
+    {{bin}}/mailer send --send --campaign=t7-announcement --cutover-date={{cutover_date}} --laddr={{scratch}}/people-T7.ndjson --data-repo={{data_repo}} --sent-log={{mail_log}} --json={{scratch}}/t7-send.json
+
 # T+90: the reminder mailout, dry run, then for real (RESEND_API_KEY in the environment).
 mailout-dry-run:
-    {{bin}}/mailer send --dry-run --data-repo={{data_repo}} --sent-log={{scratch}}/mailout-sent.ndjson --json={{scratch}}/mailout-dry.json
+    {{bin}}/mailer send --dry-run --campaign=t90-reminder --laddr={{scratch}}/people-T3.ndjson --data-repo={{data_repo}} --sent-log={{mail_log}} --render-dir={{scratch}}/mail-samples --json={{scratch}}/mailout-dry.json
 
 mailout-send:
-    {{bin}}/mailer send --send --data-repo={{data_repo}} --sent-log={{scratch}}/mailout-sent.ndjson --json={{scratch}}/mailout-send.json
+    {{bin}}/mailer send --send --campaign=t90-reminder --laddr={{scratch}}/people-T3.ndjson --data-repo={{data_repo}} --sent-log={{mail_log}} --json={{scratch}}/mailout-send.json
+
+# T+90 step 4 (and after any mailing): bounces and complaints per campaign, bounced members as NDJSON.
+mail-bounces:
+    {{bin}}/mailer bounces --sent-log={{mail_log}} --json={{scratch}}/bounces.json > {{scratch}}/bounced.ndjson
+
+# T+180: the info-only notice to members whose legacy password the drain will delete (before it).
+t180-notice-dry-run:
+    {{bin}}/mailer send --dry-run --campaign=t180-drain-notice --older-than=180d --data-repo={{data_repo}} --sent-log={{mail_log}} --render-dir={{scratch}}/mail-samples --json={{scratch}}/t180-dry.json
+
+t180-notice:
+    {{bin}}/mailer send --send --campaign=t180-drain-notice --older-than=180d --data-repo={{data_repo}} --sent-log={{mail_log}} --json={{scratch}}/t180-send.json
+
+# After a partial-write rollback: the apology to the members whose writes were discarded.
+rollback-apology-dry-run affected:
+    {{bin}}/mailer send --dry-run --campaign=rollback-apology --affected={{affected}} --data-repo={{data_repo}} --sent-log={{mail_log}} --render-dir={{scratch}}/mail-samples --json={{scratch}}/rollback-apology-dry.json
+
+rollback-apology affected:
+    {{bin}}/mailer send --send --campaign=rollback-apology --affected={{affected}} --data-repo={{data_repo}} --sent-log={{mail_log}} --json={{scratch}}/rollback-apology-send.json
 
 # T+180: drain the legacy credentials of unclaimed people, dry run, then for real.
 drain-dry-run:
