@@ -122,15 +122,6 @@ pub fn run(
                     _ => counts.other += 1,
                 }
             }
-            Lookup::Failed {
-                status,
-                name,
-                message,
-            } => {
-                counts.unknown += 1;
-                out.failures
-                    .push(fail(format!("{status} {name}: {message}")));
-            }
             Lookup::GaveUp { reason, stop_run } => {
                 counts.unknown += 1;
                 out.failures.push(fail(reason.clone()));
@@ -138,7 +129,12 @@ pub fn run(
                     stopped = Some(format!("not looked up: {reason}"));
                 }
             }
-            Lookup::Unauthorized {
+            Lookup::Failed {
+                status,
+                name,
+                message,
+            }
+            | Lookup::Unauthorized {
                 status,
                 name,
                 message,
@@ -146,14 +142,16 @@ pub fn run(
                 counts.unknown += 1;
                 out.failures
                     .push(fail(format!("{status} {name}: {message}")));
-                stopped = Some(format!(
-                    "not looked up: Resend refused the API key ({status} {name})"
-                ));
-                out.fatal = Some(Error::Auth {
-                    status,
-                    name,
-                    message,
-                });
+                if matches!(status, 401 | 403) {
+                    stopped = Some(format!(
+                        "not looked up: Resend refused the API key ({status} {name})"
+                    ));
+                    out.fatal = Some(Error::Auth {
+                        status,
+                        name,
+                        message,
+                    });
+                }
             }
         }
     }

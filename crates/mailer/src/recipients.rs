@@ -30,17 +30,22 @@ fn numbered(name: &str, reader: Box<dyn BufRead>) -> Result<Vec<(usize, String)>
     Ok(out)
 }
 
+/// An unreadable input line, named by file and line number.
+fn bad_line(name: &str, line: usize, message: String) -> Error {
+    Error::BadLine {
+        path: name.to_owned(),
+        line,
+        message,
+    }
+}
+
 /// Recipient lines from `source`; bad addresses are left out with a reason, a line that is
 /// not a recipient stops the run.
 pub fn read_recipients(source: &str, skipped: &mut Vec<Skipped>) -> Result<Vec<Recipient>, Error> {
     let (name, reader) = open_lines(source)?;
     let mut out = Vec::new();
     for (line_no, line) in numbered(&name, reader)? {
-        let bad = |message: String| Error::BadLine {
-            path: name.clone(),
-            line: line_no,
-            message,
-        };
+        let bad = |message: String| bad_line(&name, line_no, message);
         let parsed: RecipientIn = serde_json::from_str(&line).map_err(|e| {
             bad(format!(
                 "not a recipient line ({{personId, slug, email, fullName}}): {e}"
@@ -115,11 +120,7 @@ pub fn read_affected(source: &str) -> Result<Vec<Affected>, Error> {
     let (name, reader) = open_lines(source)?;
     let mut out = Vec::new();
     for (line_no, line) in numbered(&name, reader)? {
-        let bad = |message: String| Error::BadLine {
-            path: name.clone(),
-            line: line_no,
-            message,
-        };
+        let bad = |message: String| bad_line(&name, line_no, message);
         let v: Value = serde_json::from_str(&line).map_err(|e| bad(format!("not JSON: {e}")))?;
         if v.get("v").and_then(Value::as_u64) != Some(AFFECTED_VERSION) {
             return Err(bad(format!(

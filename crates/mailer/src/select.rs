@@ -43,37 +43,24 @@ pub struct Person {
 }
 
 impl Person {
-    /// From a `people/<slug>.toml` record; `what` (its path) names it in errors.
+    /// From a `people/<slug>.toml` record; `what` (its path) names it in errors. The public
+    /// fields and their rules (`githubUserId` 0 is unlinked, falsy `deletedAt` is not deleted)
+    /// are `reconcile::people::Person`'s; the mailer adds the full name.
     pub fn from_record(what: &str, r: &Map<String, Value>) -> Result<Person, Error> {
-        let bad = |m: String| Error::BadPerson {
-            what: what.to_owned(),
-            message: m,
-        };
-        let req = |k: &str| match r.get(k) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            _ => Err(bad(format!("`{k}` is missing or not a string"))),
-        };
-        let int = |k: &str| match r.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| bad(format!("`{k}` is not an integer"))),
-            Some(_) => Err(bad(format!("`{k}` is not an integer"))),
-        };
-        let github_user_id = int("githubUserId")?;
-        // Falsy values (absent, null, false, "") mean "not deleted", as in the reference.
-        let deleted = !matches!(
-            r.get("deletedAt"),
-            None | Some(Value::Null) | Some(Value::Bool(false))
-        ) && r.get("deletedAt").and_then(Value::as_str) != Some("");
+        let p = reconcile::people::Person::from_record(what, r).map_err(|e| match e {
+            reconcile::Error::BadPerson { what, message } => Error::BadPerson { what, message },
+            other => Error::BadPerson {
+                what: what.to_owned(),
+                message: other.to_string(),
+            },
+        })?;
         Ok(Person {
-            id: req("id")?,
-            slug: req("slug")?,
+            id: p.id,
+            slug: p.slug,
             full_name: r.get("fullName").and_then(Value::as_str).map(str::to_owned),
-            legacy_id: int("legacyId")?,
-            deleted,
-            github_user_id: github_user_id.filter(|&g| g != 0),
+            legacy_id: p.legacy_id,
+            deleted: p.deleted,
+            github_user_id: p.github_user_id,
         })
     }
 }

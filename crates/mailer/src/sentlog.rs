@@ -130,9 +130,9 @@ impl SentLog {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut warnings = Vec::new();
-        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        if complete_prefix(&bytes) < bytes.len() {
             // A crash mid-append left half a line: it never counted, so cut it off.
-            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let keep = complete_prefix(&bytes);
             warnings.push(format!(
                 "{}: cut off a torn last line ({} bytes) left by an interrupted run",
                 path.display(),
@@ -156,9 +156,8 @@ impl SentLog {
             Err(e) => return Err(Error::io(path.display(), e)),
         };
         let mut warnings = Vec::new();
-        let mut end = bytes.len();
-        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-            end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let end = complete_prefix(&bytes);
+        if end < bytes.len() {
             warnings.push(format!(
                 "{}: ignoring a torn last line left by an interrupted run",
                 path.display()
@@ -173,34 +172,17 @@ impl SentLog {
     /// line is ignored, any other unreadable line is an error.
     pub fn all_sent(path: &Path) -> Result<Vec<(String, Sent)>, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-        let end = if bytes.ends_with(b"\n") || bytes.is_empty() {
-            bytes.len()
-        } else {
-            bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
-        };
-        let mut out = Vec::new();
-        for (i, raw) in String::from_utf8_lossy(&bytes[..end]).lines().enumerate() {
-            if raw.trim().is_empty() {
-                continue;
-            }
-            let line: Line = serde_json::from_str(raw).map_err(|e| Error::BadLine {
-                path: path.display().to_string(),
-                line: i + 1,
-                message: format!("not a sent-log line: {e}"),
-            })?;
-            if let Line::Sent { campaign, sent } = line {
-                out.push((campaign, sent));
-            }
-        }
-        Ok(out)
+        let lines = parse_lines(path, &bytes[..complete_prefix(&bytes)])?;
+        Ok(lines
+            .into_iter()
+            .filter_map(|l| match l {
+                Line::Sent { campaign, sent } => Some((campaign, sent)),
+                _ => None,
+            })
+            .collect())
     }
 
     fn parse(path: &Path, campaign: &str, bytes: &[u8]) -> Result<SentLog, Error> {
-        let text = std::str::from_utf8(bytes).map_err(|e| Error::BadLine {
-            path: path.display().to_string(),
-            line: 0,
-            message: format!("not UTF-8: {e}"),
-        })?;
         let mut log = SentLog {
             path: path.to_owned(),
             file: None,
@@ -210,15 +192,7 @@ impl SentLog {
             intents: Vec::new(),
             warnings: Vec::new(),
         };
-        for (i, raw) in text.lines().enumerate() {
-            if raw.trim().is_empty() {
-                continue;
-            }
-            let line: Line = serde_json::from_str(raw).map_err(|e| Error::BadLine {
-                path: path.display().to_string(),
-                line: i + 1,
-                message: format!("not a sent-log line: {e}"),
-            })?;
+        for line in parse_lines(path, bytes)? {
             log.apply(line);
         }
         Ok(log)
@@ -338,6 +312,36 @@ impl SentLog {
         };
         self.append(&[line])
     }
+}
+
+/// The length of `bytes` up to and including its last newline: a crash mid-append leaves a
+/// torn last line that never counted.
+fn complete_prefix(bytes: &[u8]) -> usize {
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return bytes.len();
+    }
+    bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
+/// Every line of a sent-log; one that cannot be read is an error naming it.
+fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Line>, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::BadLine {
+        path: path.display().to_string(),
+        line: 0,
+        message: format!("not UTF-8: {e}"),
+    })?;
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(raw).map_err(|e| Error::BadLine {
+            path: path.display().to_string(),
+            line: i + 1,
+            message: format!("not a sent-log line: {e}"),
+        })?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
