@@ -2,6 +2,7 @@
 //! pipes, each tool's stderr kept in a log file of the work directory. `dry-run` and
 //! `t0-delta` are built from these stages.
 
+use lines::{LaddrLine, Resource};
 use serde_json::Value;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -187,17 +188,9 @@ pub fn tail(path: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The count-diff rows: laddr list endpoint → sheet (reference E §1.4), and the tolerance
-/// rule computed in doubles exactly as the reference does.
-pub const ENDPOINT_TO_SHEET: [(&str, &str); 6] = [
-    ("tags", "tags"),
-    ("people", "people"),
-    ("projects", "projects"),
-    ("project-updates", "project-updates"),
-    ("project-buzz", "project-buzz"),
-    ("blog", "blog-posts"),
-];
-
+/// The count-diff tolerance rule (reference E §1.4), computed in doubles exactly as the
+/// reference does. The rows are laddr's resources, each against its sheet
+/// ([`lines::Resource::sheet`]).
 pub fn tolerable(sheet: &str, source: u64, imported: u64) -> bool {
     if source == imported {
         return true;
@@ -226,23 +219,24 @@ pub struct CountDiff {
 
 /// Compare `laddr-fetch --totals` lines with the import report's counts.
 pub fn count_diffs(totals_ndjson: &str, import_report: Option<&Value>) -> Vec<CountDiff> {
-    let mut totals = std::collections::HashMap::new();
-    for line in totals_ndjson.lines() {
-        if let Ok(v) = serde_json::from_str::<Value>(line)
-            && let (Some(r), Some(t)) = (v["resource"].as_str(), v["total"].as_u64())
-        {
-            totals.insert(r.to_owned(), t);
-        }
-    }
-    ENDPOINT_TO_SHEET
-        .iter()
-        .map(|(resource, sheet)| {
+    // A line that is not a totals line leaves its resource without a total: its row fails.
+    let totals: std::collections::HashMap<Resource, u64> = totals_ndjson
+        .lines()
+        .filter_map(|line| match lines::parse_laddr_line(line) {
+            Ok(Some(LaddrLine::Totals(t))) => Some((t.resource, t.total)),
+            _ => None,
+        })
+        .collect();
+    Resource::ALL
+        .into_iter()
+        .map(|resource| {
+            let sheet = resource.sheet();
             let imported = import_report
-                .and_then(|r| r["counts"][*sheet]["imported"].as_u64())
+                .and_then(|r| r["counts"][sheet]["imported"].as_u64())
                 .unwrap_or(0);
-            let source = totals.get(*resource).copied();
+            let source = totals.get(&resource).copied();
             CountDiff {
-                sheet: (*sheet).to_owned(),
+                sheet: sheet.to_owned(),
                 source_total: source,
                 imported_records: imported,
                 matched: source.is_some_and(|s| tolerable(sheet, s, imported)),

@@ -144,14 +144,14 @@ fn main() -> ExitCode {
     };
 
     if args.totals {
-        let mut lines = Vec::new();
+        let mut totals = Vec::new();
         for r in &resources {
             match client.total(*r) {
                 Ok(t) => {
-                    lines.push(format!(
-                        "{{\"v\":1,\"resource\":\"{}\",\"total\":{t}}}\n",
-                        r.name()
-                    ));
+                    totals.push(laddr::Totals {
+                        resource: *r,
+                        total: t,
+                    });
                     report.resources.push(laddr::ResourceReport {
                         resource: r.name().into(),
                         total: Some(t),
@@ -171,7 +171,7 @@ fn main() -> ExitCode {
         }
         report.ok = report.error.is_none();
         return finish(&args, &mut report, started, |w| {
-            lines.iter().try_for_each(|l| w.write_all(l.as_bytes()))
+            totals.iter().try_for_each(|t| laddr::write_totals(w, t))
         });
     }
 

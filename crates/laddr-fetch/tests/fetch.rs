@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use fixtures::laddr::{RESOURCES, Site, row_id};
+use fixtures::laddr::{Site, row_id};
 use fixtures::laddr_server::{FaultKind, Faults, LaddrServer};
 use fixtures::php_json;
+use laddr::Resource;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_laddr-fetch");
@@ -50,17 +51,17 @@ fn run(url: &str, extra: &[&str]) -> Run {
 
 /// The exact bytes laddr-fetch must print for `site`: every row as the server encodes it,
 /// then each resource's end line (whole: rows = total, complete).
-fn expected(site: &Site, resources: &[&str]) -> Vec<u8> {
+fn expected(site: &Site, resources: &[Resource]) -> Vec<u8> {
     expected_short(site, resources, &[])
 }
 
 /// As [`expected`], for a run where `short` resources came back without some rows: `site`
 /// holds the rows that arrived, and each `(resource, n)` had `n` more on the server, so its
 /// end line says `total` = rows + n and `complete:false`.
-fn expected_short(site: &Site, resources: &[&str], short: &[(&str, u64)]) -> Vec<u8> {
+fn expected_short(site: &Site, resources: &[Resource], short: &[(&str, u64)]) -> Vec<u8> {
     let mut out = String::new();
-    for r in RESOURCES.iter().filter(|r| resources.contains(r)) {
-        let mut rows: Vec<&Value> = site.rows(r).unwrap().iter().collect();
+    for r in Resource::ALL.iter().filter(|r| resources.contains(r)) {
+        let mut rows: Vec<&Value> = site.rows(*r).iter().collect();
         rows.sort_by_key(|row| row_id(row));
         let n = rows.len() as u64;
         for row in rows {
@@ -69,7 +70,7 @@ fn expected_short(site: &Site, resources: &[&str], short: &[(&str, u64)]) -> Vec
                 php_json::encode(row)
             ));
         }
-        let missing = short.iter().find(|(s, _)| s == r).map(|(_, m)| *m);
+        let missing = short.iter().find(|(s, _)| *s == r.name()).map(|(_, m)| *m);
         out.push_str(&format!(
             "{{\"v\":1,\"resource\":\"{r}\",\"end\":{{\"rows\":{n},\"total\":{},\"complete\":{}}}}}\n",
             n + missing.unwrap_or(0),
@@ -153,13 +154,14 @@ fn small_fixture_exact_rows_every_resource() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         String::from_utf8(r.stdout).unwrap(),
-        String::from_utf8(expected(&site, &RESOURCES)).unwrap()
+        String::from_utf8(expected(&site, &Resource::ALL)).unwrap()
     );
     let rep = report(&rep_path);
     assert_eq!(rep["ok"], true);
-    for name in RESOURCES {
+    for resource in Resource::ALL {
+        let name = resource.name();
         let rr = resource_report(&rep, name);
-        let n = site.rows(name).unwrap().len() as u64;
+        let n = site.rows(resource).len() as u64;
         assert_eq!(
             (rr["rows"].as_u64(), rr["total"].as_u64()),
             (Some(n), Some(n)),
@@ -176,7 +178,7 @@ fn small_fixture_exact_rows_every_resource() {
         assert!(!target.contains("limit=0"), "{target}");
     }
     // The lossless passthrough keeps PHP's escapes.
-    let people = site.rows("people").unwrap();
+    let people = site.rows(Resource::People);
     assert!(people.iter().any(|p| p["Username"] == "美洽下载"));
 }
 
@@ -218,7 +220,7 @@ fn page_boundaries() {
             assert_eq!(r.code, 0, "n={n}: {}", r.stderr);
             assert_eq!(
                 r.stdout,
-                expected(&site, &["tags", "project-buzz"]),
+                expected(&site, &[Resource::Tags, Resource::ProjectBuzz]),
                 "n={n} conc={conc}"
             );
             let rep = report(&rep_path);
@@ -258,7 +260,7 @@ fn inserts_during_a_run_neither_duplicate_nor_lose_rows() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let after = server.site();
     assert_eq!(after.people.len(), before + 5);
-    assert_eq!(r.stdout, expected(&after, &["people"]));
+    assert_eq!(r.stdout, expected(&after, &[Resource::People]));
     let ids = ids_in(&r.stdout, "people");
     let mut dedup = ids.clone();
     dedup.dedup();
@@ -295,7 +297,11 @@ fn deletes_during_a_run_are_detected_and_read_again() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         let after = server.site();
         assert_eq!(after.people.len(), site.people.len() - 1);
-        assert_eq!(r.stdout, expected(&after, &["people"]), "conc={conc}");
+        assert_eq!(
+            r.stdout,
+            expected(&after, &[Resource::People]),
+            "conc={conc}"
+        );
         let rep = report(&rep_path);
         assert_eq!(
             resource_report(&rep, "people")["restarts"].as_u64(),
@@ -366,7 +372,7 @@ fn the_reference_default_order_would_duplicate_on_insert() {
 #[test]
 fn each_injected_fault_is_survived_with_identical_output() {
     let site = small_site();
-    let clean = expected(&site, &RESOURCES);
+    let clean = expected(&site, &Resource::ALL);
     let cases: Vec<(&str, Option<u64>, u32, FaultKind)> = vec![
         ("people", Some(7), 2, FaultKind::Status(503)),
         ("projects", None, 1, FaultKind::HtmlError(502)),
@@ -451,7 +457,7 @@ fn all_faults_at_once_still_identical() {
     let server = LaddrServer::start(site, faults).unwrap();
     let r = run(&server.url(), &["--page-size", "4", "--concurrency", "4"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout, expected(&server.site(), &RESOURCES));
+    assert_eq!(r.stdout, expected(&server.site(), &Resource::ALL));
 }
 
 #[test]
@@ -479,7 +485,7 @@ fn bad_row_loses_exactly_one_row_and_reports_it() {
     without.people.retain(|p| row_id(p) != Some(bad));
     assert_eq!(
         r.stdout,
-        expected_short(&without, &RESOURCES, &[("people", 1)]),
+        expected_short(&without, &Resource::ALL, &[("people", 1)]),
         "every other row kept, byte for byte"
     );
     // The end line says the resource is short, with the counts a reader can name.
@@ -584,7 +590,10 @@ fn a_row_without_an_id_is_reported_not_dropped_silently() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     site.tags.pop();
-    assert_eq!(r.stdout, expected_short(&site, &["tags"], &[("tags", 1)]));
+    assert_eq!(
+        r.stdout,
+        expected_short(&site, &[Resource::Tags], &[("tags", 1)])
+    );
     let rep = report(&rep_path);
     let malformed = resource_report(&rep, "tags")["malformed"]
         .as_array()
@@ -829,13 +838,13 @@ fn a_total_that_cannot_be_fetched_is_named_and_the_others_still_printed() {
         "{}",
         r.stderr
     );
-    let want: String = RESOURCES
-        .iter()
-        .filter(|n| **n != "project-buzz")
+    let want: String = Resource::ALL
+        .into_iter()
+        .filter(|n| n.name() != "project-buzz")
         .map(|n| {
             format!(
                 "{{\"v\":1,\"resource\":\"{n}\",\"total\":{}}}\n",
-                site.rows(n).unwrap().len()
+                site.rows(n).len()
             )
         })
         .collect();
@@ -848,12 +857,12 @@ fn totals_prints_each_total() {
     let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
     let r = run(&server.url(), &["--totals"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let want: String = RESOURCES
-        .iter()
+    let want: String = Resource::ALL
+        .into_iter()
         .map(|n| {
             format!(
                 "{{\"v\":1,\"resource\":\"{n}\",\"total\":{}}}\n",
-                site.rows(n).unwrap().len()
+                site.rows(n).len()
             )
         })
         .collect();

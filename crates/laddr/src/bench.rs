@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, FetchError, Options};
-use crate::resource::Resource;
+use lines::Resource;
 
 /// One measured run.
 #[derive(Debug, Clone, PartialEq)]

@@ -25,10 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::value::RawValue;
 
-use crate::line::{End, write_end, write_line};
 use crate::report::{LostRow, MalformedRow, ResourceReport};
-use crate::resource::Resource;
 use crate::wire::{Envelope, find_pii, minify};
+use lines::{End, Resource, write_end, write_line};
 
 /// The largest page body accepted (a 200-row page of 10 kB bios is about 2 MB).
 const MAX_BODY: u64 = 512 * 1024 * 1024;

@@ -1,6 +1,6 @@
-//! laddr's JSON list API, client side: the resources ([`Resource`]), the envelope
-//! ([`wire`]), the laddr-fetch NDJSON line ([`line`]), the robust paging client ([`Client`])
-//! and its report ([`report`]).
+//! laddr's JSON list API, client side: the envelope ([`wire`]), the robust paging client
+//! ([`Client`]) and its report ([`report`]). The resources and the laddr-fetch NDJSON lines
+//! are the `lines` crate's ([`Resource`], [`write_line`], [`End`]), re-exported here.
 //!
 //! ```no_run
 //! use laddr::{Client, Options, Resource};
@@ -13,12 +13,11 @@
 
 pub mod bench;
 pub mod client;
-pub mod line;
 pub mod report;
-pub mod resource;
 pub mod wire;
 
 pub use client::{Client, FetchError, Fetched, Options};
-pub use line::{End, LINE_VERSION, Line, OwnedLine, write_end, write_line};
+pub use lines::{
+    End, LINE_VERSION, Line, OwnedLine, Resource, Totals, write_end, write_line, write_totals,
+};
 pub use report::{LostRow, Report, ResourceReport};
-pub use resource::Resource;

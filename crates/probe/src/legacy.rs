@@ -8,9 +8,9 @@
 //! (pruned, disabled, failed import, soft-deleted) are counted and left out.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use lines::{LaddrLine, ReadError, Resource, read_laddr_lines};
 use serde_json::{Map, Value};
 
 use crate::plan::Snapshot;
@@ -53,12 +53,12 @@ pub const FORMS: [&str; 13] = [
 /// laddr rows by resource, as read from `laddr-fetch` output.
 #[derive(Debug, Default)]
 pub struct LaddrRows {
-    pub rows: BTreeMap<String, Vec<Map<String, Value>>>,
+    pub rows: BTreeMap<Resource, Vec<Map<String, Value>>>,
 }
 
 impl LaddrRows {
-    /// Read `laddr-fetch` NDJSON files (`{"v":1,"resource":…,"row":{…}}`; `total` lines are
-    /// skipped).
+    /// Read `laddr-fetch` NDJSON files by the line contract ([`lines::parse_laddr_line`]);
+    /// end lines and `--totals` lines carry no row and are skipped.
     pub fn read(paths: &[PathBuf]) -> Result<LaddrRows, LegacyError> {
         let mut out = LaddrRows::default();
         for path in paths {
@@ -67,48 +67,31 @@ impl LaddrRows {
                 source,
             };
             let file = std::fs::File::open(path).map_err(io)?;
-            for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-                let line = line.map_err(io)?;
-                if line.trim().is_empty() {
+            for read in read_laddr_lines(std::io::BufReader::new(file)) {
+                let (line, parsed) = read.map_err(|e| match e {
+                    ReadError::Io { source, .. } => io(source),
+                    ReadError::Line { line, error } => LegacyError::Line {
+                        path: path.clone(),
+                        line: line as usize,
+                        message: error.to_string(),
+                    },
+                })?;
+                let LaddrLine::Row(row) = parsed else {
                     continue;
-                }
-                out.add_line(path, i + 1, &line)?;
+                };
+                let object = row.object().map_err(|e| LegacyError::Line {
+                    path: path.clone(),
+                    line: line as usize,
+                    message: e.to_string(),
+                })?;
+                out.rows.entry(row.resource).or_default().push(object);
             }
         }
         Ok(out)
     }
 
-    fn add_line(&mut self, path: &Path, line: usize, text: &str) -> Result<(), LegacyError> {
-        let bad = |message: String| LegacyError::Line {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
-        let v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        if v.get("v").and_then(Value::as_u64) != Some(1) {
-            return Err(bad("expected \"v\":1".into()));
-        }
-        let resource = v
-            .get("resource")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no \"resource\"".into()))?;
-        match v.get("row") {
-            Some(Value::Object(row)) => {
-                self.rows
-                    .entry(resource.to_owned())
-                    .or_default()
-                    .push(row.clone());
-                Ok(())
-            }
-            Some(_) => Err(bad("\"row\" is not an object".into())),
-            // laddr-fetch's end-of-resource and `--totals` lines carry no row.
-            None if v.get("end").is_some() || v.get("total").is_some() => Ok(()),
-            None => Err(bad("no \"row\"".into())),
-        }
-    }
-
-    fn of(&self, resource: &str) -> &[Map<String, Value>] {
-        self.rows.get(resource).map(Vec::as_slice).unwrap_or(&[])
+    fn of(&self, resource: Resource) -> &[Map<String, Value>] {
+        self.rows.get(&resource).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 
@@ -144,6 +127,231 @@ fn by_legacy<'a>(snap: &'a Snapshot, sheet: &str) -> HashMap<i64, &'a Map<String
         .collect()
 }
 
+/// Same slug: the record's own URL, answered by the SPA; otherwise a 301 to it.
+fn own_or_redirect(given: &str, slug: &str, root: &str) -> Expect {
+    if given == slug {
+        Expect::status(200)
+    } else {
+        Expect::redirect(301, format!("/{root}/{}", encode_segment(slug)))
+    }
+}
+
+/// The legacy paths found so far, per form (the first expectation for a path wins), and per
+/// resource the rows whose record is not live on the branch.
+#[derive(Default)]
+struct Forms {
+    by_form: BTreeMap<&'static str, BTreeMap<String, Expect>>,
+    missing: BTreeMap<&'static str, u64>,
+}
+
+impl Forms {
+    fn add(&mut self, form: &'static str, path: String, expect: Expect) {
+        self.by_form
+            .entry(form)
+            .or_default()
+            .entry(path)
+            .or_insert(expect);
+    }
+
+    fn missing(&mut self, resource: Resource) {
+        *self.missing.entry(resource.name()).or_default() += 1;
+    }
+
+    /// `/people/<ID>`, `/people/<Username>`, `/members/<Username>`.
+    fn people(&mut self, rows: &LaddrRows, snap: &Snapshot) {
+        let people = by_legacy(snap, "people");
+        for row in rows.of(Resource::People) {
+            let Some(id) = id_of(row, "ID") else { continue };
+            let Some(slug) = people.get(&id).and_then(|r| text(r, "slug")) else {
+                self.missing(Resource::People);
+                continue;
+            };
+            let to = format!("/members/{}", encode_segment(slug));
+            self.add(
+                "/people/<ID>",
+                format!("/people/{id}"),
+                Expect::redirect(301, to.clone()),
+            );
+            if let Some(user) = text(row, "Username") {
+                let seg = encode_segment(user);
+                self.add(
+                    "/people/<Username>",
+                    format!("/people/{seg}"),
+                    Expect::redirect(301, to),
+                );
+                self.add(
+                    "/members/<Username>",
+                    format!("/members/{seg}"),
+                    own_or_redirect(user, slug, "members"),
+                );
+            }
+        }
+    }
+
+    /// `/projects/<ID>`, `/projects?ID=<ID>`, `/projects/<Handle>`.
+    fn projects(&mut self, rows: &LaddrRows, projects: &HashMap<i64, &Map<String, Value>>) {
+        for row in rows.of(Resource::Projects) {
+            let Some(id) = id_of(row, "ID") else { continue };
+            let Some(slug) = projects.get(&id).and_then(|r| text(r, "slug")) else {
+                self.missing(Resource::Projects);
+                continue;
+            };
+            let to = format!("/projects/{}", encode_segment(slug));
+            self.add(
+                "/projects/<ID>",
+                format!("/projects/{id}"),
+                Expect::redirect(301, to.clone()),
+            );
+            self.add(
+                "/projects?ID=<ID>",
+                format!("/projects?ID={id}"),
+                Expect::redirect(301, to),
+            );
+            if let Some(handle) = text(row, "Handle") {
+                self.add(
+                    "/projects/<Handle>",
+                    format!("/projects/{}", encode_segment(handle)),
+                    own_or_redirect(handle, slug, "projects"),
+                );
+            }
+        }
+    }
+
+    /// `/project-updates/<ID>`, `/project-updates?ProjectID=<ID>`: into the update's project.
+    fn updates(&mut self, rows: &LaddrRows, projects: &HashMap<i64, &Map<String, Value>>) {
+        for row in rows.of(Resource::ProjectUpdates) {
+            let (Some(id), Some(pid)) = (id_of(row, "ID"), id_of(row, "ProjectID")) else {
+                continue;
+            };
+            let Some(slug) = projects.get(&pid).and_then(|r| text(r, "slug")) else {
+                self.missing(Resource::ProjectUpdates);
+                continue;
+            };
+            let to = format!("/projects/{}", encode_segment(slug));
+            // The rewrite's URL of one update is not specified; any 301 into its project will do.
+            self.add(
+                "/project-updates/<ID>",
+                format!("/project-updates/{id}"),
+                Expect {
+                    location_prefix: Some(to.clone()),
+                    ..Expect::status(301)
+                },
+            );
+            self.add(
+                "/project-updates?ProjectID=<ID>",
+                format!("/project-updates?ProjectID={pid}"),
+                Expect::redirect(301, to),
+            );
+        }
+    }
+
+    /// `/project-buzz/<ID>`, `/project-buzz/<Handle>`: to the buzz under its project.
+    fn buzz(&mut self, rows: &LaddrRows, snap: &Snapshot) {
+        let buzz = by_legacy(snap, "project-buzz");
+        for row in rows.of(Resource::ProjectBuzz) {
+            let Some(id) = id_of(row, "ID") else { continue };
+            let Some((p, slug)) = buzz
+                .get(&id)
+                .and_then(|r| Some((text(r, "projectSlug")?, text(r, "slug")?)))
+            else {
+                self.missing(Resource::ProjectBuzz);
+                continue;
+            };
+            let to = format!(
+                "/projects/{}/buzz/{}",
+                encode_segment(p),
+                encode_segment(slug)
+            );
+            self.add(
+                "/project-buzz/<ID>",
+                format!("/project-buzz/{id}"),
+                Expect::redirect(301, to.clone()),
+            );
+            if let Some(handle) = text(row, "Handle") {
+                self.add(
+                    "/project-buzz/<Handle>",
+                    format!("/project-buzz/{}", encode_segment(handle)),
+                    Expect::redirect(301, to),
+                );
+            }
+        }
+    }
+
+    /// `/tags/<ID>`, `/tags/<Handle>`: to `/tags/<namespace>/<slug>`.
+    fn tags(&mut self, rows: &LaddrRows, snap: &Snapshot) {
+        let tags = by_legacy(snap, "tags");
+        for row in rows.of(Resource::Tags) {
+            let Some(id) = id_of(row, "ID") else { continue };
+            let Some((ns, slug)) = tags
+                .get(&id)
+                .and_then(|r| Some((text(r, "namespace")?, text(r, "slug")?)))
+            else {
+                self.missing(Resource::Tags);
+                continue;
+            };
+            let to = format!("/tags/{}/{}", encode_segment(ns), encode_segment(slug));
+            self.add(
+                "/tags/<ID>",
+                format!("/tags/{id}"),
+                Expect::redirect(301, to.clone()),
+            );
+            if let Some(handle) = text(row, "Handle") {
+                self.add(
+                    "/tags/<Handle>",
+                    format!("/tags/{}", encode_segment(handle)),
+                    Expect::redirect(301, to),
+                );
+            }
+        }
+    }
+
+    /// `/blog/<Handle>`.
+    fn blog(&mut self, rows: &LaddrRows, snap: &Snapshot) {
+        let posts = by_legacy(snap, "blog-posts");
+        for row in rows.of(Resource::Blog) {
+            let Some(id) = id_of(row, "ID") else { continue };
+            let Some(slug) = posts.get(&id).and_then(|r| text(r, "slug")) else {
+                self.missing(Resource::Blog);
+                continue;
+            };
+            if let Some(handle) = text(row, "Handle") {
+                self.add(
+                    "/blog/<Handle>",
+                    format!("/blog/{}", encode_segment(handle)),
+                    own_or_redirect(handle, slug, "blog"),
+                );
+            }
+        }
+    }
+
+    /// The notes on rows left out, then each form's specs in [`FORMS`] order, sampled.
+    fn into_plan(mut self, sample: Option<usize>, seed: &str) -> LegacyPlan {
+        let mut out = LegacyPlan::default();
+        for (resource, n) in &self.missing {
+            out.notes.push(format!(
+                "{resource}: {n} laddr rows have no live record on the branch (pruned, disabled, \
+                 soft-deleted or not imported); their links are not probed"
+            ));
+        }
+        for form in FORMS {
+            let Some(paths) = self.by_form.remove(form) else {
+                continue;
+            };
+            let all: Vec<String> = paths.keys().cloned().collect();
+            let chosen = match sample {
+                Some(n) => deterministic_sample(&all, n, &format!("{seed}:legacy:{form}")),
+                None => all,
+            };
+            for path in chosen {
+                let expect = paths[&path].clone();
+                out.specs
+                    .push(ProbeSpec::new(path.clone(), form, path, expect));
+            }
+        }
+        out
+    }
+}
+
 /// Build the specs. `sample`: at most this many per form (deterministic with `seed`); `None`
 /// keeps every one.
 pub fn legacy_plan(
@@ -152,195 +360,13 @@ pub fn legacy_plan(
     sample: Option<usize>,
     seed: &str,
 ) -> LegacyPlan {
-    let mut by_form: BTreeMap<&str, BTreeMap<String, Expect>> = BTreeMap::new();
-    let mut add = |form: &'static str, path: String, expect: Expect| {
-        by_form
-            .entry(form)
-            .or_default()
-            .entry(path)
-            .or_insert(expect);
-    };
-    // Same slug: the record's own URL, answered by the SPA; otherwise a 301 to it.
-    let own_or_redirect = |given: &str, slug: &str, root: &str| {
-        if given == slug {
-            Expect::status(200)
-        } else {
-            Expect::redirect(301, format!("/{root}/{}", encode_segment(slug)))
-        }
-    };
-    let mut missing: BTreeMap<&str, u64> = BTreeMap::new();
-
-    let people = by_legacy(snap, "people");
-    for row in rows.of("people") {
-        let Some(id) = id_of(row, "ID") else { continue };
-        let Some(slug) = people.get(&id).and_then(|r| text(r, "slug")) else {
-            *missing.entry("people").or_default() += 1;
-            continue;
-        };
-        let to = format!("/members/{}", encode_segment(slug));
-        add(
-            "/people/<ID>",
-            format!("/people/{id}"),
-            Expect::redirect(301, to.clone()),
-        );
-        if let Some(user) = text(row, "Username") {
-            let seg = encode_segment(user);
-            add(
-                "/people/<Username>",
-                format!("/people/{seg}"),
-                Expect::redirect(301, to),
-            );
-            add(
-                "/members/<Username>",
-                format!("/members/{seg}"),
-                own_or_redirect(user, slug, "members"),
-            );
-        }
-    }
-
+    let mut forms = Forms::default();
     let projects = by_legacy(snap, "projects");
-    for row in rows.of("projects") {
-        let Some(id) = id_of(row, "ID") else { continue };
-        let Some(slug) = projects.get(&id).and_then(|r| text(r, "slug")) else {
-            *missing.entry("projects").or_default() += 1;
-            continue;
-        };
-        let to = format!("/projects/{}", encode_segment(slug));
-        add(
-            "/projects/<ID>",
-            format!("/projects/{id}"),
-            Expect::redirect(301, to.clone()),
-        );
-        add(
-            "/projects?ID=<ID>",
-            format!("/projects?ID={id}"),
-            Expect::redirect(301, to),
-        );
-        if let Some(handle) = text(row, "Handle") {
-            add(
-                "/projects/<Handle>",
-                format!("/projects/{}", encode_segment(handle)),
-                own_or_redirect(handle, slug, "projects"),
-            );
-        }
-    }
-
-    for row in rows.of("project-updates") {
-        let (Some(id), Some(pid)) = (id_of(row, "ID"), id_of(row, "ProjectID")) else {
-            continue;
-        };
-        let Some(slug) = projects.get(&pid).and_then(|r| text(r, "slug")) else {
-            *missing.entry("project-updates").or_default() += 1;
-            continue;
-        };
-        let to = format!("/projects/{}", encode_segment(slug));
-        // The rewrite's URL of one update is not specified; any 301 into its project will do.
-        add(
-            "/project-updates/<ID>",
-            format!("/project-updates/{id}"),
-            Expect {
-                location_prefix: Some(to.clone()),
-                ..Expect::status(301)
-            },
-        );
-        add(
-            "/project-updates?ProjectID=<ID>",
-            format!("/project-updates?ProjectID={pid}"),
-            Expect::redirect(301, to),
-        );
-    }
-
-    let buzz = by_legacy(snap, "project-buzz");
-    for row in rows.of("project-buzz") {
-        let Some(id) = id_of(row, "ID") else { continue };
-        let Some((p, slug)) = buzz
-            .get(&id)
-            .and_then(|r| Some((text(r, "projectSlug")?, text(r, "slug")?)))
-        else {
-            *missing.entry("project-buzz").or_default() += 1;
-            continue;
-        };
-        let to = format!(
-            "/projects/{}/buzz/{}",
-            encode_segment(p),
-            encode_segment(slug)
-        );
-        add(
-            "/project-buzz/<ID>",
-            format!("/project-buzz/{id}"),
-            Expect::redirect(301, to.clone()),
-        );
-        if let Some(handle) = text(row, "Handle") {
-            add(
-                "/project-buzz/<Handle>",
-                format!("/project-buzz/{}", encode_segment(handle)),
-                Expect::redirect(301, to),
-            );
-        }
-    }
-
-    let tags = by_legacy(snap, "tags");
-    for row in rows.of("tags") {
-        let Some(id) = id_of(row, "ID") else { continue };
-        let Some((ns, slug)) = tags
-            .get(&id)
-            .and_then(|r| Some((text(r, "namespace")?, text(r, "slug")?)))
-        else {
-            *missing.entry("tags").or_default() += 1;
-            continue;
-        };
-        let to = format!("/tags/{}/{}", encode_segment(ns), encode_segment(slug));
-        add(
-            "/tags/<ID>",
-            format!("/tags/{id}"),
-            Expect::redirect(301, to.clone()),
-        );
-        if let Some(handle) = text(row, "Handle") {
-            add(
-                "/tags/<Handle>",
-                format!("/tags/{}", encode_segment(handle)),
-                Expect::redirect(301, to),
-            );
-        }
-    }
-
-    let posts = by_legacy(snap, "blog-posts");
-    for row in rows.of("blog") {
-        let Some(id) = id_of(row, "ID") else { continue };
-        let Some(slug) = posts.get(&id).and_then(|r| text(r, "slug")) else {
-            *missing.entry("blog").or_default() += 1;
-            continue;
-        };
-        if let Some(handle) = text(row, "Handle") {
-            add(
-                "/blog/<Handle>",
-                format!("/blog/{}", encode_segment(handle)),
-                own_or_redirect(handle, slug, "blog"),
-            );
-        }
-    }
-
-    let mut out = LegacyPlan::default();
-    for (resource, n) in missing {
-        out.notes.push(format!(
-            "{resource}: {n} laddr rows have no live record on the branch (pruned, disabled, \
-             soft-deleted or not imported); their links are not probed"
-        ));
-    }
-    for form in FORMS {
-        let Some(paths) = by_form.remove(form) else {
-            continue;
-        };
-        let all: Vec<String> = paths.keys().cloned().collect();
-        let chosen = match sample {
-            Some(n) => deterministic_sample(&all, n, &format!("{seed}:legacy:{form}")),
-            None => all,
-        };
-        for path in chosen {
-            let expect = paths[&path].clone();
-            out.specs
-                .push(ProbeSpec::new(path.clone(), form, path, expect));
-        }
-    }
-    out
+    forms.people(rows, snap);
+    forms.projects(rows, &projects);
+    forms.updates(rows, &projects);
+    forms.buzz(rows, snap);
+    forms.tags(rows, snap);
+    forms.blog(rows, snap);
+    forms.into_plan(sample, seed)
 }

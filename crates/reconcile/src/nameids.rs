@@ -5,51 +5,52 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
+use lines::{LaddrLine, ReadError, Resource, read_laddr_lines};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::Error;
 use crate::people::Person;
 
-/// laddr `people.ID` → `Username`, from `laddr-fetch` NDJSON
-/// (`{"v":1,"resource":"people","row":{…}}`); lines of other resources are ignored. A
-/// contact-only row (no `Username`: it never signed in, so Slack has no NameID for it) maps to
-/// `None`.
+/// laddr `people.ID` → `Username`, from `laddr-fetch` NDJSON read by the line contract
+/// ([`lines::parse_laddr_line`]); rows of other resources, end lines and `--totals` lines are
+/// skipped. A contact-only row (no `Username`: it never signed in, so Slack has no NameID for
+/// it) maps to `None`.
 pub fn read_laddr_usernames(
     name: &str,
     input: impl BufRead,
 ) -> Result<HashMap<i64, Option<String>>, Error> {
     let mut out = HashMap::new();
-    for (i, line) in input.lines().enumerate() {
-        let err = |m: String| Error::Input {
+    for read in read_laddr_lines(input) {
+        let err = |line: u64, m: String| Error::Input {
             path: name.to_owned(),
-            message: format!("line {}: {m}", i + 1),
+            message: format!("line {line}: {m}"),
         };
-        let line = line.map_err(|e| err(e.to_string()))?;
-        if line.trim().is_empty() {
+        let (line, parsed) = read.map_err(|e| match e {
+            ReadError::Io { after_line, source } => err(after_line + 1, source.to_string()),
+            ReadError::Line {
+                line,
+                error: lines::LineError::Json(e),
+            } => err(line, format!("not JSON: {e}")),
+            ReadError::Line { line, error } => {
+                err(line, format!("not a laddr-fetch v1 line: {error}"))
+            }
+        })?;
+        let LaddrLine::Row(row) = parsed else {
+            continue;
+        };
+        if row.resource != Resource::People {
             continue;
         }
-        let v: Value = serde_json::from_str(&line).map_err(|e| err(format!("not JSON: {e}")))?;
-        if v.get("v").and_then(Value::as_u64) != Some(1) {
-            return Err(err("not a laddr-fetch v1 line (`v` must be 1)".into()));
-        }
-        // Other resources, and laddr-fetch's end-of-resource and `--totals` lines, carry no row.
-        if v.get("resource").and_then(Value::as_str) != Some("people")
-            || v.get("end").is_some()
-            || v.get("total").is_some()
-        {
-            continue;
-        }
-        let row = v
-            .get("row")
-            .and_then(Value::as_object)
-            .ok_or_else(|| err("no `row` object".into()))?;
+        let row = row
+            .object()
+            .map_err(|e| err(line, format!("not JSON: {e}")))?;
         let id = match row.get("ID") {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| err("people row without a numeric `ID`".into()))?;
+        .ok_or_else(|| err(line, "people row without a numeric `ID`".into()))?;
         let username = match row.get("Username") {
             Some(Value::String(u)) if !u.is_empty() => Some(u.clone()),
             _ => None,

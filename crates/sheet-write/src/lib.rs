@@ -119,13 +119,13 @@ pub fn incomplete(input: &Input) -> Vec<Incomplete> {
             let rows = input.rows(r).len() as u64;
             match input.ends().get(&r) {
                 Some(end) if !end.complete => Some(Incomplete {
-                    resource: r.as_str(),
+                    resource: r.name(),
                     rows,
                     total: end.total,
                     end_line: true,
                 }),
                 None if cut.contains(&r) => Some(Incomplete {
-                    resource: r.as_str(),
+                    resource: r.name(),
                     rows,
                     total: None,
                     end_line: false,
@@ -419,7 +419,7 @@ pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
     let missing: Vec<&'static str> = translate::Resource::ALL
         .into_iter()
         .filter(|r| input.rows(*r).is_empty() && !really_empty(r))
-        .map(translate::Resource::as_str)
+        .map(translate::Resource::name)
         .collect();
     if !missing.is_empty() && !run.allow_missing_resources {
         return Err(Fatal::MissingResources(missing));

@@ -585,7 +585,7 @@ fn dry_run_counts_what_the_real_run_then_does_and_writes_nothing() {
     site.people.remove(bob);
     person_mut(&mut site, "alice")["Username"] = json!("alice2");
     let mut newcomer = site.people[0].clone();
-    newcomer["ID"] = json!(site.max_id("people") + 1);
+    newcomer["ID"] = json!(site.max_id(translate::Resource::People) + 1);
     newcomer["Username"] = json!("newcomer");
     newcomer["Tags"] = json!([]);
     site.people.push(newcomer);

@@ -9,50 +9,14 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use serde::Deserialize;
+use lines::{LaddrLine, LineError, ReadError, parse_laddr_line, read_laddr_lines};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// The laddr resources `laddr-fetch` emits (the `resource` field of a line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Resource {
-    Tags,
-    People,
-    Projects,
-    ProjectUpdates,
-    ProjectBuzz,
-    Blog,
-}
-
-impl Resource {
-    /// Processing order (B §2.0).
-    pub const ALL: [Resource; 6] = [
-        Resource::Tags,
-        Resource::People,
-        Resource::Projects,
-        Resource::ProjectUpdates,
-        Resource::ProjectBuzz,
-        Resource::Blog,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resource::Tags => "tags",
-            Resource::People => "people",
-            Resource::Projects => "projects",
-            Resource::ProjectUpdates => "project-updates",
-            Resource::ProjectBuzz => "project-buzz",
-            Resource::Blog => "blog",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Resource> {
-        Resource::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+pub use lines::{End, Resource, RowLine as InputLine};
 
 /// The line format version this crate reads.
-pub const LINE_VERSION: u64 = 1;
+pub const LINE_VERSION: u64 = lines::LINE_VERSION as u64;
 
 /// A bad input line; always names the line number (1-based).
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +30,27 @@ pub enum InputError {
     Shape { line: u64, what: String },
     #[error("reading input after line {line}: {source}")]
     Io { line: u64, source: std::io::Error },
+}
+
+impl InputError {
+    fn of_line(line: u64, error: LineError) -> InputError {
+        match error {
+            LineError::Json(source) => InputError::Json { line, source },
+            LineError::Shape(what) => InputError::Shape { line, what },
+        }
+    }
+}
+
+impl From<ReadError> for InputError {
+    fn from(e: ReadError) -> InputError {
+        match e {
+            ReadError::Io { after_line, source } => InputError::Io {
+                line: after_line,
+                source,
+            },
+            ReadError::Line { line, error } => InputError::of_line(line, error),
+        }
+    }
 }
 
 /// One laddr row with where it came from. The row is kept as its (validated) JSON text and
@@ -85,25 +70,6 @@ impl Row {
     }
 }
 
-/// One parsed line: `{"v":1,"resource":"…","row":{…}}`.
-#[derive(Debug, Clone)]
-pub struct InputLine {
-    pub resource: Resource,
-    /// The `row` object's JSON text.
-    pub row: Box<RawValue>,
-}
-
-/// A resource's end line: what laddr-fetch says it wrote for that resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct End {
-    /// Rows written for the resource (checked against the rows read).
-    pub rows: u64,
-    /// The server's `total`, when laddr-fetch saw one.
-    pub total: Option<u64>,
-    /// True only when the resource came back whole (no lost rows, no `--limit`).
-    pub complete: bool,
-}
-
 /// One parsed line that carries something: a row or a resource's end line.
 #[derive(Debug, Clone)]
 pub enum Parsed {
@@ -111,13 +77,15 @@ pub enum Parsed {
     End(Resource, End),
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    v: Option<Value>,
-    resource: Option<Value>,
-    row: Option<Box<RawValue>>,
-    end: Option<Value>,
-    total: Option<Value>,
+impl Parsed {
+    /// The translator's view of a laddr-fetch line: `--totals` lines carry nothing for it.
+    fn of(line: LaddrLine) -> Option<Parsed> {
+        match line {
+            LaddrLine::Row(row) => Some(Parsed::Row(row)),
+            LaddrLine::End(resource, end) => Some(Parsed::End(resource, end)),
+            LaddrLine::Totals(_) => None,
+        }
+    }
 }
 
 /// Parse one NDJSON line, keeping only rows. Blank lines, end lines and `laddr-fetch
@@ -129,78 +97,12 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<InputLine>, InputError
     })
 }
 
-/// Parse one NDJSON line. Blank lines and `laddr-fetch --totals` lines
-/// (`{"v":1,"resource":…,"total":n}`) give `Ok(None)`. Unknown keys besides `v`, `resource`,
-/// `row` and `end` are ignored (forward compatible); a different `v`, a line with both `row`
-/// and `end`, or one with neither (and no `total`) is an error.
+/// Parse one NDJSON line by the laddr-fetch contract ([`lines::parse_laddr_line`]). Blank
+/// lines and `laddr-fetch --totals` lines (`{"v":1,"resource":…,"total":n}`) give `Ok(None)`.
 pub fn parse_record(text: &str, line: u64) -> Result<Option<Parsed>, InputError> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let shape = |what: String| InputError::Shape { line, what };
-    let env: Envelope =
-        serde_json::from_str(text).map_err(|source| InputError::Json { line, source })?;
-    match env.v.as_ref().and_then(Value::as_u64) {
-        Some(LINE_VERSION) => {}
-        Some(other) => {
-            return Err(shape(format!(
-                "unsupported line version v={other} (this reads v=1)"
-            )));
-        }
-        None => return Err(shape("missing or non-integer \"v\"".to_owned())),
-    }
-    let resource = match &env.resource {
-        Some(Value::String(s)) => {
-            Resource::from_name(s).ok_or_else(|| shape(format!("unknown resource \"{s}\"")))?
-        }
-        _ => return Err(shape("missing or non-string \"resource\"".to_owned())),
-    };
-    match (env.row, env.end) {
-        (Some(_), Some(_)) => Err(shape(
-            "a line holds either \"row\" or \"end\", not both".to_owned(),
-        )),
-        (None, Some(end)) => parse_end(&end)
-            .map(|end| Some(Parsed::End(resource, end)))
-            .map_err(|what| shape(format!("end line of {}: {what}", resource.as_str()))),
-        (None, None) if env.total.is_some() => Ok(None),
-        (Some(row), None) if row.get().starts_with('{') => {
-            Ok(Some(Parsed::Row(InputLine { resource, row })))
-        }
-        _ => Err(shape("\"row\" must be a JSON object".to_owned())),
-    }
-}
-
-/// `{"rows":n,"total":n|null,"complete":bool}`; a missing `total` reads as null.
-fn parse_end(end: &Value) -> Result<End, String> {
-    let Some(obj) = end.as_object() else {
-        return Err("\"end\" must be a JSON object".to_owned());
-    };
-    let rows = obj
-        .get("rows")
-        .and_then(Value::as_u64)
-        .ok_or("\"end.rows\" must be a non-negative integer")?;
-    let total = match obj.get("total") {
-        None | Some(Value::Null) => None,
-        Some(t) => Some(
-            t.as_u64()
-                .ok_or("\"end.total\" must be a non-negative integer or null")?,
-        ),
-    };
-    let complete = obj
-        .get("complete")
-        .and_then(Value::as_bool)
-        .ok_or("\"end.complete\" must be true or false")?;
-    if complete && total.is_some_and(|t| t != rows) {
-        return Err(format!(
-            "says complete, but rows {rows} differ from total {}",
-            total.unwrap_or_default()
-        ));
-    }
-    Ok(End {
-        rows,
-        total,
-        complete,
-    })
+    parse_laddr_line(text)
+        .map(|parsed| parsed.and_then(Parsed::of))
+        .map_err(|e| InputError::of_line(line, e))
 }
 
 /// All rows, bucketed by resource, each bucket in input order, and the end lines read.
@@ -254,7 +156,7 @@ impl Input {
     /// read so far for the resource, and a resource has one end line.
     pub fn push_end(&mut self, resource: Resource, end: End, line: u64) -> Result<(), InputError> {
         let shape = |what: String| InputError::Shape { line, what };
-        let name = resource.as_str();
+        let name = resource.name();
         if let Some(first) = self.end_lines.get(&resource) {
             return Err(shape(format!(
                 "a second end line for {name} (the first is line {first})"
@@ -291,21 +193,16 @@ impl Input {
     /// Read a whole NDJSON stream; the first bad line is an error naming its number.
     pub fn read<R: BufRead>(reader: R) -> Result<Input, InputError> {
         let mut input = Input::default();
-        let mut line_no = 0u64;
-        for text in reader.lines() {
-            let text = text.map_err(|source| InputError::Io {
-                line: line_no,
-                source,
-            })?;
-            line_no += 1;
-            match parse_record(&text, line_no)? {
+        for read in read_laddr_lines(reader) {
+            let (line_no, line) = read?;
+            match Parsed::of(line) {
                 Some(Parsed::Row(l)) => {
                     if let Some(end) = input.end_lines.get(&l.resource) {
                         return Err(InputError::Shape {
                             line: line_no,
                             what: format!(
                                 "a row of {} after its end line (line {end})",
-                                l.resource.as_str()
+                                l.resource
                             ),
                         });
                     }

@@ -306,7 +306,7 @@ pub fn import_site(site: &fixtures::laddr::Site) -> (Repo, Vec<fixtures::evaluat
 
     let mut input = translate::Input::default();
     for resource in translate::Resource::ALL {
-        for row in site.rows(resource.as_str()).into_iter().flatten() {
+        for row in site.rows(resource) {
             input.push(resource, row.clone(), None);
         }
     }
