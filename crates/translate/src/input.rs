@@ -108,7 +108,7 @@ pub fn parse_record(text: &str, line: u64) -> Result<Option<Parsed>, InputError>
 /// All rows, bucketed by resource, each bucket in input order, and the end lines read.
 #[derive(Debug, Default, Clone)]
 pub struct Input {
-    buckets: [Vec<Row>; 6],
+    buckets: [Vec<Row>; Resource::ALL.len()],
     ends: BTreeMap<Resource, End>,
     /// The input line of each end line, for naming a row that comes after it.
     end_lines: BTreeMap<Resource, u64>,
