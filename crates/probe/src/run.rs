@@ -9,9 +9,7 @@ use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::spec::{Expect, Observed, ProbeSpec, was_counted};
+use crate::spec::{Counted, Judge, Observed, ProbeSpec, was_counted};
 
 /// Bodies larger than this are cut (SAML metadata and API records are a few KB).
 const MAX_BODY: u64 = 4 << 20;
@@ -112,31 +110,7 @@ impl RunOptions {
     }
 }
 
-/// The result line (and `smokeChecks` entry) for one probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeResult {
-    pub v: u32,
-    pub name: String,
-    pub kind: String,
-    pub url: String,
-    /// The final status; `null` when no response came (timeout, refused, reset).
-    pub status: Option<u16>,
-    pub expected: Expect,
-    pub ok: bool,
-    /// Wall time of the request that was judged (pacing and retry waits not included).
-    pub duration_ms: u64,
-    /// Why it failed (every mismatch), or what was waited out; absent when there is nothing to say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// The `Location` received, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Requests made for this probe (retries included).
-    pub attempts: u32,
-    /// 429s received and waited out.
-    pub throttled: u32,
-}
+pub use lines::probe::ProbeResult;
 
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]

@@ -1,53 +1,8 @@
 //! Probe specs (the `probe plan` NDJSON line) and their exact expectations.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The spec and result line format version.
-pub const SPEC_VERSION: u32 = 1;
-
-/// One probe: a GET of `path` on the target, and what must come back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeSpec {
-    pub v: u32,
-    /// Unique within a plan, e.g. `project-legacy:42`.
-    pub name: String,
-    /// The probe family (`person`, `project-legacy`, `health`, …); for legacy URLs the form.
-    pub kind: String,
-    /// Path and query, percent-encoded, starting with `/`.
-    pub path: String,
-    pub expect: Expect,
-}
-
-/// What a response must look like. Every field that is set must hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Expect {
-    /// The exact status code. Redirects are never followed.
-    pub status: u16,
-    /// The exact `Location` header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// `Location` must be present and start with this (empty: just present).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location_prefix: Option<String>,
-    /// The body is the API envelope with `success: true` and `data.slug` equal to this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_slug: Option<String>,
-    /// The body is the API error envelope with `success: false` and this `error.code`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_error: Option<String>,
-    /// `Content-Type` starts with this (compared case-insensitively).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The body contains each of these strings.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub body_contains: Vec<String>,
-    /// A 503 means "still warming": retry for a while before judging.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub warmup: bool,
-}
+pub use lines::probe::{Expect, ProbeSpec, SPEC_VERSION};
 
 /// What came back from the target, as far as expectations look at it.
 #[derive(Debug, Clone, Default)]
@@ -58,29 +13,14 @@ pub struct Observed {
     pub body: Vec<u8>,
 }
 
-impl Expect {
-    pub fn status(status: u16) -> Expect {
-        Expect {
-            status,
-            ..Expect::default()
-        }
-    }
-
-    pub fn redirect(status: u16, location: impl Into<String>) -> Expect {
-        Expect {
-            status,
-            location: Some(location.into()),
-            ..Expect::default()
-        }
-    }
-
-    /// Only the body is needed when an expectation looks into it.
-    pub fn needs_body(&self) -> bool {
-        self.api_slug.is_some() || self.api_error.is_some() || !self.body_contains.is_empty()
-    }
-
+/// Judging a response against an [`Expect`] (the line type is `lines`'s; the rule is probe's).
+pub trait Judge {
     /// `Ok` when `seen` meets every part of the expectation; otherwise every mismatch, joined.
-    pub fn check(&self, seen: &Observed) -> Result<(), String> {
+    fn check(&self, seen: &Observed) -> Result<(), String>;
+}
+
+impl Judge for Expect {
+    fn check(&self, seen: &Observed) -> Result<(), String> {
         let mut problems = Vec::new();
         if seen.status != self.status {
             problems.push(format!("status {} (expected {})", seen.status, self.status));
@@ -155,26 +95,16 @@ impl Expect {
     }
 }
 
-impl ProbeSpec {
-    pub fn new(
-        name: impl Into<String>,
-        kind: &str,
-        path: impl Into<String>,
-        expect: Expect,
-    ) -> Self {
-        ProbeSpec {
-            v: SPEC_VERSION,
-            name: name.into(),
-            kind: kind.to_owned(),
-            path: path.into(),
-            expect,
-        }
-    }
-
+/// Whether the target's rate limiter counts a spec's request.
+pub trait Counted {
     /// Does the target's rate limiter count this request, if the target behaves as expected?
     /// Every `/api/*` request is counted; the redirect hooks answer legacy 301s and 410s
     /// before the limiter (`reference/E` §3.6); everything else (SPA, `/chat`) is counted.
-    pub fn counted(&self) -> bool {
+    fn counted(&self) -> bool;
+}
+
+impl Counted for ProbeSpec {
+    fn counted(&self) -> bool {
         is_api(&self.path) || !matches!(self.expect.status, 301 | 410)
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use lines::Versioned;
 use private_store::{Credential, PrivateStore, Profile, Record};
 use reconcile::output::{Ndjson, write_report};
 use reconcile::people::{Person, load_people};
@@ -270,7 +271,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             if !dry_run && r.profiles_created + r.credentials_created + r.credentials_replaced > 0 {
                 eprintln!("{RESTART}");
             }
-            emit(lines.iter().map(|l| Versioned { v: 1, line: l }))?;
+            emit(lines.iter().map(Versioned::new))?;
             let attention = r.skipped.get("ambiguousMatch").copied().unwrap_or(0)
                 + r.skipped.get("badId").copied().unwrap_or(0)
                 + r.unrecognised_hash_rows;
@@ -302,7 +303,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             if apply && r.deleted > 0 {
                 eprintln!("{RESTART}");
             }
-            emit(lines.iter().map(|l| Versioned { v: 1, line: l }))?;
+            emit(lines.iter().map(Versioned::new))?;
             Ok(0)
         }
         Some(Command::Nameids { laddr }) => {
@@ -342,15 +343,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 usernames.len(),
                 findings.len()
             );
-            emit(findings.iter().map(|l| Versioned { v: 1, line: l }))?;
+            emit(findings.iter().map(Versioned::new))?;
             Ok(u8::from(!findings.is_empty()))
         }
     }
-}
-
-#[derive(Serialize)]
-struct Versioned<'a, T: Serialize> {
-    v: u8,
-    #[serde(flatten)]
-    line: &'a T,
 }

@@ -131,9 +131,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         let stdout = std::io::stdout();
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         for r in &records {
-            let line =
-                serde_json::json!({"v": 1, "sheet": r.sheet, "path": r.path, "record": r.record});
-            if writeln!(out, "{line}").is_err() {
+            let line = lines::records::RecordLine::new(
+                r.sheet,
+                &r.path,
+                serde_json::Value::Object(r.record.clone()),
+            );
+            if lines::write_json_line(&mut out, &line).is_err() {
                 return Ok(ExitCode::SUCCESS); // stdout closed (`| head`): stop quietly
             }
         }
