@@ -59,6 +59,12 @@ mod tests {
             ),
             Some(Duration::from_secs(80))
         );
+        // The vectors probe tested with before it used this parser.
+        let at_07_27_50 = UNIX_EPOCH + Duration::from_secs(1_445_412_470);
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(parse(date, at_07_27_50), Some(Duration::from_secs(10)));
+        let past = "Wed, 21 Oct 2015 07:00:00 GMT";
+        assert_eq!(parse(past, at_07_27_50), Some(Duration::ZERO));
     }
 
     #[test]
