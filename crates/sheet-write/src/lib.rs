@@ -7,6 +7,8 @@
 //! sheet stay byte-identical. Ids are read forward from the parent tree, so unchanged data
 //! makes no commit and a changed record touches only its own file.
 
+pub mod cli;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sheets::tree::FileChanges;

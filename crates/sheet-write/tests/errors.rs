@@ -48,7 +48,7 @@ fn a_malformed_line_is_named_and_nothing_is_written() {
     let r = run(&bare, &[], &input);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("input line 2"), "{}", r.stderr);
-    assert!(r.stderr.contains("[sheet-write] failed:"), "{}", r.stderr);
+    assert!(r.stderr.contains("sheet-write: error:"), "{}", r.stderr);
     assert_eq!(repo_state(&bare), state);
     // A line that is JSON but not a laddr-fetch line is named too.
     let input =

@@ -15,6 +15,7 @@
 //! # Ok::<(), spam_prune::Error>(())
 //! ```
 
+pub mod cli;
 pub mod plan;
 pub mod report;
 pub mod verdicts;
@@ -113,7 +114,7 @@ impl Options {
 
     /// `run_at` as JavaScript's `toISOString` writes it (milliseconds, `Z`).
     pub fn run_at_iso(&self) -> String {
-        self.run_at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        ::cli::clock::iso(self.run_at)
     }
 }
 

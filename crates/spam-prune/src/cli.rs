@@ -1,0 +1,132 @@
+//! The `spam-prune` command line: its flags, its top-level error and what it prints to stderr.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use ::cli::{MissingDataRepo, OutputError, ReportError};
+use clap::Parser;
+
+use crate::{Class, DEFAULT_THRESHOLD, Options, Report};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spam-prune",
+    version = ::cli::VERSION,
+    about = "Remove confident-spam people (and their memberships, interests, person tags, update authorship) from the runtime branch in one commit.",
+    after_help = "Examples:
+  export CFP_DATA_REPO_PATH=/scratch/codeforphilly-data
+  spam-prune --evaluations-ref=spam-detection --branch=published --dry-run
+  spam-prune --json=/scratch/prune.json && git -C \"$CFP_DATA_REPO_PATH\" push origin published
+  spam-prune --dry-run | jq -r 'select(.atRisk != []) | .slug'
+  spam-prune --protect=staff,github --threshold=0.9
+
+Rule: prune a person when some evaluation says spam with confidence >=
+--threshold, none says legit (any confidence, any evaluator), and they have no
+project membership. A person with an evaluation file that cannot be parsed is
+held, never pruned. Pruned people who are staff, GitHub-linked, authors or
+maintainers are flagged atRisk; --protect keeps them.
+
+stdout: one NDJSON line per pruned person (also with --dry-run).
+stderr: the summary. --json=FILE: the full report.
+Exit: 0 ok (nothing to prune included); 1 ran, but some evaluation or branch
+records could not be read; 2 usage or fatal error (missing repo, ref or
+branch, non-bare path, branch moved during the run): nothing written.
+HEAD is never touched."
+)]
+pub struct Cli {
+    /// The bare data repo holding both the branch and the evaluations ref.
+    #[arg(long, env = ::cli::DATA_REPO_ENV, value_name = "PATH")]
+    pub data_repo: Option<PathBuf>,
+    /// Where the evaluations are: a branch, remote branch, tag or full commit id.
+    #[arg(long, default_value = "spam-detection", value_name = "REF")]
+    pub evaluations_ref: String,
+    /// The runtime branch to prune (created from origin/<branch> if there is no local one).
+    #[arg(long, env = ::cli::DATA_BRANCH_ENV, default_value = "published")]
+    pub branch: String,
+    /// A spam verdict counts at confidence >= this (0 to 1).
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    pub threshold: f64,
+    /// Keep people in these classes even when the rule would prune them.
+    #[arg(long, value_delimiter = ',', value_name = "CLASS,…")]
+    pub protect: Vec<Class>,
+    /// Compute everything (cascade included) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the machine report (pretty JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// List every unreadable record on stderr (default: the first 20; all are in --json).
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The run's options: `--protect` sorted and de-duplicated.
+    pub fn options(&self) -> Result<Options, Failure> {
+        let mut opts = Options::new(::cli::data_repo(self.data_repo.as_ref())?);
+        opts.evaluations_ref = self.evaluations_ref.clone();
+        opts.branch = self.branch.clone();
+        opts.threshold = self.threshold;
+        opts.protect = self.protect.clone();
+        opts.protect.sort();
+        opts.protect.dedup();
+        opts.dry_run = self.dry_run;
+        Ok(opts)
+    }
+}
+
+/// Everything that ends `spam-prune` with exit 2 (or, for a closed stdout, a quiet 0).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// No `--data-repo`.
+    #[error(transparent)]
+    DataRepo(#[from] MissingDataRepo),
+    /// The prune itself failed; nothing was written.
+    #[error(transparent)]
+    Run(#[from] crate::Error),
+    /// `--json` could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// stdout failed or was closed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl ::cli::Fatal for Failure {
+    fn stdout_closed(&self) -> bool {
+        matches!(self, Failure::Output(OutputError::Closed))
+    }
+}
+
+/// The run's settings, as the first stderr line.
+pub fn settings_line(opts: &Options) -> String {
+    format!(
+        "spam-prune: data-repo={} branch={} evaluations-ref={} threshold={} dry-run={}",
+        opts.data_repo.display(),
+        opts.branch,
+        opts.evaluations_ref,
+        opts.threshold,
+        opts.dry_run
+    )
+}
+
+/// The stderr account of a run: unreadable records (the first 20 unless `verbose`; all are in
+/// the report), a warning when there were no evaluations at all, then the summary.
+pub fn write_stderr(report: &Report, verbose: bool, mut err: impl Write) -> io::Result<()> {
+    for u in report
+        .unparseable_records
+        .iter()
+        .chain(&report.unreadable_branch_records)
+        .take(if verbose { usize::MAX } else { 20 })
+    {
+        writeln!(err, "spam-prune: unreadable: {}: {}", u.path, u.error)?;
+    }
+    if report.evaluations.records == 0 && report.evaluations.unparseable == 0 {
+        writeln!(
+            err,
+            "spam-prune: warning: no evaluation records under person-evaluations/ at {} ({}); nothing can be pruned",
+            report.evaluations_ref, report.evaluations_commit
+        )?;
+    }
+    report.write_summary(&mut err)
+}
