@@ -73,6 +73,11 @@ impl<W: Write> Ndjson<W> {
         Ok(write(&mut self.out)?)
     }
 
+    /// Flush now, for lines a reader should see as they happen (a watch's rounds).
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        Ok(self.out.flush()?)
+    }
+
     /// Flush what is buffered; call once at the end.
     pub fn finish(mut self) -> Result<(), OutputError> {
         Ok(self.out.flush()?)

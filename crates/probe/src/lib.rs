@@ -10,6 +10,7 @@
 //! - [`watch`]: the T+1h watch (liveness every round, readiness and smoke every fifth, alarms).
 //! - [`redirects`]: the ingress 301s (nginx `map` and JSON) for legacy links that failed.
 
+pub mod cli;
 pub mod legacy;
 pub mod plan;
 pub mod redirects;

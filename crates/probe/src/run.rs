@@ -232,8 +232,8 @@ impl Runner<'_> {
         let status = resp.status().as_u16();
         let location = header("location");
         let content_type = header("content-type");
-        let retry_after =
-            header("retry-after").and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()));
+        let retry_after = header("retry-after")
+            .and_then(|v| ::cli::retry_after::parse(&v, std::time::SystemTime::now()));
         let body = if spec.expect.needs_body() {
             match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
                 Ok(b) => b,
@@ -346,45 +346,6 @@ impl Runner<'_> {
             throttled,
         }
     }
-}
-
-/// `Retry-After` as delay-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = http_date(v)?;
-    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(at.saturating_sub(now)))
-}
-
-/// Seconds since the epoch of an IMF-fixdate.
-fn http_date(v: &str) -> Option<u64> {
-    let parts: Vec<&str> = v.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = MONTHS.iter().position(|x| x == month)? as i64 + 1;
-    let (d, y): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, min, sec] = hms.as_slice() else {
-        return None;
-    };
-    // Days from civil (Howard Hinnant).
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3_600 + min * 60 + sec).ok()
 }
 
 /// Run `specs` against the target. `sink` gets each result in spec order as soon as it and
@@ -506,25 +467,6 @@ mod tests {
         }
         // The fourth start had to wait for the first to leave the window.
         assert!(t0.elapsed() >= Duration::from_millis(200));
-    }
-
-    #[test]
-    fn retry_after_seconds_or_date() {
-        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_470); // 07:27:50
-        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(
-            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
     }
 
     #[test]

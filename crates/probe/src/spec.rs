@@ -1,8 +1,58 @@
 //! Probe specs (the `probe plan` NDJSON line) and their exact expectations.
 
+use std::io::BufRead;
+
 use serde_json::Value;
 
 pub use lines::probe::{Expect, ProbeSpec, SPEC_VERSION};
+
+/// Spec lines that cannot be read (`probe run`'s stdin).
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The input could not be read.
+    #[error("reading stdin: {0}")]
+    Read(std::io::Error),
+    /// A line is not a spec.
+    #[error("stdin line {line}: not a probe spec: {source}")]
+    NotASpec {
+        /// 1-based line number.
+        line: usize,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A spec of another format version.
+    #[error("stdin line {line}: spec version {v} (this probe reads {SPEC_VERSION})")]
+    Version {
+        /// 1-based line number.
+        line: usize,
+        /// The version found.
+        v: u32,
+    },
+}
+
+/// Spec lines, one per line; blank lines are skipped. The first bad line stops the read.
+pub fn read_specs(input: impl BufRead) -> Result<Vec<ProbeSpec>, SpecError> {
+    let mut specs = Vec::new();
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(SpecError::Read)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let spec: ProbeSpec =
+            serde_json::from_str(&line).map_err(|source| SpecError::NotASpec {
+                line: i + 1,
+                source,
+            })?;
+        if spec.v != SPEC_VERSION {
+            return Err(SpecError::Version {
+                line: i + 1,
+                v: spec.v,
+            });
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
+}
 
 /// What came back from the target, as far as expectations look at it.
 #[derive(Debug, Clone, Default)]
@@ -218,5 +268,29 @@ mod tests {
     fn segments_are_encoded() {
         assert_eq!(encode_segment("Jane Doe/é"), "Jane%20Doe%2F%C3%A9");
         assert_eq!(encode_segment("a.b_c-d~"), "a.b_c-d~");
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn reads_specs_and_names_the_bad_line() {
+        let good = r#"{"v":1,"name":"health","kind":"health","path":"/api/health","expect":{"status":200}}"#;
+        let specs = read_specs(format!("{good}\n\n{good}\n").as_bytes()).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].path, "/api/health");
+        let e = read_specs(format!("{good}\nnot json\n").as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("stdin line 2: not a probe spec"),
+            "{e}"
+        );
+        let v2 = good.replace("\"v\":1", "\"v\":2");
+        let e = read_specs(v2.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "stdin line 1: spec version 2 (this probe reads 1)"
+        );
     }
 }

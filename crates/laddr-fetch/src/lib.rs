@@ -1,0 +1,143 @@
+//! `laddr-fetch`: the command line over the `laddr` client (see docs/ndjson.md).
+//!
+//! - [`cli`]: the flags, the client options they give and the top-level error;
+//! - [`fetch_totals`]: the `--totals` lines' totals;
+//! - [`fetch_rows`]: every resource in order, with a progress bar on a terminal.
+
+pub mod cli;
+
+use std::io::{self, IsTerminal};
+
+use laddr::{Client, FetchError, Fetched, Report, Resource, ResourceReport};
+
+/// Each resource's total. A total that does not come back is named on stderr and in the
+/// report (`report.error`, so exit 1); the ones that did are kept, since the count diff can
+/// still use them.
+pub fn fetch_totals(
+    client: &Client,
+    resources: &[Resource],
+    report: &mut Report,
+) -> Vec<laddr::Totals> {
+    let mut lines = Vec::new();
+    for r in resources {
+        match client.total(*r) {
+            Ok(total) => {
+                lines.push(laddr::Totals {
+                    resource: *r,
+                    total,
+                });
+                report.resources.push(ResourceReport {
+                    resource: r.name().into(),
+                    total: Some(total),
+                    requests: 1,
+                    ..Default::default()
+                });
+            }
+            Err(e) => {
+                eprintln!("laddr-fetch: {}: total not fetched: {e}", r.name());
+                report
+                    .error
+                    .get_or_insert_with(|| format!("{}: {e}", r.name()));
+            }
+        }
+    }
+    report.ok = report.error.is_none();
+    lines
+}
+
+/// Every resource, in order: a progress bar on a terminal (unless `quiet`), a summary line and
+/// any problems per resource on stderr. The first fatal error stops the run.
+pub fn fetch_rows(
+    client: Client,
+    resources: &[Resource],
+    quiet: bool,
+) -> Result<Vec<Fetched>, FetchError> {
+    let progress = (!quiet && io::stderr().is_terminal()).then(progress_bar);
+    let client = match &progress {
+        Some(pb) => {
+            let pb = pb.clone();
+            client.with_progress(Box::new(move |r, seen, total| {
+                pb.set_message(r.name());
+                if let Some(t) = total {
+                    pb.set_length(t);
+                }
+                pb.set_position(seen);
+            }))
+        }
+        None => client,
+    };
+    let mut fetched = Vec::new();
+    for r in resources {
+        if let Some(pb) = &progress {
+            pb.reset();
+            pb.set_message(r.name());
+        }
+        let f = client.fetch(*r).inspect_err(|_| {
+            if let Some(pb) = &progress {
+                pb.finish_and_clear();
+            }
+        })?;
+        if !quiet {
+            let line = summary_line(&f.report);
+            match &progress {
+                Some(pb) => pb.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        for p in f.report.problems() {
+            eprintln!("laddr-fetch: {p}");
+        }
+        fetched.push(f);
+    }
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    Ok(fetched)
+}
+
+/// The stderr line after each resource.
+pub fn summary_line(rep: &ResourceReport) -> String {
+    format!(
+        "laddr-fetch: {}: {} rows (total {}), {} pages, {} requests, {} retries, {:.1}s",
+        rep.resource,
+        rep.rows,
+        rep.total.map_or("?".to_string(), |t| t.to_string()),
+        rep.pages,
+        rep.requests,
+        rep.retries,
+        rep.duration_ms as f64 / 1000.0
+    )
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} rows {elapsed}")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line_names_the_counts() {
+        let rep = ResourceReport {
+            resource: "tags".into(),
+            rows: 10,
+            total: None,
+            pages: 2,
+            requests: 3,
+            retries: 1,
+            duration_ms: 1250,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary_line(&rep),
+            "laddr-fetch: tags: 10 rows (total ?), 2 pages, 3 requests, 1 retries, 1.2s"
+        );
+    }
+}
