@@ -14,20 +14,14 @@ use crate::people::Person;
 
 /// Parses an age such as `180d`, `4w` or `36h` into seconds.
 pub fn parse_age(s: &str) -> Result<i64, Error> {
-    let bad = || {
-        Error::Usage(format!(
-            "--older-than {s:?}: expected a number and a unit d, w or h, e.g. 180d"
-        ))
-    };
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        "h" => 3_600,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(secs).filter(|v| *v >= 0).ok_or_else(bad)
+    ::cli::duration::parse(s, ::cli::duration::AGE)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--older-than {s:?}: expected a number and a unit d, w or h, e.g. 180d"
+            ))
+        })
 }
 
 /// One credential's decision; one NDJSON line.

@@ -22,17 +22,54 @@ use crate::csvin::CsvRow;
 use crate::people::Person;
 
 /// Why a row was not imported.
-pub const SKIP_REASONS: &[&str] = &[
-    "noUsername",
-    "noEmail",
-    "badId",
-    "noPersonMatch",
-    "ambiguousMatch",
-    "notLegacyPerson",
-    "deletedPerson",
-    "duplicatePersonId",
-    "invalidEmail",
-];
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    NoUsername,
+    NoEmail,
+    BadId,
+    NoPersonMatch,
+    AmbiguousMatch,
+    NotLegacyPerson,
+    DeletedPerson,
+    DuplicatePersonId,
+    InvalidEmail,
+}
+
+impl SkipReason {
+    /// Every reason, in the order the report has always listed them.
+    pub const ALL: [SkipReason; 9] = [
+        SkipReason::NoUsername,
+        SkipReason::NoEmail,
+        SkipReason::BadId,
+        SkipReason::NoPersonMatch,
+        SkipReason::AmbiguousMatch,
+        SkipReason::NotLegacyPerson,
+        SkipReason::DeletedPerson,
+        SkipReason::DuplicatePersonId,
+        SkipReason::InvalidEmail,
+    ];
+
+    /// The name in NDJSON lines and the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoUsername => "noUsername",
+            SkipReason::NoEmail => "noEmail",
+            SkipReason::BadId => "badId",
+            SkipReason::NoPersonMatch => "noPersonMatch",
+            SkipReason::AmbiguousMatch => "ambiguousMatch",
+            SkipReason::NotLegacyPerson => "notLegacyPerson",
+            SkipReason::DeletedPerson => "deletedPerson",
+            SkipReason::DuplicatePersonId => "duplicatePersonId",
+            SkipReason::InvalidEmail => "invalidEmail",
+        }
+    }
+
+    /// A skip a person has to look at (exit 1), as opposed to an expected one (a pruned
+    /// person, a row without email).
+    pub fn needs_attention(self) -> bool {
+        matches!(self, SkipReason::AmbiguousMatch | SkipReason::BadId)
+    }
+}
 
 /// What happened to one CSV row. Serialised as one NDJSON line (`v` is added by the caller).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -90,6 +127,25 @@ pub struct ImportReport {
     pub credentials_location: Option<String>,
 }
 
+impl ImportReport {
+    /// Rows a person has to look at: skips that [`SkipReason::needs_attention`], and hashes of
+    /// no known format. Any makes the run exit 1.
+    pub fn needs_attention(&self) -> usize {
+        let skipped: usize = SkipReason::ALL
+            .iter()
+            .filter(|r| r.needs_attention())
+            .map(|r| self.skipped.get(r.as_str()).copied().unwrap_or(0))
+            .sum();
+        skipped + self.unrecognised_hash_rows
+    }
+
+    fn skip(&mut self, mut res: RowResult, reason: SkipReason) -> RowResult {
+        res.reason = Some(reason.as_str());
+        *self.skipped.entry(reason.as_str()).or_default() += 1;
+        res
+    }
+}
+
 /// Merges `rows` into the tables (in memory; the caller saves unless it is a dry run).
 pub fn import(
     rows: &[CsvRow],
@@ -98,46 +154,40 @@ pub fn import(
     creds: &mut Table<Credential>,
     run_at: &str,
 ) -> (ImportReport, Vec<RowResult>) {
-    let by_slug: HashMap<&str, &Person> = people.iter().map(|p| (p.slug.as_str(), p)).collect();
-    let mut by_legacy: HashMap<i64, Vec<&Person>> = HashMap::new();
-    for p in people {
-        if let Some(l) = p.legacy_id {
-            by_legacy.entry(l).or_default().push(p);
-        }
-    }
-    // `<stem>-<n>` slugs: the importer's de-duplication suffixes.
-    let mut suffixed: HashMap<&str, Vec<&str>> = HashMap::new();
-    for p in people {
-        if let Some((stem, n)) = p.slug.rsplit_once('-')
-            && n.parse::<u32>().is_ok_and(|n| n >= 2)
-            && !n.starts_with('0')
-        {
-            suffixed.entry(stem).or_default().push(&p.slug);
-        }
-    }
-    let base_of = |r: &CsvRow| translate::normalize_person_slug(&r.username);
-    let mut rows_per_base: HashMap<String, usize> = HashMap::new();
-    for r in rows
-        .iter()
-        .filter(|r| r.id.is_none() && !r.username.is_empty())
-    {
-        *rows_per_base.entry(base_of(r)).or_default() += 1;
-    }
-    let mut email_owner: HashMap<String, String> = profiles
+    let index = Index::new(people, rows);
+    let mut state = Merge {
+        profiles,
+        creds,
+        run_at,
+        email_owner: HashMap::new(),
+        seen: HashMap::new(),
+        report: ImportReport {
+            run_at: run_at.to_owned(),
+            input_rows: rows.len(),
+            skipped: SkipReason::ALL.iter().map(|r| (r.as_str(), 0)).collect(),
+            ..ImportReport::default()
+        },
+    };
+    state.email_owner = state
+        .profiles
         .iter()
         .map(|p| (p.email().to_owned(), p.person_id().to_owned()))
         .collect();
-
-    let mut report = ImportReport {
-        run_at: run_at.to_owned(),
-        input_rows: rows.len(),
-        skipped: SKIP_REASONS.iter().map(|r| (*r, 0)).collect(),
-        ..ImportReport::default()
-    };
-    let mut seen: HashMap<String, u64> = HashMap::new();
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut res = RowResult {
+        let mut res = RowResult::new(row);
+        let result = match index.join(row, &mut res) {
+            Ok(person) => state.merge(row, person, res),
+            Err(reason) => state.report.skip(res, reason),
+        };
+        results.push(result);
+    }
+    (state.report, results)
+}
+
+impl RowResult {
+    fn new(row: &CsvRow) -> RowResult {
+        RowResult {
             line: row.line,
             id: row.id.clone(),
             username: row.username.clone(),
@@ -150,154 +200,227 @@ pub fn import(
             credential: None,
             duplicate_email: false,
             candidates: vec![],
-        };
-        let skip = |mut res: RowResult, reason: &'static str, report: &mut ImportReport| {
-            res.reason = Some(reason);
-            *report.skipped.entry(reason).or_default() += 1;
-            res
-        };
+        }
+    }
+}
+
+/// The Persons, looked up the ways a CSV row can join them.
+struct Index<'a> {
+    by_slug: HashMap<&'a str, &'a Person>,
+    by_legacy: HashMap<i64, Vec<&'a Person>>,
+    /// `<stem>-<n>` slugs: the importer's de-duplication suffixes.
+    suffixed: HashMap<&'a str, Vec<&'a str>>,
+    /// How many ID-less rows normalise to each slug.
+    rows_per_base: HashMap<String, usize>,
+}
+
+impl<'a> Index<'a> {
+    fn new(people: &'a [Person], rows: &[CsvRow]) -> Index<'a> {
+        let by_slug = people.iter().map(|p| (p.slug.as_str(), p)).collect();
+        let mut by_legacy: HashMap<i64, Vec<&Person>> = HashMap::new();
+        for p in people {
+            if let Some(l) = p.legacy_id {
+                by_legacy.entry(l).or_default().push(p);
+            }
+        }
+        let mut suffixed: HashMap<&str, Vec<&str>> = HashMap::new();
+        for p in people {
+            if let Some((stem, n)) = p.slug.rsplit_once('-')
+                && n.parse::<u32>().is_ok_and(|n| n >= 2)
+                && !n.starts_with('0')
+            {
+                suffixed.entry(stem).or_default().push(&p.slug);
+            }
+        }
+        let mut rows_per_base: HashMap<String, usize> = HashMap::new();
+        for r in rows
+            .iter()
+            .filter(|r| r.id.is_none() && !r.username.is_empty())
+        {
+            *rows_per_base.entry(base_of(r)).or_default() += 1;
+        }
+        Index {
+            by_slug,
+            by_legacy,
+            suffixed,
+            rows_per_base,
+        }
+    }
+
+    /// The one Person a row belongs to, or why there is none (`res` learns how it joined and,
+    /// when ambiguous, the candidates).
+    fn join(&self, row: &CsvRow, res: &mut RowResult) -> Result<&'a Person, SkipReason> {
         if row.id.is_none() && row.username.is_empty() {
-            results.push(skip(res, "noUsername", &mut report));
-            continue;
+            return Err(SkipReason::NoUsername);
         }
         if row.email.is_empty() {
-            results.push(skip(res, "noEmail", &mut report));
-            continue;
+            return Err(SkipReason::NoEmail);
         }
-        // Join.
-        let person: &Person = if let Some(id) = &row.id {
-            res.joined_by = Some("id");
-            let Ok(legacy) = id.parse::<i64>() else {
-                results.push(skip(res, "badId", &mut report));
-                continue;
-            };
-            match by_legacy.get(&legacy).map(Vec::as_slice) {
-                None | Some([]) => {
-                    results.push(skip(res, "noPersonMatch", &mut report));
-                    continue;
-                }
-                Some([one]) => one,
-                Some(many) => {
-                    res.candidates = many.iter().map(|p| p.slug.clone()).collect();
-                    results.push(skip(res, "ambiguousMatch", &mut report));
-                    continue;
-                }
+        match &row.id {
+            Some(id) => self.join_by_id(id, res),
+            None => self.join_by_username(row, res),
+        }
+    }
+
+    fn join_by_id(&self, id: &str, res: &mut RowResult) -> Result<&'a Person, SkipReason> {
+        res.joined_by = Some("id");
+        let legacy = id.parse::<i64>().map_err(|_| SkipReason::BadId)?;
+        match self.by_legacy.get(&legacy).map(Vec::as_slice) {
+            None | Some([]) => Err(SkipReason::NoPersonMatch),
+            Some([one]) => Ok(one),
+            Some(many) => {
+                res.candidates = many.iter().map(|p| p.slug.clone()).collect();
+                Err(SkipReason::AmbiguousMatch)
             }
-        } else {
-            res.joined_by = Some("username");
-            let base = base_of(row);
-            let exact = by_slug.get(base.as_str()).copied();
-            let others = suffixed
-                .get(base.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let mut candidates: Vec<String> = exact.iter().map(|p| p.slug.clone()).collect();
-            candidates.extend(others.iter().map(|s| (*s).to_owned()));
-            match exact {
-                None if candidates.is_empty() => {
-                    results.push(skip(res, "noPersonMatch", &mut report));
-                    continue;
-                }
-                Some(p)
-                    if others.is_empty() && rows_per_base.get(&base).copied().unwrap_or(0) <= 1 =>
-                {
-                    p
-                }
-                _ => {
-                    res.candidates = candidates;
-                    results.push(skip(res, "ambiguousMatch", &mut report));
-                    continue;
-                }
+        }
+    }
+
+    fn join_by_username(
+        &self,
+        row: &CsvRow,
+        res: &mut RowResult,
+    ) -> Result<&'a Person, SkipReason> {
+        res.joined_by = Some("username");
+        let base = base_of(row);
+        let exact = self.by_slug.get(base.as_str()).copied();
+        let others = self
+            .suffixed
+            .get(base.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut candidates: Vec<String> = exact.iter().map(|p| p.slug.clone()).collect();
+        candidates.extend(others.iter().map(|s| (*s).to_owned()));
+        match exact {
+            None if candidates.is_empty() => Err(SkipReason::NoPersonMatch),
+            Some(p)
+                if others.is_empty()
+                    && self.rows_per_base.get(&base).copied().unwrap_or(0) <= 1 =>
+            {
+                Ok(p)
             }
-        };
+            _ => {
+                res.candidates = candidates;
+                Err(SkipReason::AmbiguousMatch)
+            }
+        }
+    }
+}
+
+/// The username normalised exactly as `sheet-write` normalises slugs.
+fn base_of(row: &CsvRow) -> String {
+    translate::normalize_person_slug(&row.username)
+}
+
+/// The tables being merged into, and what the run has seen so far.
+struct Merge<'t> {
+    profiles: &'t mut Table<Profile>,
+    creds: &'t mut Table<Credential>,
+    run_at: &'t str,
+    email_owner: HashMap<String, String>,
+    /// Person ids already given a row (the line that claimed each).
+    seen: HashMap<String, u64>,
+    report: ImportReport,
+}
+
+impl Merge<'_> {
+    /// A joined row: the Person checks, then the profile, then the credential.
+    fn merge(&mut self, row: &CsvRow, person: &Person, mut res: RowResult) -> RowResult {
         res.person_id = Some(person.id.clone());
         res.slug = Some(person.slug.clone());
         // A Person created after cutover (no legacyId) only shares the slug by chance: a legacy
         // credential must never attach to it.
         if person.legacy_id.is_none() {
-            results.push(skip(res, "notLegacyPerson", &mut report));
-            continue;
+            return self.report.skip(res, SkipReason::NotLegacyPerson);
         }
         if person.deleted {
-            results.push(skip(res, "deletedPerson", &mut report));
-            continue;
+            return self.report.skip(res, SkipReason::DeletedPerson);
         }
-        if seen.contains_key(&person.id) {
-            results.push(skip(res, "duplicatePersonId", &mut report));
-            continue;
+        if self.seen.contains_key(&person.id) {
+            return self.report.skip(res, SkipReason::DuplicatePersonId);
         }
-        seen.insert(person.id.clone(), row.line);
+        self.seen.insert(person.id.clone(), row.line);
         if !is_email(&row.email) {
-            results.push(skip(res, "invalidEmail", &mut report));
-            continue;
+            return self.report.skip(res, SkipReason::InvalidEmail);
         }
         let email = row.email.to_lowercase();
-        res.duplicate_email = email_owner
+        res.duplicate_email = self
+            .email_owner
             .get(&email)
             .is_some_and(|owner| *owner != person.id);
-        report.duplicate_email_rows += usize::from(res.duplicate_email);
+        self.report.duplicate_email_rows += usize::from(res.duplicate_email);
+        let Some(profile_written) = self.profile(person, email, &mut res) else {
+            return self.report.skip(res, SkipReason::InvalidEmail);
+        };
+        let (credential, credential_written) = self.credential(row, person);
+        res.credential = Some(credential);
+        res.outcome = if profile_written || credential_written {
+            "imported"
+        } else {
+            "unchanged"
+        };
+        res
+    }
 
-        let mut wrote = false;
-        if profiles.contains(&person.id) {
+    /// Keep an existing profile, else create one. `Some(written)`, or `None` when the email
+    /// does not make a valid profile.
+    fn profile(&mut self, person: &Person, email: String, res: &mut RowResult) -> Option<bool> {
+        if self.profiles.contains(&person.id) {
             res.profile = Some("kept");
-            report.profiles_kept += 1;
-        } else {
-            match Profile::new(&person.id, &email, run_at) {
-                Ok(p) => {
-                    profiles.upsert(p);
-                    email_owner
-                        .entry(email)
-                        .or_insert_with(|| person.id.clone());
-                    res.profile = Some("created");
-                    report.profiles_created += 1;
-                    wrote = true;
-                }
-                Err(_) => {
-                    results.push(skip(res, "invalidEmail", &mut report));
-                    continue;
-                }
-            }
+            self.report.profiles_kept += 1;
+            return Some(false);
         }
-        res.credential = Some(if row.password.is_empty() {
+        let p = Profile::new(&person.id, &email, self.run_at).ok()?;
+        self.profiles.upsert(p);
+        self.email_owner
+            .entry(email)
+            .or_insert_with(|| person.id.clone());
+        res.profile = Some("created");
+        self.report.profiles_created += 1;
+        Some(true)
+    }
+
+    /// The credential's outcome, and whether it was written. A used or rehashed credential is
+    /// never replaced.
+    fn credential(&mut self, row: &CsvRow, person: &Person) -> (&'static str, bool) {
+        let report = &mut self.report;
+        if row.password.is_empty() {
             report.rows_without_password += 1;
-            "noPassword"
-        } else if HashFormat::of(&row.password) == HashFormat::Unrecognised {
+            return ("noPassword", false);
+        }
+        if HashFormat::of(&row.password) == HashFormat::Unrecognised {
             report.unrecognised_hash_rows += 1;
-            "unrecognisedHashFormat"
-        } else {
-            match creds.get(&person.id) {
-                Some(c) if c.last_used_at().is_some() => {
-                    report.credentials_kept_used += 1;
-                    "keptUsed"
-                }
-                Some(c) if c.hash_format() == HashFormat::Argon2id => {
-                    report.credentials_kept_argon2id += 1;
-                    "keptArgon2id"
-                }
-                Some(c) if c.password_hash() == row.password => {
-                    report.credentials_unchanged += 1;
-                    "unchanged"
-                }
-                existing => match Credential::new(&person.id, &row.password, run_at) {
+            return ("unrecognisedHashFormat", false);
+        }
+        match self.creds.get(&person.id) {
+            Some(c) if c.last_used_at().is_some() => {
+                report.credentials_kept_used += 1;
+                ("keptUsed", false)
+            }
+            Some(c) if c.hash_format() == HashFormat::Argon2id => {
+                report.credentials_kept_argon2id += 1;
+                ("keptArgon2id", false)
+            }
+            Some(c) if c.password_hash() == row.password => {
+                report.credentials_unchanged += 1;
+                ("unchanged", false)
+            }
+            existing => {
+                let replaced = existing.is_some();
+                match Credential::new(&person.id, &row.password, self.run_at) {
                     Ok(c) => {
-                        let replaced = existing.is_some();
-                        creds.upsert(c);
-                        wrote = true;
+                        self.creds.upsert(c);
                         if replaced {
                             report.credentials_replaced += 1;
-                            "replaced"
+                            ("replaced", true)
                         } else {
                             report.credentials_created += 1;
-                            "created"
+                            ("created", true)
                         }
                     }
                     // Unreachable for a non-empty hash of a known format and a valid id.
-                    Err(_) => "unrecognisedHashFormat",
-                },
+                    Err(_) => ("unrecognisedHashFormat", false),
+                }
             }
-        });
-        res.outcome = if wrote { "imported" } else { "unchanged" };
-        results.push(res);
+        }
     }
-    (report, results)
 }

@@ -9,11 +9,11 @@
 //! wires the data repo, the store and the output together.
 
 pub mod check;
+pub mod cli;
 pub mod csvin;
 pub mod drain;
 pub mod import;
 pub mod nameids;
-pub mod output;
 pub mod people;
 
 /// Errors that stop a run (exit 2). Messages name the record, file or object involved.
@@ -44,15 +44,7 @@ impl From<sheets::RepoError> for Error {
     }
 }
 
-/// The current time as `toISOString()` writes it (`2026-08-15T12:00:00.000Z`).
-pub fn now_iso() -> String {
-    iso(jiff::Timestamp::now())
-}
-
-/// A timestamp in `toISOString()` form.
-pub fn iso(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+pub use ::cli::clock::{iso, now_iso};
 
 /// 32 CSPRNG bytes, base64url without padding (43 characters): an unsubscribe token.
 pub fn new_token() -> Result<String, Error> {
