@@ -16,6 +16,10 @@ mail_log := "/scratch/mailout-sent.ndjson"
 build:
     cargo build --release --bins
 
+# Release binaries, shell completions and man pages in target/dist/ (for a machine without the source).
+dist:
+    cargo xtask dist
+
 # The whole pipeline on the bundled fixture site (the README's main command).
 dry-run-fixture:
     cargo xtask dry-run

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation. See `cargo xtask --help`.
 
 mod bench;
+mod dist;
 mod dryrun;
 mod fixture;
 mod pipeline;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 #[command(
     name = "cargo xtask",
     about = "laddr-cutover automation: tests, fixtures, the dry-run pipeline, the T-0 delta, benchmarks",
-    after_help = "Examples:\n  cargo xtask test                       # install test dependencies, run every test\n  cargo xtask fixture --seed 1 --scale full --out /tmp/laddr-full\n  cargo xtask serve-laddr --port 8080    # the bundled fixture site on loopback\n  cargo xtask bench                      # every benchmark; rewrites docs/BENCHMARKS.md"
+    after_help = "Examples:\n  cargo xtask test                       # install test dependencies, run every test\n  cargo xtask dist                       # release binaries, completions, man pages in target/dist/\n  cargo xtask fixture --seed 1 --scale full --out /tmp/laddr-full\n  cargo xtask serve-laddr --port 8080    # the bundled fixture site on loopback\n  cargo xtask bench                      # every benchmark; rewrites docs/BENCHMARKS.md"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,6 +28,9 @@ enum Command {
     /// Install what the tests need (the JavaScript interop stack, the S3 test server), then
     /// run every test of the workspace.
     Test(test::Args),
+    /// Every tool in release with shell completions (bash, zsh, fish) and man pages, under
+    /// target/dist/ (what an operator installs without the source tree).
+    Dist(dist::Args),
     /// Generate a laddr fixture site into a directory.
     Fixture(fixture::FixtureArgs),
     /// Serve a laddr fixture site on loopback until interrupted.
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(a) => test::run(a),
+        Command::Dist(a) => dist::run(a),
         Command::Fixture(a) => fixture::generate(a),
         Command::ServeLaddr(a) => fixture::serve(a),
         Command::Bench(a) => bench::run(a),

@@ -17,6 +17,7 @@ const MOTO: &str = "moto[server]==5.2.1";
 pub fn run(args: Args) -> crate::Result<ExitCode> {
     ensure_js_stack()?;
     ensure_moto()?;
+    ensure_groff();
     let status = cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args)
@@ -60,4 +61,31 @@ fn ensure_moto() -> crate::Result<()> {
         "--disable-pip-version-check",
         MOTO,
     ]))
+}
+
+/// groff renders the man pages `cargo xtask dist` writes (its test checks them), from Debian's
+/// `groff-base`. A machine where apt-get cannot install it still runs every other test; that
+/// one test then says it skipped.
+fn ensure_groff() {
+    let have = Command::new("groff")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have {
+        return;
+    }
+    eprintln!("xtask: installing groff-base (renders the man pages in the dist test)");
+    let installed =
+        crate::proc::run(Command::new("apt-get").args(["update", "-qq"])).and_then(|()| {
+            crate::proc::run(Command::new("apt-get").args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "groff-base",
+            ]))
+        });
+    if let Err(e) = installed {
+        eprintln!("xtask: warning: groff-base not installed ({e}); the man page test will skip");
+    }
 }
