@@ -16,9 +16,12 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
+/// A tool's clap definition (`<lib>::cli::Cli::command`).
+type Definition = fn() -> clap::Command;
+
 /// Every tool shipped, with its clap definition. Adding a tool is one line here (and its
 /// crate in xtask's `[dependencies]`).
-pub const TOOLS: &[(&str, fn() -> clap::Command)] = &[
+pub const TOOLS: &[(&str, Definition)] = &[
     ("laddr-fetch", laddr_fetch::cli::Cli::command),
     ("sheet-write", sheet_write::cli::Cli::command),
     ("spam-prune", spam_prune::cli::Cli::command),
