@@ -45,14 +45,30 @@ impl Unit {
     }
 }
 
-/// Units for short waits and pacing; a bare number is seconds.
-pub const SHORT: (&[Unit], Option<Unit>) = (
-    &[Unit::Millis, Unit::Seconds, Unit::Minutes, Unit::Hours],
-    Some(Unit::Seconds),
-);
+/// What a flag accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Syntax {
+    /// The units, the first one used in the error's example.
+    pub units: &'static [Unit],
+    /// The unit of a number without one; `None` refuses it.
+    pub bare: Option<Unit>,
+    /// Whether `1.5s` is allowed (else whole numbers only).
+    pub fractions: bool,
+}
 
-/// Units for ages of records; a unit is required (`180` alone is refused: days? seconds?).
-pub const AGE: (&[Unit], Option<Unit>) = (&[Unit::Days, Unit::Weeks, Unit::Hours], None);
+/// Short waits and pacing: `250ms`, `1.5s`, `3m`, `1h`; a bare number is seconds.
+pub const SHORT: Syntax = Syntax {
+    units: &[Unit::Millis, Unit::Seconds, Unit::Minutes, Unit::Hours],
+    bare: Some(Unit::Seconds),
+    fractions: true,
+};
+
+/// Ages of records: whole `d`, `w` or `h`; a unit is required (`180` alone: days? seconds?).
+pub const AGE: Syntax = Syntax {
+    units: &[Unit::Days, Unit::Weeks, Unit::Hours],
+    bare: None,
+    fractions: false,
+};
 
 /// Not a duration in the accepted units.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,10 +82,14 @@ pub struct BadDuration {
     pub example: String,
 }
 
-/// Parses `value` in one of `units` (longest suffix first, so `ms` is not read as `m`);
-/// `bare` is the unit of a number without one, `None` to refuse it. Fractions are fine,
-/// negative, non-finite and overflowing values are not.
-pub fn parse(value: &str, (units, bare): (&[Unit], Option<Unit>)) -> Result<Duration, BadDuration> {
+/// Parses `value` as `syntax` allows (longest suffix first, so `ms` is not read as `m`).
+/// Negative, non-finite and overflowing values are refused.
+pub fn parse(value: &str, syntax: Syntax) -> Result<Duration, BadDuration> {
+    let Syntax {
+        units,
+        bare,
+        fractions,
+    } = syntax;
     let t = value.trim();
     let mut by_length: Vec<Unit> = units.to_vec();
     by_length.sort_by_key(|u| std::cmp::Reverse(u.suffix().len()));
@@ -77,7 +97,9 @@ pub fn parse(value: &str, (units, bare): (&[Unit], Option<Unit>)) -> Result<Dura
         .iter()
         .find_map(|u| t.strip_suffix(u.suffix()).map(|n| (n, Some(*u))))
         .unwrap_or((t, bare));
-    let n: Option<f64> = number.trim().parse().ok();
+    let number = number.trim();
+    let whole = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+    let n: Option<f64> = (fractions || whole).then(|| number.parse().ok()).flatten();
     match (n, unit) {
         (Some(n), Some(unit)) if n >= 0.0 => Duration::try_from_secs_f64(n * unit.seconds()).ok(),
         _ => None,
@@ -133,7 +155,9 @@ mod tests {
         assert_eq!(p("26w"), Ok(Duration::from_secs(26 * 7 * 86_400)));
         assert_eq!(p("36h"), Ok(Duration::from_secs(36 * 3_600)));
         assert_eq!(p("0d"), Ok(Duration::ZERO));
-        for bad in ["180", "180m", "d", "-1d", "1e300w"] {
+        let huge = format!("{}w", u64::MAX);
+        assert!(p(&huge).is_err(), "overflow");
+        for bad in ["180", "180m", "d", "-1d", "1e300w", "1.5d", ""] {
             assert!(p(bad).is_err(), "{bad}");
         }
         assert_eq!(p("180").unwrap_err().units, "d, w or h");
