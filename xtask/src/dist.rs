@@ -177,6 +177,17 @@ mod tests {
     }
 
     #[test]
+    fn every_tool_version_names_a_commit() {
+        for (tool, command) in TOOLS {
+            let version = command().render_version();
+            assert!(
+                version.starts_with(&format!("{tool} 0.")) && version.contains(" (commit "),
+                "{version}"
+            );
+        }
+    }
+
+    #[test]
     fn completions_pass_their_shells_syntax_check() {
         let dir = tempfile::tempdir().unwrap();
         write_docs(dir.path()).unwrap();

@@ -424,3 +424,28 @@ impl Merge<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attention_is_ambiguous_or_bad_ids_and_unknown_hashes() {
+        let attention: Vec<&str> = SkipReason::ALL
+            .iter()
+            .filter(|r| r.needs_attention())
+            .map(|r| r.as_str())
+            .collect();
+        assert_eq!(attention, ["badId", "ambiguousMatch"]);
+        let mut report = ImportReport {
+            skipped: SkipReason::ALL.iter().map(|r| (r.as_str(), 0)).collect(),
+            ..ImportReport::default()
+        };
+        report.skipped.insert("noPersonMatch", 4);
+        report.skipped.insert("noEmail", 2);
+        assert_eq!(report.needs_attention(), 0, "expected skips only");
+        report.skipped.insert("ambiguousMatch", 1);
+        report.unrecognised_hash_rows = 2;
+        assert_eq!(report.needs_attention(), 3);
+    }
+}
