@@ -27,6 +27,7 @@ pub const TOOLS: &[(&str, Definition)] = &[
     ("spam-prune", spam_prune::cli::Cli::command),
     ("reconcile", reconcile::cli::Cli::command),
     ("probe", probe::cli::Cli::command),
+    ("mailer", mailer::cli::Cli::command),
 ];
 
 /// The shells completions are written for, and each one's file name for a tool.
