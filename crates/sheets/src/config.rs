@@ -20,6 +20,9 @@ pub struct SheetConfig {
     pub root: String,
     pub path: PathTemplate,
     pub format: Format,
+    /// `[gitsheet.references]`: fields of this sheet that hold another record's `id`, with the
+    /// sheet they point into (`'*'` for any), beyond the ones [`crate::closure`] knows.
+    pub references: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a config, a record or a file of a sheet is unusable.
@@ -85,11 +88,24 @@ impl SheetConfig {
                 other => return Err(err(format!("unknown format type `{other}`"))),
             },
         };
+        let mut references = std::collections::BTreeMap::new();
+        if let Some(table) = gitsheet.get("references") {
+            let table = table
+                .as_object()
+                .ok_or_else(|| err("`references` is not a table".into()))?;
+            for (field, target) in table {
+                let target = target
+                    .as_str()
+                    .ok_or_else(|| err(format!("references.{field} is not a sheet name")))?;
+                references.insert(field.clone(), target.to_owned());
+            }
+        }
         Ok(Self {
             name: name.to_owned(),
             root,
             path,
             format,
+            references,
         })
     }
 

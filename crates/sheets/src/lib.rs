@@ -7,9 +7,11 @@
 //! - [`tree`]: building a new tree from a parent by replacing sheet roots, deleting records
 //!   with their attachments, and patching fields; every other path stays byte-identical.
 //! - [`write`]: commits and the compare-and-swap ref update; new objects go into one pack.
+//! - [`closure`]: referential closure, every id field resolving to a record of the tree.
 //! - [`merge`]: merging a branch into another at record granularity (fast-forward, or a
 //!   three-way merge that stops with the conflicting paths and writes nothing).
 
+pub mod closure;
 pub mod config;
 pub mod merge;
 mod pack;
@@ -19,10 +21,11 @@ pub mod toml;
 pub mod tree;
 pub mod write;
 
+pub use closure::{Dangling, RecordRef};
 pub use config::{Format, SheetConfig, SheetError};
 pub use gix::ObjectId;
 pub use merge::{MergeOutcome, merge_branch};
-pub use repo::{DataRepo, Parent, RepoError, StoredRecord};
+pub use repo::{DataRepo, Parent, RepoError, StoredRecord, TreeRecords};
 pub use template::{PathError, PathTemplate};
 pub use tree::TreeEdit;
 pub use write::{CommitSpec, Signature, Transaction, WriteOutcome};

@@ -435,3 +435,58 @@ impl DataRepo {
         self.read_sheet(tree, &config)
     }
 }
+
+/// Every record of a tree, read for the closure check.
+#[derive(Debug, Default)]
+pub struct TreeRecords {
+    /// sheet name → its records.
+    pub sheets: BTreeMap<String, Vec<StoredRecord>>,
+    pub declared: crate::closure::DeclaredReferences,
+    /// Files that could not be read as records (never dropped silently).
+    pub errors: Vec<SheetError>,
+}
+
+impl TreeRecords {
+    /// The dangling references among these records ([`crate::closure::check`]).
+    pub fn dangling(&self) -> Vec<crate::closure::Dangling> {
+        let refs: Vec<crate::closure::RecordRef<'_>> = self
+            .sheets
+            .iter()
+            .flat_map(|(sheet, records)| {
+                records.iter().map(move |r| crate::closure::RecordRef {
+                    sheet,
+                    path: &r.path,
+                    record: &r.record,
+                })
+            })
+            .collect();
+        let names = self.sheets.keys().map(String::as_str).collect();
+        crate::closure::check(&refs, &names, &self.declared)
+    }
+}
+
+impl DataRepo {
+    /// Read every record of every sheet configured in `tree`.
+    pub fn read_tree_records(&self, tree: ObjectId) -> Result<TreeRecords, RepoError> {
+        let mut out = TreeRecords::default();
+        for (name, config) in self.sheet_configs(tree)? {
+            let read = self.read_sheet(tree, &config)?;
+            out.errors.extend(read.errors);
+            if !config.references.is_empty() {
+                out.declared.insert(name.clone(), config.references.clone());
+            }
+            out.sheets.insert(name, read.records);
+        }
+        Ok(out)
+    }
+
+    /// Every reference in `tree` that resolves to no record ([`crate::closure`]), plus the
+    /// files that could not be read (their references cannot be checked).
+    pub fn dangling_references(
+        &self,
+        tree: ObjectId,
+    ) -> Result<(Vec<crate::closure::Dangling>, Vec<SheetError>), RepoError> {
+        let records = self.read_tree_records(tree)?;
+        Ok((records.dangling(), records.errors))
+    }
+}
