@@ -45,6 +45,9 @@ pub struct ReadForward {
     /// The existing record's `createdAt`, by the same key (the fallback for a missing
     /// laddr timestamp instead of the run clock).
     created: HashMap<String, String>,
+    /// The existing record's slug by the same key (`namespace/slug` for tags), and for buzz
+    /// the `projectId` that scopes it: an unchanged record keeps its path.
+    slugs: HashMap<String, (String, Option<String>)>,
 }
 
 impl ReadForward {
@@ -66,6 +69,27 @@ impl ReadForward {
     /// Pin a `createdAt` for a key (tests).
     pub fn insert_created_at(&mut self, key: impl Into<String>, created_at: impl Into<String>) {
         self.created.insert(key.into(), created_at.into());
+    }
+
+    /// The parent tree's slug for `key` (`namespace/slug` for tags), if any.
+    pub fn slug(&self, key: &str) -> Option<&str> {
+        self.slugs.get(key).map(|(s, _)| s.as_str())
+    }
+
+    /// Pin a slug for a key (tests).
+    pub fn insert_slug(&mut self, key: impl Into<String>, slug: impl Into<String>) {
+        self.slugs.insert(key.into(), (slug.into(), None));
+    }
+
+    /// Every existing slug of a sheet: (legacy ID, slug, the `projectId` scoping it).
+    pub(crate) fn slugs_of<'a>(
+        &'a self,
+        sheet: &'a str,
+    ) -> impl Iterator<Item = (i64, &'a str, Option<&'a str>)> + 'a {
+        self.slugs.iter().filter_map(move |(key, (slug, owner))| {
+            let legacy = key.strip_prefix(sheet)?.strip_prefix('/')?.parse().ok()?;
+            Some((legacy, slug.as_str(), owner.as_deref()))
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -94,6 +118,18 @@ impl ReadForward {
         {
             self.created.insert(key.clone(), c.to_owned());
         }
+        let slug = r.get("slug").and_then(Value::as_str);
+        if let Some(slug) = slug {
+            let owner = r
+                .get("projectId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let slug = match r.get("namespace").and_then(Value::as_str) {
+                Some(ns) => format!("{ns}/{slug}"),
+                None => slug.to_owned(),
+            };
+            self.slugs.insert(key.clone(), (slug, owner));
+        }
         self.ids.insert(key, id.to_owned());
     }
 }
@@ -113,8 +149,10 @@ fn uuid_field<'a>(r: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
 /// The only fields [`build_read_forward`] reads: callers holding a whole parent tree can drop
 /// every other field right after reading a record (a 59,000-record snapshot's bios and READMEs
 /// are most of its bytes).
-pub const READ_FORWARD_FIELDS: [&str; 8] = [
+pub const READ_FORWARD_FIELDS: [&str; 10] = [
     "id",
+    "slug",
+    "namespace",
     "legacyId",
     "createdAt",
     "projectId",

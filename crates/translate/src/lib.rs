@@ -20,6 +20,7 @@ mod ids;
 pub mod input;
 pub mod js;
 pub mod pii;
+mod plan;
 mod sheet;
 pub mod slug;
 mod time;
@@ -37,8 +38,8 @@ pub use sheet::Sheet;
 pub use slug::{normalize_person_slug, normalize_person_slug_for};
 pub use time::{epoch_to_iso, iso_from_millis, now_iso};
 pub use translate::{
-    AvatarRef, Count, Counts, Options, Output, Problem, ProblemKind, Record, sanitize_tag_slug,
-    split_tag_handle, translate,
+    AvatarRef, Count, Counts, KeptStale, Merge, Options, Output, Problem, ProblemKind, Record,
+    SlugChange, sanitize_tag_slug, split_tag_handle, translate,
 };
 
 /// `avatarKey` of a person whose avatar was stored (`people/<slug>/avatar.jpg`).

@@ -97,6 +97,15 @@ pub struct SlugError {
 }
 
 impl SlugRegistry {
+    /// Take `slug` in `scope` without a check: an existing record's slug, which no other
+    /// record may be deduped into in this run.
+    pub fn reserve(&mut self, scope: &str, slug: &str) {
+        self.used
+            .entry(scope.to_owned())
+            .or_default()
+            .insert(slug.to_owned());
+    }
+
     /// `safeSlug(raw, scope, maxLen, underscore)`: normalise, warn, de-dup with `-N`,
     /// reserve, then check the pattern (a rejected slug stays reserved, as in the reference).
     pub fn safe_slug(
@@ -137,6 +146,20 @@ impl SlugRegistry {
         }
         Ok(final_slug)
     }
+}
+
+/// Whether `slug` is `candidate` or one of its de-dup forms (`cand[..keep]-N`, N ≥ 2), i.e.
+/// whether `safeSlug` could have produced it from a source that normalises to `candidate`.
+pub fn is_variant(slug: &str, candidate: &str, rules: SlugRules) -> bool {
+    if slug == candidate {
+        return true;
+    }
+    let Some((head, n)) = slug.rsplit_once('-') else {
+        return false;
+    };
+    let numbered = n.parse::<u64>().is_ok_and(|n| n >= 2) && !n.starts_with('0');
+    let keep = rules.max_len.saturating_sub(n.len() + 1).max(1);
+    numbered && head == prefix_chars(candidate, keep)
 }
 
 /// `candidate.slice(0, n)`; the candidate can be `legacy-<id>` with a non-ASCII id only in
@@ -255,6 +278,19 @@ mod tests {
             normalize(&raw, PEOPLE).unwrap(),
             format!("{}-", "a".repeat(49))
         );
+    }
+
+    #[test]
+    fn variants_are_the_dedupe_forms() {
+        assert!(is_variant("alice", "alice", PEOPLE));
+        assert!(is_variant("alice-2", "alice", PEOPLE));
+        assert!(is_variant("alice-13", "alice", PEOPLE));
+        assert!(!is_variant("alice-1", "alice", PEOPLE));
+        assert!(!is_variant("alice-02", "alice", PEOPLE));
+        assert!(!is_variant("alicia", "alice", PEOPLE));
+        assert!(!is_variant("bob-2", "alice", PEOPLE));
+        let long = "a".repeat(50);
+        assert!(is_variant(&format!("{}-2", "a".repeat(48)), &long, PEOPLE));
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The translator (B §2): laddr rows → per-sheet records, counts, warnings and problems.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+mod integrity;
+
+pub use integrity::{KeptStale, Merge, SlugChange};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -11,7 +15,7 @@ use crate::input::{Input, Resource, Row};
 use crate::js;
 use crate::pii::{self, PiiPolicy};
 use crate::sheet::Sheet;
-use crate::slug::{self, SlugRegistry};
+use crate::slug::SlugRegistry;
 use crate::time::epoch_to_iso_or;
 use crate::urls;
 use crate::validate;
@@ -38,14 +42,24 @@ impl Options {
 
 /// `{imported, skipped, errors}` of one sheet (B §5).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Count {
     /// Passed validation and the PII guard (= records in the output).
     pub imported: u64,
     /// Not translated: empty handle, unresolved FK, translator error, duplicate input row,
-    /// or overwritten by a later row on the same key.
+    /// a tag merged into another, or a duplicate relation collapsed into an earlier one.
     pub skipped: u64,
     /// Failed validation or was refused by the PII guard.
     pub errors: u64,
+    /// Of the skipped and failed rows, those whose record the parent tree holds: that record
+    /// is kept byte for byte instead of being deleted. Serialised only when non-zero, so the
+    /// counts keep the reference's shape otherwise.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kept_stale: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Counts of all eight sheets; serialises as an object in [`Sheet::ALL`] order.
@@ -128,6 +142,13 @@ pub struct Output {
     pub media: Vec<MediaAsset>,
     /// Written people with a `PrimaryPhotoID`.
     pub avatars: Vec<AvatarRef>,
+    /// Rows that failed but whose record the parent tree holds: the writer keeps that record
+    /// (and, for people and projects, their tag-assignments and memberships) byte for byte.
+    pub kept_stale: Vec<KeptStale>,
+    /// laddr rows resolved to one record (tags sharing a namespace/slug).
+    pub merges: Vec<Merge>,
+    /// Existing records whose slug changed (their own source field changed).
+    pub slug_changes: Vec<SlugChange>,
 }
 
 impl Output {
@@ -169,11 +190,18 @@ pub fn translate(
         project: HashMap::new(),
         tag: HashMap::new(),
         next_update_number: HashMap::new(),
-        unwritten: HashSet::new(),
+        update_numbers: HashMap::new(),
         seen_keys: HashMap::new(),
+        planned: HashMap::new(),
+        tag_candidates: Vec::new(),
+        row_key: String::new(),
+        row_failure: None,
     };
     tx.each(input, Resource::Tags, Sheet::Tags, Tx::tag_row);
+    tx.resolve_tags();
+    tx.plan_slugs(input, Resource::People, Sheet::People);
     tx.each(input, Resource::People, Sheet::People, Tx::person_row);
+    tx.plan_slugs(input, Resource::Projects, Sheet::Projects);
     tx.each(input, Resource::Projects, Sheet::Projects, Tx::project_row);
     tx.each(
         input,
@@ -181,12 +209,14 @@ pub fn translate(
         Sheet::ProjectUpdates,
         Tx::update_row,
     );
+    tx.plan_slugs(input, Resource::ProjectBuzz, Sheet::ProjectBuzz);
     tx.each(
         input,
         Resource::ProjectBuzz,
         Sheet::ProjectBuzz,
         Tx::buzz_row,
     );
+    tx.plan_slugs(input, Resource::Blog, Sheet::BlogPosts);
     tx.each(input, Resource::Blog, Sheet::BlogPosts, Tx::blog_row);
     let mut out = tx.out;
     for (sheet, recs) in Sheet::ALL.into_iter().zip(tx.records) {
@@ -210,12 +240,21 @@ struct Tx<'a> {
     /// laddr person ID → (uuid, slug); filled before validation, as the reference does.
     person: HashMap<i64, (String, String)>,
     project: HashMap<i64, (String, String)>,
-    tag: HashMap<i64, String>,
+    /// laddr tag ID → (uuid, laddr ID) of the tag it resolved to (itself, or its merge
+    /// survivor). Only written or kept tags are in it.
+    tag: HashMap<i64, (String, i64)>,
     next_update_number: HashMap<String, i64>,
-    /// Ids of records that were not written (failed, refused, overwritten).
-    unwritten: HashSet<String>,
-    /// (sheet, path-ish key) → (index in `records`, who) for collision reports.
-    seen_keys: HashMap<(Sheet, String), (usize, String)>,
+    /// (project uuid, number) → the laddr ID of the update holding it.
+    update_numbers: HashMap<(String, String), i64>,
+    /// (sheet, relation key) → who holds it, for collapsing duplicate relations.
+    seen_keys: HashMap<(Sheet, String), String>,
+    /// The planned slug of each row of the sheet being translated ([`crate::plan`]).
+    planned: crate::plan::Plan,
+    /// Tag rows awaiting the merge of rows sharing a namespace/slug.
+    tag_candidates: Vec<integrity::TagCandidate>,
+    /// The read-forward key of the row being translated, and why it failed, if it did.
+    row_key: String,
+    row_failure: Option<String>,
 }
 
 /// How a record names itself in messages.
@@ -388,17 +427,14 @@ impl Tx<'_> {
                 key: format!("{sheet}/{id}"),
                 line: *line,
             };
+            self.row_key.clone_from(&who.key);
+            self.row_failure = None;
             if let Err(msg) = f(self, row, id, &who) {
                 self.row_threw(sheet, &who, &msg);
-                // The FK maps may already hold this row (filled before the failure, as in
-                // the reference); references to it are then dangling, and get reported.
-                let minted = match sheet {
-                    Sheet::People => self.person.get(&id).map(|p| p.0.clone()),
-                    Sheet::Projects => self.project.get(&id).map(|p| p.0.clone()),
-                    Sheet::Tags => self.tag.get(&id).cloned(),
-                    _ => None,
-                };
-                self.unwritten.extend(minted);
+                self.row_failure = Some(format!("translator threw: {msg}"));
+            }
+            if let Some(reason) = self.row_failure.take() {
+                self.failed_row(sheet, &who, reason);
             }
         }
     }
@@ -412,22 +448,17 @@ impl Tx<'_> {
     /// Validate, guard and store a record. `dedupe` is a key on which a later record
     /// overwrites an earlier one (as the reference's same-path upsert does), reported.
     fn accept(&mut self, sheet: Sheet, rec: Record, who: &Who, dedupe: Option<String>) -> bool {
-        let id = rec
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
         let issues = validate::validate(sheet, &rec);
         if !issues.is_empty() {
             self.out.counts.at(sheet).errors += 1;
-            self.unwritten.insert(id);
             let msg = validate::failure_message(sheet, &who.label(), &issues);
+            self.fail_row(who, "failed validation");
             self.problem(sheet, ProblemKind::Validation, who, msg);
             return false;
         }
         if let Some(f) = pii::scan(&rec, self.opts.pii) {
             self.out.counts.at(sheet).errors += 1;
-            self.unwritten.insert(id);
+            self.fail_row(who, "refused by the pii guard");
             let msg = format!(
                 "[{sheet}] pii guard refused {}: field \"{}\" contains {} ({}); not written",
                 who.label(),
@@ -446,38 +477,24 @@ impl Tx<'_> {
                 ));
             }
         }
-        self.out.counts.at(sheet).imported += 1;
-        let recs = &mut self.records[sheet.index()];
-        recs.push(Some(rec));
-        let idx = recs.len() - 1;
-        if let Some(key) = dedupe
-            && let Some((prev, prev_who)) = self
-                .seen_keys
-                .insert((sheet, key.clone()), (idx, who.label()))
-            && let Some(old) = recs[prev].take()
-        {
-            let c = self.out.counts.at(sheet);
-            c.imported -= 1;
-            c.skipped += 1;
-            if let Some(old_id) = old.get("id").and_then(Value::as_str) {
-                self.unwritten.insert(old_id.to_owned());
+        // Duplicate relations (a membership pair, an assignment triple) collapse into the
+        // first one in processing order: the relation is kept, nothing is overwritten.
+        if let Some(key) = dedupe {
+            if let Some(first) = self.seen_keys.get(&(sheet, key.clone())) {
+                self.out.counts.at(sheet).skipped += 1;
+                let msg = format!(
+                    "[{sheet}] {} is the same {key} as {first}; collapsed into the first",
+                    who.label()
+                );
+                self.warn(msg);
+                return true;
             }
-            self.warn(format!(
-                "[{sheet}] {} writes the same {key} as {prev_who}; the later row overwrites the earlier",
-                who.label()
-            ));
+            self.seen_keys.insert((sheet, key), who.label());
         }
+        self.note_slug_change(sheet, who, &rec);
+        self.out.counts.at(sheet).imported += 1;
+        self.records[sheet.index()].push(Some(rec));
         true
-    }
-
-    /// Warn when a reference resolves to a record that was not written.
-    fn check_target(&mut self, sheet: Sheet, who: &Who, field: &str, legacy: i64, id: &str) {
-        if self.unwritten.contains(id) {
-            self.warn(format!(
-                "[{sheet}] {} {field}={legacy} points at a record that was not written; dangling reference kept",
-                who.label()
-            ));
-        }
     }
 
     // ---- tags (B §2.1) ------------------------------------------------------------------
@@ -486,6 +503,7 @@ impl Tx<'_> {
         let Some(handle) = text(row, "Handle")? else {
             self.out.counts.at(Sheet::Tags).skipped += 1;
             self.warn(format!("[tags] legacyId={id} has empty handle; skipped"));
+            self.fail_row(who, "empty handle");
             return Ok(());
         };
         let title = text(row, "Title")?;
@@ -497,10 +515,10 @@ impl Tx<'_> {
             self.warn(format!(
                 "[tags] legacyId={id} slug \"{split_slug}\" reduced to empty after sanitization; skipped"
             ));
+            self.fail_row(who, "empty slug after sanitization");
             return Ok(());
         }
         let uuid = self.id_for(&format!("tags/{id}"));
-        self.tag.insert(id, uuid.clone());
         let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let mut r = Record::new();
         put(&mut r, "id", uuid);
@@ -511,58 +529,26 @@ impl Tx<'_> {
         put(&mut r, "updatedAt", created);
         let key = format!("{namespace}/{}", slug);
         put(&mut r, "slug", slug);
-        self.accept(
-            Sheet::Tags,
-            r,
-            who,
-            Some(format!("namespace/slug \"{key}\"")),
-        );
+        // Accepted once every row of its namespace/slug is known (`resolve_tags`).
+        self.tag_candidates.push(integrity::TagCandidate {
+            who: Who {
+                legacy_id: who.legacy_id,
+                key: who.key.clone(),
+                line: who.line,
+            },
+            id,
+            path_key: key,
+            carries_namespace: namespace_of(&handle).is_some(),
+            record: r,
+        });
         Ok(())
-    }
-
-    /// `safeSlug`, but a record is not dropped for its slug: where the reference throws (a
-    /// one-character username, handle or headline such as `x`), fall back to `fallback`
-    /// (`legacy-<ID>`, or `buzz-<ID>` for buzz) in the same scope, and say so. The rejected
-    /// slug stays reserved, as in the reference.
-    fn slug_or_fallback(
-        &mut self,
-        raw: &str,
-        scope: &str,
-        rules: slug::SlugRules,
-        id: i64,
-        fallback: &str,
-    ) -> Result<String, String> {
-        let legacy_id = id.to_string();
-        match self
-            .slugs
-            .safe_slug(raw, scope, rules, &legacy_id, &mut self.out.warnings)
-        {
-            Ok(slug) => Ok(slug),
-            Err(e) => {
-                let kept = self
-                    .slugs
-                    .safe_slug(fallback, scope, rules, &legacy_id, &mut self.out.warnings)
-                    .map_err(|e| e.to_string())?;
-                self.out.warnings.push(format!(
-                    "[{scope}] legacyId={id} slug \"{}\" is not a valid slug (got \"{}\"); kept as \"{kept}\"",
-                    e.raw, e.got
-                ));
-                Ok(kept)
-            }
-        }
     }
 
     // ---- people (B §2.2) ----------------------------------------------------------------
 
     fn person_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let username = text(row, "Username")?.unwrap_or_else(|| format!("legacy-{id}"));
-        let slug = self.slug_or_fallback(
-            &username,
-            "people",
-            slug::PEOPLE,
-            id,
-            &format!("legacy-{id}"),
-        )?;
+        let slug = self.planned_slug(id)?;
         let uuid = self.id_for(&format!("people/{id}"));
         self.person.insert(id, (uuid.clone(), slug.clone()));
 
@@ -631,14 +617,7 @@ impl Tx<'_> {
     // ---- projects (B §2.3) --------------------------------------------------------------
 
     fn project_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
-        let handle = text(row, "Handle")?.unwrap_or_else(|| format!("legacy-{id}"));
-        let slug = self.slug_or_fallback(
-            &handle,
-            "projects",
-            slug::PROJECTS,
-            id,
-            &format!("legacy-{id}"),
-        )?;
+        let slug = self.planned_slug(id)?;
         let uuid = self.id_for(&format!("projects/{id}"));
         self.project.insert(id, (uuid.clone(), slug.clone()));
 
@@ -655,9 +634,6 @@ impl Tx<'_> {
                     disp(Some(m))
                 )),
             }
-        }
-        if let (Some(l), Some(pid)) = (maintainer_legacy_id, maintainer_id.clone()) {
-            self.check_target(Sheet::Projects, who, "MaintainerID", l, &pid);
         }
         let (title, cut_from) = cut(text(row, "Title")?.unwrap_or_else(|| slug.clone()), 200);
         if let Some(n) = cut_from {
@@ -762,8 +738,6 @@ impl Tx<'_> {
         })();
         match result {
             Ok(r) => {
-                self.check_target(sheet, &who, "project", p, &project_id);
-                self.check_target(sheet, &who, "person", person, &person_id);
                 self.accept(
                     sheet,
                     r,
@@ -780,8 +754,8 @@ impl Tx<'_> {
     fn tag_assignment(&mut self, t: &Value, kind: &str, taggable: i64, taggable_id: &str) {
         let sheet = Sheet::TagAssignments;
         let t_raw = t.get("ID");
-        let Some((tag, tag_id)) = legacy(t_raw).and_then(|l| Some((l, self.tag.get(&l)?.clone())))
-        else {
+        // A merged tag's assignments go to its survivor (and collapse with the survivor's own).
+        let Some((tag_id, tag)) = legacy(t_raw).and_then(|l| self.tag.get(&l).cloned()) else {
             self.out.counts.at(sheet).skipped += 1;
             self.warn(format!(
                 "[tag-assignments] tag legacyId={} not in tag map; skipped",
@@ -805,7 +779,6 @@ impl Tx<'_> {
         put(&mut r, "taggableType", kind);
         put(&mut r, "taggableId", taggable_id);
         put(&mut r, "createdAt", created);
-        self.check_target(sheet, &who, "tag", tag, &tag_id);
         self.accept(sheet, r, &who, Some(format!("assignment {triple}")));
     }
 
@@ -814,8 +787,8 @@ impl Tx<'_> {
     fn update_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let sheet = Sheet::ProjectUpdates;
         let p_raw = row.get("ProjectID");
-        let Some((p, (project_id, project_slug))) =
-            legacy(p_raw).and_then(|p| Some((p, self.project.get(&p)?.clone())))
+        let Some((project_id, project_slug)) =
+            legacy(p_raw).and_then(|p| self.project.get(&p).cloned())
         else {
             self.out.counts.at(sheet).skipped += 1;
             self.warn(format!(
@@ -840,21 +813,18 @@ impl Tx<'_> {
         let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let body = text(row, "Body")?.unwrap_or_else(|| "(no body)".to_owned());
-        if let Some((l, a)) = &author {
-            self.check_target(sheet, who, "CreatorID", *l, a);
-        }
+        let number = self.unique_update_number(&project_id, number, id);
         let mut r = Record::new();
         put(&mut r, "id", self.id_for(&who.key));
         put(&mut r, "legacyId", id);
         put(&mut r, "projectId", project_id);
         put_opt(&mut r, "authorId", author.map(|a| a.1));
         put(&mut r, "body", body);
-        let key = format!("update number project={p} number={number}");
         put(&mut r, "number", number);
         put(&mut r, "createdAt", created);
         put(&mut r, "updatedAt", updated);
         put(&mut r, "projectSlug", project_slug);
-        self.accept(sheet, r, who, Some(key));
+        self.accept(sheet, r, who, None);
         Ok(())
     }
 
@@ -884,20 +854,16 @@ impl Tx<'_> {
             self.warn(format!(
                 "[project-buzz] legacyId={id} missing/invalid URL; skipped"
             ));
+            self.fail_row(who, "missing/invalid URL");
             return Ok(());
         };
         let headline = text(row, "Headline")?.unwrap_or_else(|| format!("buzz-{id}"));
-        let scope = format!("project-buzz:{project_slug}");
-        let slug =
-            self.slug_or_fallback(&headline, &scope, slug::BUZZ, id, &format!("buzz-{id}"))?;
+        let slug = self.planned_slug(id)?;
         let poster = self.resolve_person(row.get("CreatorID"));
         let created = epoch_to_iso_or(row.get("Created"), self.now_for(&who.key))?;
         let published = epoch_to_iso_or(row.get("Published"), &created)?;
         let updated = epoch_to_iso_or(row.get("Modified"), &created)?;
         let summary = text(row, "Summary")?;
-        if let Some((l, a)) = &poster {
-            self.check_target(sheet, who, "CreatorID", *l, a);
-        }
         let mut r = Record::new();
         put(&mut r, "id", self.id_for(&who.key));
         put(&mut r, "legacyId", id);
@@ -919,16 +885,8 @@ impl Tx<'_> {
 
     fn blog_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let sheet = Sheet::BlogPosts;
-        let handle = text(row, "Handle")?;
         let title = text(row, "Title")?.unwrap_or_else(|| format!("Untitled Post #{id}"));
-        let source = handle.unwrap_or_else(|| title.clone());
-        let slug = self.slug_or_fallback(
-            &source,
-            "blog-posts",
-            slug::BLOG_POSTS,
-            id,
-            &format!("legacy-{id}"),
-        )?;
+        let slug = self.planned_slug(id)?;
         let uuid = self.id_for(&who.key);
         let a_raw = row.get("AuthorID").filter(|v| v.is_number());
         let author = self.resolve_person(a_raw);
@@ -959,9 +917,6 @@ impl Tx<'_> {
                 s
             }
         });
-        if let Some((l, a)) = &author {
-            self.check_target(sheet, who, "AuthorID", *l, a);
-        }
         let mut r = Record::new();
         put(&mut r, "id", uuid);
         put(&mut r, "legacyId", id);
@@ -995,20 +950,10 @@ pub fn split_tag_handle(
     legacy_id: i64,
     warnings: &mut Vec<String>,
 ) -> (&'static str, String) {
-    fn try_from(s: &str) -> Option<(&'static str, String)> {
-        let (ns, rest) = s.split_once('.')?;
-        let ns = match js::to_lower(ns).as_str() {
-            "topic" => "topic",
-            "tech" => "tech",
-            "event" => "event",
-            _ => return None,
-        };
-        (!rest.is_empty()).then(|| (ns, js::to_lower(rest)))
-    }
-    if let Some(r) = try_from(handle) {
+    if let Some(r) = namespace_of(handle) {
         return r;
     }
-    if let Some((ns, slug)) = title.and_then(try_from) {
+    if let Some((ns, slug)) = title.and_then(namespace_of) {
         warnings.push(format!(
             "[tags] legacyId={legacy_id} handle \"{handle}\" had no namespace; recovered \"{ns}.{slug}\" from title"
         ));
@@ -1018,6 +963,18 @@ pub fn split_tag_handle(
         "[tags] legacyId={legacy_id} handle \"{handle}\" has no resolvable namespace; defaulted to topic"
     ));
     ("topic", js::to_lower(handle))
+}
+
+/// `ns.rest` with a known namespace and a non-empty rest → (namespace, rest lowercased).
+fn namespace_of(s: &str) -> Option<(&'static str, String)> {
+    let (ns, rest) = s.split_once('.')?;
+    let ns = match js::to_lower(ns).as_str() {
+        "topic" => "topic",
+        "tech" => "tech",
+        "event" => "event",
+        _ => return None,
+    };
+    (!rest.is_empty()).then(|| (ns, js::to_lower(rest)))
 }
 
 /// Tag slug shape: runs of `[^a-z0-9-]` → `-`, `-` stripped at both ends (no de-dup).

@@ -670,12 +670,9 @@ fn t32_orchestrator_counts() {
         ]
     );
     assert!(out.problems.is_empty(), "{:?}", out.problems);
-    assert_eq!(
-        out.warnings,
-        [
-            "[project-buzz:transit-app] legacyId=800 slug \"Transit App on TV\" normalized to \"transit-app-on-tv\""
-        ]
-    );
+    // The buzz slug is its laddr Handle (a valid buzz slug, reference F §2): nothing to
+    // normalise, so no warning.
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     for s in Sheet::ALL {
         assert_eq!(out.sheet(s).len() as u64, out.counts.get(s).imported);
     }
@@ -1019,11 +1016,12 @@ fn pii_guard_refuses_and_counts() {
         out.problems[0].message,
         "[people] pii guard refused legacyId=20: field \"bio\" contains an email-like address (b***@example.com); not written"
     );
-    // bob's membership still points at him: reported as dangling, as DESIGN §3 asks.
+    // bob is not written, so nothing may reference him: his membership is skipped.
     assert!(has(
         &out,
-        "[project-memberships] key=project-memberships/100-20 person=20 points at a record that was not written"
+        "[project-memberships] project=100 person=20 — unresolved FK; skipped"
     ));
+    assert_eq!(out.sheet(Sheet::ProjectMemberships).len(), 1);
 }
 
 #[test]
@@ -1063,10 +1061,53 @@ fn failed_row_already_in_fk_maps_is_reported_when_referenced() {
         &out,
         "[people] legacyId=20 translator threw: Invalid time value"
     ));
+    // Not in the parent tree, so not kept: references to it are unresolved, never dangling.
     assert!(has(
         &out,
-        "[project-memberships] key=project-memberships/100-20 person=20 points at a record that was not written"
+        "[project-memberships] project=100 person=20 — unresolved FK; skipped"
     ));
+    assert!(out.kept_stale.is_empty());
+}
+
+#[test]
+fn a_failed_row_with_a_parent_record_keeps_it_and_its_references() {
+    let mut rows = fixture();
+    for (res, v) in &mut rows {
+        if *res == Resource::People && v["ID"] == 20 {
+            v["Modified"] = json!(9.9e12);
+        }
+    }
+    let mut rf = ReadForward::default();
+    let bob = "01900000-0000-7000-8000-0000000000b0";
+    rf.insert("people/20", bob);
+    rf.insert_slug("people/20", "bob");
+    let out = translate(
+        &input(&rows),
+        &Options::new(NOW),
+        &rf,
+        &mut Sequential::default(),
+    );
+    assert_eq!(out.kept_stale.len(), 1);
+    let k = &out.kept_stale[0];
+    assert_eq!(
+        (k.sheet, k.legacy_id, k.id.as_str()),
+        (Sheet::People, 20, bob)
+    );
+    assert_eq!(k.reason, "translator threw: Invalid time value");
+    let c = out.counts.get(Sheet::People);
+    assert_eq!((c.imported, c.skipped, c.kept_stale), (1, 1, 1));
+    assert!(has(
+        &out,
+        "[people] legacyId=20 kept from the parent tree unchanged (translator threw: Invalid time value)"
+    ));
+    // The kept record is still a target: bob's membership is written, pointing at it.
+    let m: Vec<&str> = out
+        .sheet(Sheet::ProjectMemberships)
+        .iter()
+        .filter(|m| m["personId"] == bob)
+        .map(|m| m["personSlug"].as_str().unwrap())
+        .collect();
+    assert_eq!(m, ["bob"]);
 }
 
 #[test]
@@ -1080,23 +1121,72 @@ fn duplicate_membership_and_tag_collision_are_reported() {
         }
     }
     let out = run(&rows);
+    // Both carry the namespace in their handle: the lowest ID survives, 3 merges into it.
     assert!(has(
         &out,
-        "[tags] legacyId=3 writes the same namespace/slug \"topic/transit\" as legacyId=1; the later row overwrites the earlier"
+        "[tags] legacyId=3 resolves to \"topic/transit\" as legacyId=1 does; merged into it"
     ));
+    assert_eq!(out.merges.len(), 1);
+    assert_eq!(
+        (out.merges[0].survivor, &out.merges[0].merged),
+        (1, &vec![3])
+    );
     assert!(has(
         &out,
-        "[project-memberships] key=project-memberships/100-20 writes the same membership project=100 person=20"
+        "[project-memberships] key=project-memberships/100-20 is the same membership project=100 person=20 as key=project-memberships/100-20; collapsed into the first"
     ));
     let c = out.counts.get(Sheet::ProjectMemberships);
     assert_eq!((c.imported, c.skipped), (2, 1));
-    assert_eq!(out.counts.get(Sheet::Tags).imported, 2);
+    let t = out.counts.get(Sheet::Tags);
+    assert_eq!((t.imported, t.skipped), (2, 1));
     assert_eq!(out.sheet(Sheet::Tags).len(), 2);
-    // The project's tag-assignment targets tag 1, which was overwritten.
-    assert!(has(
-        &out,
-        "[tag-assignments] key=tag-assignments/1-project-100 tag=1 points at a record that was not written"
-    ));
+    // The project's tag-assignment targets the survivor, which is written.
+    let transit = out
+        .sheet(Sheet::Tags)
+        .iter()
+        .find(|t| t["legacyId"] == 1)
+        .unwrap();
+    let assigned: Vec<&Value> = out
+        .sheet(Sheet::TagAssignments)
+        .iter()
+        .map(|a| &a["tagId"])
+        .collect();
+    assert!(assigned.contains(&&transit["id"]));
+}
+
+#[test]
+fn namespace_recovery_collision_merges_into_the_handle_that_carries_it() {
+    let mut rows = fixture();
+    // 2 is the reference's recovered form of 1 (B §2.1); it has the lower ID but its handle
+    // has no namespace, so 1 survives. Both tag the project; the assignments collapse.
+    rows.push(tag(0, "topictransit", json!("topic.Transit")));
+    for (res, v) in &mut rows {
+        if *res == Resource::Projects {
+            v["Tags"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"ID": 0, "Created": T0}));
+        }
+    }
+    let out = run(&rows);
+    assert_eq!(
+        (out.merges[0].survivor, &out.merges[0].merged),
+        (1, &vec![0])
+    );
+    let transit_id = &out
+        .sheet(Sheet::Tags)
+        .iter()
+        .find(|t| t["legacyId"] == 1)
+        .unwrap()["id"];
+    let project_tags: Vec<&Value> = out
+        .sheet(Sheet::TagAssignments)
+        .iter()
+        .filter(|a| a["taggableType"] == "project")
+        .map(|a| &a["tagId"])
+        .collect();
+    assert_eq!(project_tags, [transit_id]);
+    let a = out.counts.get(Sheet::TagAssignments);
+    assert_eq!(a.skipped, 1, "the duplicate assignment collapsed");
 }
 
 #[test]
@@ -1123,6 +1213,8 @@ fn unresolved_fks_use_reference_formats() {
             "[tag-assignments] tag legacyId=99 not in tag map; skipped",
             "[project-memberships] project=7 person=42 — unresolved FK; skipped",
             "[project-updates] legacyId=501 project=388 — unresolved FK; skipped",
+            // Slugs are planned for every row of a resolvable project before any is read.
+            "[project-buzz:p7] legacyId=119 slug \"h\" is not a valid slug (got \"h\"); kept as \"buzz-119\"",
             "[project-buzz] legacyId=118 project=388 — unresolved FK; skipped",
             "[project-buzz] legacyId=119 missing/invalid URL; skipped",
         ]
@@ -1215,10 +1307,18 @@ fn update_numbers_fall_back_and_collide() {
             )
         })
         .collect();
-    assert_eq!(got, [(501, 2, "(no body)"), (502, 1, "again")]);
+    // No update is dropped: 502 repeats 500's number, so it is numbered by its laddr ID.
+    assert_eq!(
+        got,
+        [
+            (500, 1, "First update"),
+            (501, 2, "(no body)"),
+            (502, 502, "again")
+        ]
+    );
     assert!(has(
         &out,
-        "[project-updates] legacyId=502 writes the same update number project=100 number=1 as legacyId=500"
+        "[project-updates] legacyId=502 number 1 is already legacyId=500's in its project; numbered 502"
     ));
 }
 
