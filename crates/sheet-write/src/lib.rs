@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use translate::{Input, Options, Output, Sheet};
 
+mod kept;
+use kept::{Kept, dangling, kept_files};
+
 /// What one run is asked to do.
 pub struct Run {
     pub data_repo: Option<PathBuf>,
@@ -56,6 +59,12 @@ pub enum Fatal {
         list(.0)
     )]
     Incomplete(Vec<Incomplete>),
+    #[error(
+        "the snapshot would hold {} reference(s) to no record; refusing (nothing written):\n  {}",
+        .0.len(),
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    Dangling(Vec<sheets::Dangling>),
     #[error("sheet `{sheet}` has no config in .gitsheets/ of {base}")]
     NoConfig { sheet: String, base: String },
     #[error("sheet `{0}` is rooted at `.`: the importer would replace the whole repo; refusing")]
@@ -170,6 +179,12 @@ pub struct Report {
     /// Resources imported although incomplete (`--allow-incomplete`); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<Incomplete>,
+    /// Rows that failed whose record the parent tree holds: kept byte for byte.
+    pub kept_stale: Vec<translate::KeptStale>,
+    /// laddr rows resolved to one record (tags sharing a namespace/slug).
+    pub merges: Vec<translate::Merge>,
+    /// Existing records whose slug (and so public URL) changes, old → new.
+    pub slug_changes: Vec<translate::SlugChange>,
 }
 
 impl Report {
@@ -210,13 +225,26 @@ fn owned_configs(
         .collect()
 }
 
-/// Read the owned sheets of the parent tree, for read-forward ids.
+/// A record file of the parent tree: where it is, and what a kept record's children need.
+struct ParentFile {
+    path: String,
+    blob: sheets::ObjectId,
+    id: Option<String>,
+    /// `taggableId` or `projectId`: the record a tag-assignment or membership belongs to.
+    owner: Option<String>,
+}
+
+/// The parent tree's record files of the owned sheets.
+type ParentFiles = BTreeMap<Sheet, Vec<ParentFile>>;
+
+/// Read the owned sheets of the parent tree, for read-forward ids and kept records.
 fn existing_records(
     repo: &DataRepo,
     tree: sheets::ObjectId,
     configs: &[(Sheet, SheetConfig)],
-) -> Result<BTreeMap<String, Vec<Map<String, Value>>>, Fatal> {
+) -> Result<(BTreeMap<String, Vec<Map<String, Value>>>, ParentFiles), Fatal> {
     let mut existing = BTreeMap::new();
+    let mut files = ParentFiles::new();
     for (sheet, config) in configs {
         let read = repo.read_sheet(tree, config)?;
         if let Some(first) = read.errors.first() {
@@ -228,14 +256,23 @@ fn existing_records(
             });
         }
         // Keep only what read-forward ids need; the rest of each record is dropped at once.
-        let slim = read.records.into_iter().map(|r| {
+        let mut slim = Vec::with_capacity(read.records.len());
+        let parent = files.entry(*sheet).or_insert_with(Vec::new);
+        for r in read.records {
             let mut record = r.record;
             record.retain(|k, _| translate::READ_FORWARD_FIELDS.contains(&k.as_str()));
-            record
-        });
-        existing.insert(sheet.as_str().to_owned(), slim.collect());
+            let field = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_owned);
+            parent.push(ParentFile {
+                path: r.path,
+                blob: r.blob,
+                id: field("id"),
+                owner: field("taggableId").or_else(|| field("projectId")),
+            });
+            slim.push(record);
+        }
+        existing.insert(sheet.as_str().to_owned(), slim);
     }
-    Ok(existing)
+    Ok((existing, files))
 }
 
 /// A record (borrowed from the translation output) with its rendered path and file bytes.
@@ -245,16 +282,23 @@ struct PlacedFile<'a> {
     record: &'a Map<String, Value>,
 }
 
-/// Render every record's path and bytes; refuse the unrenderable and the colliding ones.
+/// Render every record's path and bytes; refuse the unrenderable and the colliding ones (a
+/// kept record's path is taken first).
 fn place<'a>(
     out: &'a Output,
     configs: &[(Sheet, SheetConfig)],
+    kept: &Kept,
     write_errors: &mut Vec<String>,
 ) -> BTreeMap<Sheet, Vec<PlacedFile<'a>>> {
     let mut placed = BTreeMap::new();
     for (sheet, config) in configs {
         let mut files = Vec::new();
-        let mut taken: HashMap<String, String> = HashMap::new();
+        let mut taken: HashMap<String, String> = kept
+            .records
+            .iter()
+            .filter(|k| k.sheet == *sheet)
+            .map(|k| (k.path.clone(), format!("the kept {}", who(&k.record))))
+            .collect();
         for record in out.sheet(*sheet) {
             let placed_file = config.record_path(record).and_then(|path| {
                 let bytes = config.encode(record)?;
@@ -331,6 +375,7 @@ struct Prepared {
     parent: sheets::Parent,
     configs: Vec<(Sheet, SheetConfig)>,
     out: Output,
+    kept: Kept,
 }
 
 /// Translate without a repo (a dry run or `--emit-records` with none given): new ids, no
@@ -358,14 +403,17 @@ fn prepare(run: &Run, input: &Input) -> Result<Option<Prepared>, Fatal> {
     let parent = repo.parent_for(&run.branch, &bases)?;
     let tree = repo.tree_of(parent.base)?;
     let configs = owned_configs(&repo, tree, &parent.base_ref)?;
-    let existing = existing_records(&repo, tree, &configs)?;
+    let (existing, parent_files) = existing_records(&repo, tree, &configs)?;
     let rf = translate::build_read_forward(&existing);
+    drop(existing);
     let out = translate::translate(input, &run.options, &rf, &mut translate::UuidV7);
+    let kept = kept_files(&repo, tree, &configs, &parent_files, &out.kept_stale)?;
     Ok(Some(Prepared {
         repo,
         parent,
         configs,
         out,
+        kept,
     }))
 }
 
@@ -390,7 +438,7 @@ pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Repo
         ));
     };
     let mut write_errors = Vec::new();
-    for (sheet, files) in place(&p.out, &p.configs, &mut write_errors) {
+    for (sheet, files) in place(&p.out, &p.configs, &p.kept, &mut write_errors) {
         for f in files {
             records.push(PlacedRecord {
                 sheet: sheet.as_str(),
@@ -445,9 +493,16 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
         parent,
         configs,
         out,
+        mut kept,
     } = p;
     let mut write_errors = Vec::new();
-    let mut placed = place(&out, &configs, &mut write_errors);
+    let mut placed = place(&out, &configs, &kept, &mut write_errors);
+    // Nothing is written that references a record the snapshot does not hold.
+    let tree = repo.tree_of(parent.base)?;
+    let dangling = dangling(&repo, tree, &configs, &placed, &kept)?;
+    if !dangling.is_empty() {
+        return Err(Fatal::Dangling(dangling));
+    }
 
     let parent_id = parent.base.to_string();
     let mut tx = Transaction::begin(&repo, parent)?;
@@ -457,18 +512,19 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
     let mut sheets_out = BTreeMap::new();
     for (sheet, config) in &configs {
         let files = placed.remove(sheet).unwrap_or_default();
-        let count = files.len();
+        let kept_files = kept.files.remove(sheet).unwrap_or_default();
+        let count = files.len() + kept.records.iter().filter(|k| k.sheet == *sheet).count();
         let before = tx.tip_tree();
         let root_prefix = format!("{}/", config.root);
+        let all = files.into_iter().map(|f| (f.path, f.bytes)).chain(kept_files);
         tx.edit().replace_dir(
             &config.root,
-            files.into_iter().map(|f| {
-                let rel = f
-                    .path
+            all.map(|(path, bytes)| {
+                let rel = path
                     .strip_prefix(&root_prefix)
                     .map(str::to_owned)
-                    .unwrap_or(f.path);
-                (rel, f.bytes)
+                    .unwrap_or(path);
+                (rel, bytes)
             }),
         )?;
         let after = tx.edit().write()?;
@@ -559,6 +615,9 @@ fn report(
         write_errors,
         problems: out.problems.len(),
         incomplete: Vec::new(),
+        kept_stale: out.kept_stale.clone(),
+        merges: out.merges.clone(),
+        slug_changes: out.slug_changes.clone(),
     }
 }
 
@@ -596,6 +655,18 @@ pub fn summary(report: &Report) -> String {
         s.push_str(&format!(
             "!!! INCOMPLETE INPUT imported with --allow-incomplete: {}\n!!! the records of the rows laddr-fetch missed are deleted by this snapshot\n",
             list(&report.incomplete)
+        ));
+    }
+    if !report.kept_stale.is_empty() {
+        s.push_str(&format!(
+            "kept stale (row failed, parent record kept): {}\n",
+            report.kept_stale.len()
+        ));
+    }
+    for c in &report.slug_changes {
+        s.push_str(&format!(
+            "slug change [{}] legacyId={}: {} → {}\n",
+            c.sheet, c.legacy_id, c.old, c.new
         ));
     }
     s.push_str(&format!("warnings: {}\n", report.warnings.len()));

@@ -46,6 +46,10 @@ pub(crate) fn assign(
     for (scope, slug) in reserved {
         reg.reserve(&scope, &slug);
     }
+    let order: Vec<i64> = claims.iter().map(|c| c.id).collect();
+    // Warnings per row, emitted in laddr order at the end: the same on every run, whether a
+    // row's slug was kept or assigned.
+    let mut said: HashMap<i64, Vec<String>> = HashMap::new();
     let mut plan = Plan::new();
     let mut fresh = Vec::new();
     for claim in claims {
@@ -54,13 +58,8 @@ pub(crate) fn assign(
                 plan.insert(claim.id, Ok(old.clone()));
             }
             (Some(old), Some(raw)) if still_produces(old, raw, &claim, rules) => {
-                let candidate = candidate(raw, claim.id, rules);
-                if candidate != *raw {
-                    warnings.push(format!(
-                        "[{}] legacyId={} slug \"{raw}\" normalized to \"{candidate}\"",
-                        claim.scope, claim.id
-                    ));
-                }
+                let w = said.entry(claim.id).or_default();
+                kept_warnings(old, raw, &claim, rules, w);
                 plan.insert(claim.id, Ok(old.clone()));
             }
             _ => fresh.push(claim),
@@ -70,10 +69,36 @@ pub(crate) fn assign(
     fresh.sort_by_key(|c| !c.raw.as_deref().is_some_and(|r| exact(r, rules)));
     for claim in fresh {
         let raw = claim.raw.clone().unwrap_or_else(|| claim.fallback.clone());
-        let slug = slug_or_fallback(reg, &raw, &claim, rules, warnings);
+        let w = said.entry(claim.id).or_default();
+        let slug = slug_or_fallback(reg, &raw, &claim, rules, w);
         plan.insert(claim.id, slug);
     }
+    for id in order {
+        warnings.extend(said.remove(&id).unwrap_or_default());
+    }
     plan
+}
+
+/// The warnings `safeSlug` gave when a kept slug was first assigned, so a re-run says the same.
+fn kept_warnings(old: &str, raw: &str, claim: &Claim, rules: SlugRules, w: &mut Vec<String>) {
+    let (id, scope) = (claim.id, &claim.scope);
+    let candidate = candidate(raw, id, rules);
+    if candidate != raw {
+        w.push(format!(
+            "[{scope}] legacyId={id} slug \"{raw}\" normalized to \"{candidate}\""
+        ));
+    }
+    let from_source =
+        slug::slug_pattern_ok(&candidate, rules) && slug::is_variant(old, &candidate, rules);
+    if from_source && old != candidate {
+        w.push(format!(
+            "[{scope}] legacyId={id} slug \"{candidate}\" deduped to \"{old}\""
+        ));
+    } else if !from_source {
+        w.push(format!(
+            "[{scope}] legacyId={id} slug \"{raw}\" is not a valid slug (got \"{candidate}\"); kept as \"{old}\""
+        ));
+    }
 }
 
 /// The source is already a valid slug, as is.

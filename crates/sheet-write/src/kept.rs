@@ -1,0 +1,129 @@
+//! Records kept from the parent tree, and the closure check of the final tree.
+//!
+//! A row that fails keeps its record byte for byte (`translate` decides which, by legacy key);
+//! here its file is found in the parent tree and carried into the new one with its attachment
+//! folder, and, for a kept person or project, the tag-assignments and memberships its row
+//! would have produced (they are translated only from a row that passed).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value};
+use sheets::{DataRepo, SheetConfig};
+use translate::Sheet;
+
+use crate::{Fatal, ParentFiles, PlacedFile};
+
+/// One kept record.
+pub(crate) struct KeptRecord {
+    pub sheet: Sheet,
+    pub path: String,
+    pub record: Map<String, Value>,
+}
+
+/// Everything kept from the parent tree: the records, and per sheet every file to carry over
+/// (records and their attachments), paths from the repo root.
+#[derive(Default)]
+pub(crate) struct Kept {
+    pub records: Vec<KeptRecord>,
+    pub files: BTreeMap<Sheet, Vec<(String, Vec<u8>)>>,
+}
+
+/// The sheets a kept row's own children live in, matched by their owner field.
+fn children_of(sheet: Sheet) -> &'static [Sheet] {
+    match sheet {
+        Sheet::People => &[Sheet::TagAssignments],
+        Sheet::Projects => &[Sheet::TagAssignments, Sheet::ProjectMemberships],
+        _ => &[],
+    }
+}
+
+/// Find the parent-tree files of the kept records and their children.
+pub(crate) fn kept_files(
+    repo: &DataRepo,
+    tree: sheets::ObjectId,
+    configs: &[(Sheet, SheetConfig)],
+    parent: &ParentFiles,
+    kept_stale: &[translate::KeptStale],
+) -> Result<Kept, Fatal> {
+    let mut wanted: HashSet<(Sheet, &str)> = HashSet::new();
+    let mut owners: HashSet<(Sheet, &str)> = HashSet::new();
+    for k in kept_stale {
+        wanted.insert((k.sheet, &k.id));
+        for child in children_of(k.sheet) {
+            owners.insert((*child, &k.id));
+        }
+    }
+    let mut kept = Kept::default();
+    for (sheet, config) in configs {
+        for f in parent.get(sheet).into_iter().flatten() {
+            let is_kept = f.id.as_deref().is_some_and(|id| wanted.contains(&(*sheet, id)));
+            let is_child = f
+                .owner
+                .as_deref()
+                .is_some_and(|o| owners.contains(&(*sheet, o)));
+            if !(is_kept || is_child) {
+                continue;
+            }
+            let bytes = repo.read_object(f.blob)?.1;
+            let record = config
+                .decode(&f.path, &bytes)
+                .map_err(|e| Fatal::Repo(sheets::RepoError::Sheet(e)))?;
+            let files = kept.files.entry(*sheet).or_default();
+            files.push((f.path.clone(), bytes));
+            let folder = f.path.rsplit_once('.').map_or(f.path.as_str(), |(p, _)| p);
+            for a in repo.walk_blobs(tree, folder)? {
+                files.push((a.path, repo.read_object(a.id)?.1));
+            }
+            kept.records.push(KeptRecord {
+                sheet: *sheet,
+                path: f.path.clone(),
+                record,
+            });
+        }
+    }
+    Ok(kept)
+}
+
+/// The dangling references of the tree the run would write: the placed and kept records of
+/// the owned sheets, and every other sheet as the parent tree has it.
+pub(crate) fn dangling(
+    repo: &DataRepo,
+    tree: sheets::ObjectId,
+    configs: &[(Sheet, SheetConfig)],
+    placed: &BTreeMap<Sheet, Vec<PlacedFile<'_>>>,
+    kept: &Kept,
+) -> Result<Vec<sheets::Dangling>, Fatal> {
+    let all = repo.sheet_configs(tree)?;
+    let owned: HashSet<&str> = configs.iter().map(|(s, _)| s.as_str()).collect();
+    let mut others = Vec::new();
+    for (name, config) in all.iter().filter(|(n, _)| !owned.contains(n.as_str())) {
+        others.push((name.as_str(), repo.read_sheet(tree, config)?.records));
+    }
+    let mut refs = Vec::new();
+    for (sheet, files) in placed {
+        refs.extend(files.iter().map(|f| sheets::RecordRef {
+            sheet: sheet.as_str(),
+            path: &f.path,
+            record: f.record,
+        }));
+    }
+    refs.extend(kept.records.iter().map(|k| sheets::RecordRef {
+        sheet: k.sheet.as_str(),
+        path: &k.path,
+        record: &k.record,
+    }));
+    for (name, records) in &others {
+        refs.extend(records.iter().map(|r| sheets::RecordRef {
+            sheet: name,
+            path: &r.path,
+            record: &r.record,
+        }));
+    }
+    let names: HashSet<&str> = all.keys().map(String::as_str).collect();
+    let declared = all
+        .iter()
+        .filter(|(_, c)| !c.references.is_empty())
+        .map(|(n, c)| (n.clone(), c.references.clone()))
+        .collect();
+    Ok(sheets::closure::check(&refs, &names, &declared))
+}
