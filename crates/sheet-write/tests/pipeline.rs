@@ -847,7 +847,13 @@ fn rows_lost_by_laddr_fetch_are_not_deleted() {
     let state = repo_state(&repo.bare);
     let data_repo = repo.bare.to_str().unwrap();
     let n = site.people.len();
-    let server = LaddrServer::start(site, Faults::none().with_bad_row("people", 2)).unwrap();
+    let bob = site
+        .people
+        .iter()
+        .find(|p| p["Username"] == "bob")
+        .and_then(fixtures::laddr::row_id)
+        .expect("the small site has bob");
+    let server = LaddrServer::start(site, Faults::none().with_bad_row("people", bob)).unwrap();
     let refusal = format!(
         "laddr-fetch did not deliver every row of people ({} of {n} rows)",
         n - 1
