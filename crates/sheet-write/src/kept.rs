@@ -56,7 +56,9 @@ pub(crate) fn kept_files(
     let mut kept = Kept::default();
     for (sheet, config) in configs {
         for f in parent.get(sheet).into_iter().flatten() {
-            let is_kept = f.id.as_deref().is_some_and(|id| wanted.contains(&(*sheet, id)));
+            let is_kept =
+                f.id.as_deref()
+                    .is_some_and(|id| wanted.contains(&(*sheet, id)));
             let is_child = f
                 .owner
                 .as_deref()

@@ -516,7 +516,10 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
         let count = files.len() + kept.records.iter().filter(|k| k.sheet == *sheet).count();
         let before = tx.tip_tree();
         let root_prefix = format!("{}/", config.root);
-        let all = files.into_iter().map(|f| (f.path, f.bytes)).chain(kept_files);
+        let all = files
+            .into_iter()
+            .map(|f| (f.path, f.bytes))
+            .chain(kept_files);
         tx.edit().replace_dir(
             &config.root,
             all.map(|(path, bytes)| {

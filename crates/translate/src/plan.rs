@@ -114,8 +114,11 @@ fn candidate(raw: &str, id: i64, rules: SlugRules) -> String {
 /// Whether `old` is what the source gives: its candidate, the fallback, or a de-dup form.
 fn still_produces(old: &str, raw: &str, claim: &Claim, rules: SlugRules) -> bool {
     let from_source = candidate(raw, claim.id, rules);
-    (slug::slug_pattern_ok(&from_source, rules) && slug::is_variant(old, &from_source, rules))
-        || slug::is_variant(old, &claim.fallback, rules)
+    if slug::slug_pattern_ok(&from_source, rules) {
+        slug::is_variant(old, &from_source, rules)
+    } else {
+        slug::is_variant(old, &claim.fallback, rules)
+    }
 }
 
 /// `safeSlug`, but a record is not dropped for its slug: where the reference throws (a
@@ -206,6 +209,12 @@ mod tests {
         let claims = vec![claim(40, "Carol", Some("alice")), unreadable];
         let plan = run(claims, &["alice", "bob"]);
         assert_eq!((slug(&plan, 40), slug(&plan, 41)), ("carol", "bob"));
+    }
+
+    #[test]
+    fn a_usable_source_replaces_a_fallback_slug() {
+        let plan = run(vec![claim(24, "carol", Some("legacy-24"))], &["legacy-24"]);
+        assert_eq!(slug(&plan, 24), "carol");
     }
 
     #[test]
