@@ -1,7 +1,9 @@
 //! The consistency check (`reference/D` §3) plus the categories the reference misses.
 //!
-//! Gating (exit 1): `orphanPublic`, `orphanPrivate` (a profile with no Person at all) and
-//! `inconsistentNewsletter`, less what `--fix` repaired. Everything else is for review.
+//! Gating (exit 1): `orphanPublic`, `orphanPrivate` (a profile with no Person at all),
+//! `inconsistentNewsletter`, less what `--fix` repaired, and `danglingReferences` (a record of
+//! the runtime branch whose id field resolves to no record, whoever wrote it). Everything else
+//! is for review.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -82,6 +84,8 @@ pub struct CheckReport {
     pub credentials_without_profile: Vec<PersonRef>,
     pub duplicate_emails: Vec<DuplicateEmail>,
     pub unrecognised_password_hashes: Vec<PersonRef>,
+    /// Id fields of the branch's records that resolve to no record (`sheets::closure`).
+    pub dangling_references: Vec<sheets::Dangling>,
     /// Gating findings left after fixes; exit 1 when above 0.
     pub unresolved: usize,
 }
@@ -112,6 +116,7 @@ pub fn check(
         credentials_without_profile: vec![],
         duplicate_emails: vec![],
         unrecognised_password_hashes: vec![],
+        dangling_references: vec![],
         unresolved: 0,
     };
     let pref = |id: &str| PersonRef {
@@ -233,6 +238,12 @@ struct Line<'a, T: Serialize> {
 }
 
 impl CheckReport {
+    /// Record the branch's dangling references (gating: each counts as unresolved).
+    pub fn add_dangling(&mut self, dangling: Vec<sheets::Dangling>) {
+        self.unresolved += dangling.len();
+        self.dangling_references = dangling;
+    }
+
     /// The findings as NDJSON values, one per finding, in report order:
     /// `{"v":1,"category":"orphanPublic","personId":"…","slug":"alice"}`. Repairable findings
     /// carry `"fixed": true|false`.
@@ -256,6 +267,12 @@ impl CheckReport {
         }
         push(&mut out, "orphanPublic", &self.orphan_public, |_| None);
         push(&mut out, "orphanPrivate", &self.orphan_private, |_| None);
+        push(
+            &mut out,
+            "danglingReferences",
+            &self.dangling_references,
+            |_| None,
+        );
         push(
             &mut out,
             "inconsistentNewsletter",
@@ -332,6 +349,14 @@ impl CheckReport {
         section("orphanPublic", true, refs(&self.orphan_public));
         section("orphanPrivate", true, refs(&self.orphan_private));
         section(
+            "danglingReferences",
+            true,
+            self.dangling_references
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        );
+        section(
             "inconsistentNewsletter",
             true,
             self.inconsistent_newsletter
@@ -385,7 +410,11 @@ impl CheckReport {
             "fixes applied: newsletterTokens={} legacyPasswordsDeleted={}",
             self.fixes_applied.newsletter_tokens, self.fixes_applied.legacy_passwords_deleted
         );
-        let _ = writeln!(s, "unresolved (orphan + inconsistent): {}", self.unresolved);
+        let _ = writeln!(
+            s,
+            "unresolved (orphan + inconsistent + dangling): {}",
+            self.unresolved
+        );
         s
     }
 }

@@ -17,10 +17,10 @@ use crate::people::{Person, load_people};
 #[command(
     name = "reconcile",
     version = ::cli::VERSION,
-    about = "Check the public data repo against the private store (exit 1 on orphan or inconsistent records); import, drain and check legacy accounts.",
+    about = "Check the public data repo against the private store (exit 1 on orphan or inconsistent records, or a dangling reference); import, drain and check legacy accounts.",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:
-  # T-1 gate: exit 1 unless the orphan and inconsistent categories are all empty
+  # T-1 gate: exit 1 unless the orphan, inconsistent and danglingReferences categories are all empty
   reconcile --data-repo=/scratch/codeforphilly-data --json=/scratch/reconcile-T1.json
   # also create missing unsubscribe tokens
   reconcile --fix
@@ -125,6 +125,12 @@ impl Common {
     pub fn people(&self) -> Result<Vec<Person>, Failure> {
         let repo = ::cli::data_repo(self.data_repo.as_ref())?;
         Ok(load_people(&repo, &self.branch)?)
+    }
+
+    /// Every id field of `--branch` that resolves to no record.
+    pub fn dangling(&self) -> Result<Vec<sheets::Dangling>, Failure> {
+        let repo = ::cli::data_repo(self.data_repo.as_ref())?;
+        Ok(crate::people::dangling_references(&repo, &self.branch)?)
     }
 
     /// `--now`, or the clock.

@@ -57,7 +57,8 @@ fn run_check(common: &Common, args: &CheckArgs, run_at: String) -> Result<Exit, 
     let store = PrivateStore::from_env()?;
     let mut profiles = store.load::<Profile>()?;
     let mut creds = store.load::<Credential>()?;
-    let r = check::check(&people, &mut profiles, &mut creds, &opts)?;
+    let mut r = check::check(&people, &mut profiles, &mut creds, &opts)?;
+    r.add_dangling(common.dangling()?);
     if r.fixes_applied.newsletter_tokens > 0 {
         store.save(&mut profiles)?;
     }

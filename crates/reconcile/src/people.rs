@@ -76,3 +76,23 @@ pub fn load_people(repo_path: &std::path::Path, branch: &str) -> Result<Vec<Pers
         .map(|s| Person::from_record(&s.path, &s.record))
         .collect()
 }
+
+/// Every id field of the records at `branch` that resolves to no record ([`sheets::closure`]).
+/// A file that cannot be read is an error: its references could not be checked.
+pub fn dangling_references(
+    repo_path: &std::path::Path,
+    branch: &str,
+) -> Result<Vec<sheets::Dangling>, Error> {
+    let repo = sheets::DataRepo::open(repo_path)?;
+    let commit = repo
+        .resolve(branch)?
+        .ok_or_else(|| Error::Sheet(format!("branch {branch} does not exist in the data repo")))?;
+    let (dangling, unreadable) = repo.dangling_references(repo.tree_of(commit)?)?;
+    if let Some(first) = unreadable.first() {
+        return Err(Error::Sheet(format!(
+            "{} record file(s) cannot be read, so their references cannot be checked; first: {first}",
+            unreadable.len()
+        )));
+    }
+    Ok(dangling)
+}

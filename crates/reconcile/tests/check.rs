@@ -37,6 +37,7 @@ const EMPTY_LISTS: &[&str] = &[
     "credentialsWithoutProfile",
     "duplicateEmails",
     "unrecognisedPasswordHashes",
+    "danglingReferences",
 ];
 
 fn assert_only(j: &serde_json::Value, nonempty: &[&str]) {
@@ -241,7 +242,7 @@ fn empty_repo_and_store_report_nothing() {
     );
     assert_eq!(
         (j["unresolved"].clone(), j.as_object().unwrap().len()),
-        (json!(0), 16)
+        (json!(0), 17)
     );
 }
 
@@ -503,4 +504,52 @@ fn concurrent_writer_makes_fix_stop_with_nothing_overwritten() {
         })
         .count();
     assert_eq!(temps, 0);
+}
+
+/// A record of the runtime branch that references no record gates the check, whoever wrote
+/// it; each is named by path, field and value.
+#[test]
+fn dangling_references_gate() {
+    let alice = P::new(1, "alice");
+    let gone = uuid(99);
+    let membership = format!(
+        "id = \"{}\"\npersonId = \"{gone}\"\npersonSlug = \"ghost\"\nprojectSlug = \"p\"\n",
+        uuid(50)
+    );
+    let ok = format!(
+        "id = \"{}\"\npersonId = \"{}\"\npersonSlug = \"alice\"\nprojectSlug = \"p\"\n",
+        uuid(51),
+        alice.id()
+    );
+    let config =
+        "[gitsheet]\nroot = 'project-memberships'\npath = '${{ projectSlug }}/${{ personSlug }}'\n";
+    let repo = Repo::with_files(
+        std::slice::from_ref(&alice),
+        &[
+            (".gitsheets/project-memberships.toml", config),
+            ("project-memberships/p/ghost.toml", &membership),
+            ("project-memberships/p/alice.toml", &ok),
+        ],
+    );
+    let store = Store::directory();
+    store.put(
+        "profiles.jsonl",
+        &(profile_line(1, "alice@example.org", "null") + "\n"),
+    );
+    let (run, j) = report(&repo, &store, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_only(&j, &["danglingReferences"]);
+    assert_eq!(
+        j["danglingReferences"],
+        json!([{"path": "project-memberships/p/ghost.toml", "field": "personId", "value": gone, "target": "people"}])
+    );
+    assert_eq!(j["unresolved"], 1);
+    let lines = run.lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["category"], "danglingReferences");
+    assert!(
+        run.stderr.contains("danglingReferences [gate]: 1"),
+        "{}",
+        run.stderr
+    );
 }

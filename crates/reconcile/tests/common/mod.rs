@@ -106,6 +106,11 @@ pub struct Repo {
 
 impl Repo {
     pub fn new(people: &[P]) -> Repo {
+        Repo::with_files(people, &[])
+    }
+
+    /// [`Repo::new`] plus other files (configs, records of other sheets) on `published`.
+    pub fn with_files(people: &[P], files: &[(&str, &str)]) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let bare = dir.path().join("data.git");
         let work = dir.path().join("work");
@@ -118,6 +123,11 @@ impl Repo {
         .unwrap();
         for p in people {
             fs::write(work.join(format!("people/{}.toml", p.slug)), p.toml()).unwrap();
+        }
+        for (path, text) in files {
+            let p = work.join(path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
         }
         git(dir.path(), &["init", "--bare", "-q", "data.git"]);
         git(&work, &["init", "-q"]);
