@@ -55,7 +55,7 @@ pub struct RecordRef<'a> {
 }
 
 /// A reference that resolves to no record.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dangling {
     /// The file holding the reference, e.g. `tag-assignments/…/….toml`.

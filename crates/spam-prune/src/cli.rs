@@ -52,6 +52,9 @@ pub struct Cli {
     /// Compute everything (cascade included) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Commit even if the result references a pruned person (refused by default, exit 2).
+    #[arg(long)]
+    pub allow_dangling: bool,
     /// Write the machine report (pretty JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -71,6 +74,7 @@ impl Cli {
         opts.protect.sort();
         opts.protect.dedup();
         opts.dry_run = self.dry_run;
+        opts.allow_dangling = self.allow_dangling;
         Ok(opts)
     }
 }

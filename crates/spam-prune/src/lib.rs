@@ -94,6 +94,10 @@ pub struct Options {
     /// Classes kept even when the rule would prune them.
     pub protect: Vec<Class>,
     pub dry_run: bool,
+    /// Commit even when the result references a pruned person (the reference leaves buzz
+    /// posters, blog authors, maintainers, help-wanted roles, revocations and slug history
+    /// pointing at them). Off: such a result is refused, nothing written.
+    pub allow_dangling: bool,
     /// The run's time: the `Run-At` trailer and the commit time.
     pub run_at: jiff::Timestamp,
 }
@@ -108,6 +112,7 @@ impl Options {
             threshold: DEFAULT_THRESHOLD,
             protect: Vec::new(),
             dry_run: false,
+            allow_dangling: false,
             run_at: jiff::Timestamp::now(),
         }
     }
@@ -141,6 +146,12 @@ pub enum Error {
     Threshold(f64),
     #[error("sheet `{sheet}` has no config in .gitsheets/ of branch `{branch}`")]
     NoPeopleSheet { sheet: String, branch: String },
+    #[error(
+        "the prune would leave {} reference(s) to no record; refusing (nothing written):\n  {}",
+        .0.len(),
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    Dangling(Vec<sheets::Dangling>),
 }
 
 /// A finished run: the report, the pruned people (in slug order) and the commit made.

@@ -568,6 +568,9 @@ impl Plan {
         if self.deletes.is_empty() && self.author_patches.is_empty() {
             return Ok(None);
         }
+        if !opts.allow_dangling {
+            self.verify_closed(repo)?;
+        }
         let signature = Signature {
             time: opts.run_at.as_second(),
             ..Signature::default()
@@ -586,6 +589,37 @@ impl Plan {
         let commit = tx.commit(&self.commit_spec(opts))?;
         tx.finish()?;
         Ok(commit)
+    }
+
+    /// Refuse a result that references a record the prune deletes: the branch's records with
+    /// the planned deletes and `authorId` patches applied must not hold a dangling reference
+    /// the branch did not already hold (those are `reconcile`'s `danglingReferences`).
+    fn verify_closed(&self, repo: &DataRepo) -> Result<(), Error> {
+        let mut records = repo.read_tree_records(repo.tree_of(self.parent.base)?)?;
+        let before: std::collections::HashSet<_> = records.dangling().into_iter().collect();
+        let deleted: std::collections::HashSet<&str> =
+            self.deletes.iter().map(String::as_str).collect();
+        let patched: std::collections::HashSet<&str> =
+            self.author_patches.iter().map(String::as_str).collect();
+        for sheet in records.sheets.values_mut() {
+            sheet.retain(|r| !deleted.contains(r.path.as_str()));
+            for r in sheet
+                .iter_mut()
+                .filter(|r| patched.contains(r.path.as_str()))
+            {
+                r.record.remove("authorId");
+            }
+        }
+        let made: Vec<_> = records
+            .dangling()
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
+        if made.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Dangling(made))
+        }
     }
 
     /// The run's outcome once `commit` (if any) was made.

@@ -220,7 +220,13 @@ fn cascade_in_one_commit() {
     let before = repo.tip("published");
     let head_before = repo.state().1;
     let spam = uuid(1);
-    let (run, report) = repo.run_json(&["--branch=published", "--evaluations-ref=spam-detection"]);
+    // The reference cascade leaves references to the pruned person (counted below): only
+    // committed when asked to (see `a_result_with_dangling_references_is_refused`).
+    let (run, report) = repo.run_json(&[
+        "--branch=published",
+        "--evaluations-ref=spam-detection",
+        "--allow-dangling",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["prunedPeople"], 1);
     assert_eq!(report["membershipsDeleted"], 0);
@@ -290,10 +296,10 @@ fn cascade_in_one_commit() {
 #[test]
 fn second_run_is_a_no_op() {
     let repo = cascade_world().build();
-    let first = repo.run(&[]);
+    let first = repo.run(&["--allow-dangling"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     let state = repo.state();
-    let (second, report) = repo.run_json(&[]);
+    let (second, report) = repo.run_json(&["--allow-dangling"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(second.stdout, "");
     assert_eq!(report["prunedPeople"], 0);
@@ -317,7 +323,7 @@ fn dry_run_computes_everything_and_writes_nothing() {
     assert_eq!(dry_report["result"], "dry-run");
     assert_eq!(dry_report["commit"], Value::Null);
 
-    let (real, real_report) = repo.run_json(&[]);
+    let (real, real_report) = repo.run_json(&["--allow-dangling"]);
     assert_eq!(real.code, 0, "{}", real.stderr);
     // Same people, same cascade counts; only the dry-run flag differs.
     let strip = |v: &Value, keys: &[&str]| {
@@ -542,7 +548,13 @@ fn protect_keeps_classes_and_at_risk_flags_the_rest() {
     assert_eq!(risk[0], ("admin".into(), json!(["staff"])));
     assert_eq!(risk[4], ("plain".into(), json!([])));
 
-    let (run, report) = repo.run_json(&["--protect=staff,github", "--protect", "authors"]);
+    // The maintainer is pruned too, leaving its project's maintainerId: allowed explicitly.
+    let (run, report) = repo.run_json(&[
+        "--protect=staff,github",
+        "--protect",
+        "authors",
+        "--allow-dangling",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.slugs(), ["maintainer", "plain"]);
     assert_eq!(report["protect"], json!(["staff", "github", "authors"]));
@@ -720,4 +732,27 @@ fn an_evaluations_ref_without_evaluations_prunes_nothing_and_says_so() {
         run.stderr
     );
     assert_eq!(repo.state(), state);
+}
+
+/// Without `--allow-dangling` a prune whose result references the pruned person (as a buzz
+/// poster, blog author, maintainer, …) is refused: exit 2, nothing written, each named.
+#[test]
+fn a_result_with_dangling_references_is_refused() {
+    let repo = cascade_world().build();
+    let state = repo.state();
+    let run = repo.run(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("would leave 8 reference(s) to no record"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("projects/bikes.toml: maintainerId = "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.state(), state, "nothing written");
+    repo.fsck();
 }
