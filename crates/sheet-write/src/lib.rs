@@ -237,12 +237,15 @@ struct ParentFile {
 /// The parent tree's record files of the owned sheets.
 type ParentFiles = BTreeMap<Sheet, Vec<ParentFile>>;
 
+/// The owned sheets' records, slimmed to what read-forward ids need, by sheet name.
+type Slim = BTreeMap<String, Vec<Map<String, Value>>>;
+
 /// Read the owned sheets of the parent tree, for read-forward ids and kept records.
 fn existing_records(
     repo: &DataRepo,
     tree: sheets::ObjectId,
     configs: &[(Sheet, SheetConfig)],
-) -> Result<(BTreeMap<String, Vec<Map<String, Value>>>, ParentFiles), Fatal> {
+) -> Result<(Slim, ParentFiles), Fatal> {
     let mut existing = BTreeMap::new();
     let mut files = ParentFiles::new();
     for (sheet, config) in configs {
@@ -257,7 +260,7 @@ fn existing_records(
         }
         // Keep only what read-forward ids need; the rest of each record is dropped at once.
         let mut slim = Vec::with_capacity(read.records.len());
-        let parent = files.entry(*sheet).or_insert_with(Vec::new);
+        let parent = files.entry(*sheet).or_default();
         for r in read.records {
             let mut record = r.record;
             record.retain(|k, _| translate::READ_FORWARD_FIELDS.contains(&k.as_str()));
