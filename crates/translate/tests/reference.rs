@@ -1354,3 +1354,26 @@ fn unreadable_row_is_counted_not_fatal() {
         p.message
     );
 }
+
+/// A failed row leaves only its own sheet's FK map: a buzz with laddr ID 100 failing does not
+/// unresolve project 100 (IDs repeat across resources).
+#[test]
+fn a_failed_row_unresolves_only_its_own_sheet() {
+    let mut rows = fixture();
+    rows.push((
+        Resource::ProjectBuzz,
+        json!({"ID": 100, "ProjectID": 100, "URL": "https://x.org/", "Headline": "h".repeat(201)}),
+    ));
+    rows.push((
+        Resource::ProjectBuzz,
+        json!({"ID": 101, "ProjectID": 100, "URL": "https://x.org/b", "Headline": "Later buzz"}),
+    ));
+    let out = run(&rows);
+    let c = out.counts.get(Sheet::ProjectBuzz);
+    assert_eq!((c.imported, c.errors), (2, 1));
+    assert!(
+        out.sheet(Sheet::ProjectBuzz)
+            .iter()
+            .any(|b| b["legacyId"] == 101)
+    );
+}

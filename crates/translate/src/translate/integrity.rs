@@ -97,9 +97,13 @@ impl Tx<'_> {
     pub(super) fn failed_row(&mut self, sheet: Sheet, who: &Who, reason: String) {
         let Some(id) = who.legacy_id else { return };
         let Some(uuid) = self.rf.get(&who.key).map(str::to_owned) else {
-            self.person.remove(&id);
-            self.project.remove(&id);
-            self.tag.remove(&id);
+            // Only this sheet's FK map holds the row (laddr IDs repeat across resources).
+            match sheet {
+                Sheet::People => drop(self.person.remove(&id)),
+                Sheet::Projects => drop(self.project.remove(&id)),
+                Sheet::Tags => drop(self.tag.remove(&id)),
+                _ => {}
+            }
             return;
         };
         let old_slug = self.rf.slug(&who.key).map(str::to_owned);
