@@ -19,8 +19,8 @@ const BASE: &str = "legacy-import";
 fn input(site: &Site) -> Input {
     let mut text = String::new();
     for r in Resource::ALL {
-        for row in site.rows(r.as_str()).into_iter().flatten() {
-            text.push_str(&json!({"v": 1, "resource": r.as_str(), "row": row}).to_string());
+        for row in site.rows(r) {
+            text.push_str(&json!({"v": 1, "resource": r.name(), "row": row}).to_string());
             text.push('\n');
         }
     }
@@ -124,7 +124,11 @@ fn sheet_of_resource(r: &str) -> &'static str {
 
 /// Apply `m` to row `at` of `resource`.
 fn mutate(site: &mut Site, resource: &str, at: usize, m: Mutation) {
-    let rows = site.rows_mut(resource).unwrap();
+    let kind = Resource::ALL
+        .into_iter()
+        .find(|r| r.name() == resource)
+        .unwrap();
+    let rows = site.rows_mut(kind);
     if m == Mutation::Delete {
         rows.remove(at);
         return;
@@ -195,7 +199,11 @@ fn single_row_mutations_change_only_that_rows_files() {
     let mut seen_kinds = BTreeSet::new();
     while tried < 240 {
         let resource = *rng.pick(&resources);
-        let rows = site.rows(resource).unwrap();
+        let kind = Resource::ALL
+            .into_iter()
+            .find(|r| r.name() == resource)
+            .unwrap();
+        let rows = site.rows(kind);
         let at = rng.below(rows.len() as u64) as usize;
         let legacy = row_id(&rows[at]).unwrap();
         let sheet = sheet_of_resource(resource);
