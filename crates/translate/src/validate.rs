@@ -374,92 +374,8 @@ fn enum_message(options: &[&str]) -> String {
     format!("Invalid option: expected one of {}", list.join("|"))
 }
 
-/// Zod 4's uuid regex: any RFC 9562 version 1–8 with the RFC variant, plus nil and max.
-pub fn is_uuid(s: &str) -> bool {
-    if s == "00000000-0000-0000-0000-000000000000" || s == "ffffffff-ffff-ffff-ffff-ffffffffffff" {
-        return true;
-    }
-    let b = s.as_bytes();
-    if b.len() != 36 {
-        return false;
-    }
-    for (i, &c) in b.iter().enumerate() {
-        let ok = match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            14 => (b'1'..=b'8').contains(&c),
-            19 => matches!(c, b'8' | b'9' | b'a' | b'b' | b'A' | b'B'),
-            _ => c.is_ascii_hexdigit(),
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// Zod 4 `datetime({offset: true})`: a calendar-checked `YYYY-MM-DDTHH:MM[:SS[.frac]]`
-/// followed by `Z` or `±HH:MM`.
-pub fn is_datetime(s: &str) -> bool {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(10) != Some(&b'T') {
-        return false;
-    }
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    if !(1..=days).contains(&d) {
-        return false;
-    }
-    let (Some(h), Some(mi)) = (num(11..13), num(14..16)) else {
-        return false;
-    };
-    if b.get(13) != Some(&b':') || h > 23 || mi > 59 {
-        return false;
-    }
-    let mut i = 16;
-    if b.get(i) == Some(&b':') {
-        match num(17..19) {
-            Some(sec) if sec <= 59 => i = 19,
-            _ => return false,
-        }
-        if b.get(i) == Some(&b'.') {
-            let start = i + 1;
-            i = start;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == start {
-                return false;
-            }
-        }
-    }
-    match b.get(i) {
-        Some(b'Z') => i + 1 == b.len(),
-        Some(b'+' | b'-') => {
-            i + 6 == b.len()
-                && b[i + 3] == b':'
-                && matches!(num(i + 1..i + 3), Some(oh) if oh <= 23)
-                && matches!(num(i + 4..i + 6), Some(om) if om <= 59)
-        }
-        _ => false,
-    }
-}
+/// The field rules, defined once for every validator of the workspace.
+pub use zod_rules::{is_datetime, is_uuid};
 
 #[cfg(test)]
 mod tests {
@@ -468,55 +384,6 @@ mod tests {
 
     fn rec(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn uuids() {
-        assert!(is_uuid("019e4021-2053-7493-ac00-d3752f9f8652"));
-        assert!(is_uuid("00000000-0000-0000-0000-000000000000"));
-        assert!(!is_uuid("019e4021-2053-9493-ac00-d3752f9f8652"));
-        assert!(!is_uuid("019e4021-2053-7493-cc00-d3752f9f8652"));
-        assert!(!is_uuid("019e40212053-7493-ac00-d3752f9f8652"));
-        // Zod 4.4.3: hex digits in either case, but the max UUID only in lowercase.
-        assert!(is_uuid("019E4021-2053-7493-AC00-D3752F9F8652"));
-        assert!(!is_uuid("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"));
-        assert!(!is_uuid("019e4021-2053-0493-ac00-d3752f9f8652"));
-    }
-
-    // Accept/reject sets below were checked against zod 4.4.3 in Node 20.
-    #[test]
-    fn datetimes() {
-        for ok in [
-            "2018-02-17T13:58:57.000Z",
-            "2000-02-29T00:00Z",
-            "2026-05-18T00:00:00+01:00",
-            "2026-05-18T00:00:00.1234-05:30",
-            "0000-02-29T00:00:00Z",
-            "2400-02-29T00:00:00Z",
-            "2018-02-17T13:58:57.000000000Z",
-            "2018-02-17T13:58:57+23:59",
-        ] {
-            assert!(is_datetime(ok), "{ok}");
-        }
-        for bad in [
-            "1900-02-29T00:00:00Z",
-            "2018-02-17 13:58:57Z",
-            "2018-02-17T24:00:00Z",
-            "2018-02-17T13:58:57",
-            "+010000-01-01T00:00:00.000Z",
-            "2018-04-31T00:00:00Z",
-            "2018-02-17T13:58:57.Z",
-            "2018-02-17T13:58:60Z",
-            "2018-02-17T13:58:57+0100",
-            "2018-02-17T13:58:57+01",
-            "2018-02-17T13:58:57+24:00",
-            "2018-02-17T13:58:57z",
-            "2100-02-29T00:00:00Z",
-            "2018-02-17T13Z",
-            "2018-2-17T13:58:57Z",
-        ] {
-            assert!(!is_datetime(bad), "{bad}");
-        }
     }
 
     #[test]
