@@ -244,8 +244,9 @@ fn spawn_child(command: &[String]) -> crate::Result<ExitCode> {
     let m = wait_measured(child, started)?;
     // Our only child is reaped, so the children's usage is its usage (its own waited-for
     // children, such as git's helpers, included).
-    // SAFETY: rusage is plain old data; getrusage fills it.
+    // SAFETY: rusage is plain old data, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage; getrusage only fills it.
     if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
         return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
     }
