@@ -38,6 +38,20 @@ pub enum Error {
     },
 }
 
+impl From<sheets::people::PeopleError> for Error {
+    fn from(e: sheets::people::PeopleError) -> Self {
+        use sheets::people::PeopleError as P;
+        match e {
+            P::Repo(e) => e.into(),
+            P::Bad(b) => Error::BadPerson {
+                what: b.what,
+                message: b.message,
+            },
+            unreadable @ P::Unreadable { .. } => Error::Sheet(unreadable.to_string()),
+        }
+    }
+}
+
 impl From<sheets::RepoError> for Error {
     fn from(e: sheets::RepoError) -> Self {
         Error::Repo(Box::new(e))

@@ -8,6 +8,7 @@
 //!   with their attachments, and patching fields; every other path stays byte-identical.
 //! - [`write`]: commits and the compare-and-swap ref update; new objects go into one pack.
 //! - [`closure`]: referential closure, every id field resolving to a record of the tree.
+//! - [`people`]: the one view of a public Person (claimed, deleted…) every tool reads.
 //! - [`merge`]: merging a branch into another at record granularity (fast-forward, or a
 //!   three-way merge that stops with the conflicting paths and writes nothing).
 
@@ -15,6 +16,7 @@ pub mod closure;
 pub mod config;
 pub mod merge;
 mod pack;
+pub mod people;
 pub mod repo;
 pub mod template;
 pub mod toml;

@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use gix::ObjectId;
 use serde_json::{Map, Value};
-use sheets::{CommitSpec, DataRepo, Parent, RepoError, SheetConfig, Signature, Transaction};
+use sheets::ObjectId;
+use sheets::{
+    CommitSpec, DataRepo, Parent, RepoError, SheetConfig, Signature, Transaction, people,
+};
 
 use crate::report::{EvaluationCounts, LINE_VERSION, PersonCascade, PrunedPerson, Reasons, Report};
 use crate::verdicts::{self, Evaluation, Unreadable, VerdictKind, Verdicts};
@@ -79,6 +81,33 @@ impl Branch {
     }
 }
 
+/// The records of the branch the plan reads, each reduced to the keys it needs.
+struct Sheets {
+    people: Vec<Rec>,
+    memberships: Vec<Rec>,
+    interests: Vec<Rec>,
+    tag_assignments: Vec<Rec>,
+    updates: Vec<Rec>,
+    buzz: Vec<Rec>,
+    blog: Vec<Rec>,
+    projects: Vec<Rec>,
+    roles: Vec<Rec>,
+    slug_history: Vec<Rec>,
+    revocations: Vec<Rec>,
+}
+
+/// The person a tag assignment tags, if it tags a person.
+fn tagged_person(r: &Map<String, Value>) -> Option<&str> {
+    (str_field(r, "taggableType") == Some("person"))
+        .then(|| str_field(r, "taggableId"))
+        .flatten()
+}
+
+/// The value of `key` of a reduced record.
+fn field(key: &'static str) -> impl Fn(&Rec) -> Option<&str> {
+    move |r| str_field(&r.record, key)
+}
+
 fn str_field<'a>(record: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     record.get(key).and_then(Value::as_str)
 }
@@ -94,362 +123,62 @@ fn count_by(records: &[Rec], key: &str) -> HashMap<String, usize> {
     out
 }
 
+/// Where the run starts: the branch tip it reads and will move, and the evaluations commit.
+struct Start {
+    parent: Parent,
+    evaluations_commit: ObjectId,
+    branch: Branch,
+    people_config: SheetConfig,
+}
+
 /// Compute the run: read the verdicts and the branch tip, decide every person, and list the
 /// cascade. Writes nothing.
 pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
-    if !opts.threshold.is_finite() || !(0.0..=1.0).contains(&opts.threshold) {
-        return Err(Error::Threshold(opts.threshold));
-    }
-    let parent = match repo.parent_for(&opts.branch, &[]) {
-        Ok(p) => p,
-        Err(RepoError::NoParent { .. }) => {
-            return Err(Error::MissingBranch {
-                branch: opts.branch.clone(),
-                repo: repo.path().to_path_buf(),
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let evaluations_commit = verdicts::resolve_rev(repo, &opts.evaluations_ref)?;
+    let Start {
+        parent,
+        evaluations_commit,
+        mut branch,
+        people_config,
+    } = start(repo, opts)?;
+    let (verdicts, sheets) = read_both(repo, &mut branch, evaluations_commit)?;
+    let index = Index::of(&sheets);
+    let people = branch_people(&sheets.people, &index, &mut branch.unreadable);
+    let decisions = decide(&people, &verdicts, &index.member_of, opts);
 
-    let tree = repo.tree_of(parent.base)?;
-    let mut branch = Branch {
-        configs: repo.sheet_configs(tree)?,
-        tree,
-        unreadable: Vec::new(),
-    };
-    let people_config =
-        branch
-            .configs
-            .get("people")
-            .cloned()
-            .ok_or_else(|| Error::NoPeopleSheet {
-                sheet: "people".into(),
-                branch: opts.branch.clone(),
-            })?;
-
-    // The evaluations and the branch are independent reads: do them on two threads, each
-    // with its own handle on the repo.
-    let repo_path = repo.path().to_path_buf();
-    let (verdicts, sheets) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || -> Result<Verdicts, Error> {
-            let own = DataRepo::open(&repo_path)?;
-            verdicts::read(&own, evaluations_commit)
-        });
-        let sheets = read_sheets(repo, &mut branch);
-        let verdicts = reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (verdicts, sheets)
-    });
-    let verdicts = verdicts?;
-    let [
-        people_records,
-        memberships,
-        interests,
-        tag_assignments,
-        updates,
-        buzz,
-        blog,
-        projects,
-        roles,
-        slug_history,
-        revocations,
-    ] = sheets?;
-
-    let member_of = count_by(&memberships, "personId");
-    let maintainer_memberships: HashSet<&str> = memberships
+    let pruned_ids: HashSet<&str> = decisions
+        .chosen
         .iter()
-        .filter(|m| m.record.get("isMaintainer") == Some(&Value::Bool(true)))
-        .filter_map(|m| str_field(&m.record, "personId"))
+        .filter_map(|(p, _)| p.id.as_deref())
         .collect();
-    let updates_by = count_by(&updates, "authorId");
-    let buzz_by = count_by(&buzz, "postedById");
-    let blog_by = count_by(&blog, "authorId");
-    let maintains = count_by(&projects, "maintainerId");
-
-    let people: Vec<Person> = people_records
+    let deletes = decisions
+        .chosen
         .iter()
-        .filter_map(|r| {
-            let Some(slug) = str_field(&r.record, "slug") else {
-                branch.unreadable.push(Unreadable {
-                    path: r.path.clone(),
-                    error: "person record without a string `slug`".into(),
-                });
-                return None;
-            };
-            let id = str_field(&r.record, "id").map(str::to_owned);
-            let has = |m: &HashMap<String, usize>| id.as_ref().is_some_and(|i| m.contains_key(i));
-            let mut classes_own = Vec::new();
-            if matches!(
-                str_field(&r.record, "accountLevel"),
-                Some("staff" | "administrator")
-            ) {
-                classes_own.push(Class::Staff);
-            }
-            if r.record.get("githubUserId").is_some_and(|v| !v.is_null()) {
-                classes_own.push(Class::Github);
-            }
-            if has(&updates_by) || has(&buzz_by) || has(&blog_by) {
-                classes_own.push(Class::Authors);
-            }
-            if has(&maintains)
-                || id
-                    .as_deref()
-                    .is_some_and(|i| maintainer_memberships.contains(i))
-            {
-                classes_own.push(Class::Maintainers);
-            }
-            Some(Person {
-                path: r.path.clone(),
-                slug: slug.to_owned(),
-                id,
-                legacy_id: r.record.get("legacyId").cloned().unwrap_or(Value::Null),
-                classes_own,
-            })
-        })
+        .map(|(p, _)| p.path.clone())
         .collect();
+    let cascade = Cascade::sweep_all(&sheets, &pruned_ids, deletes);
+    let attachments = attachments_by_slug(repo, branch.tree, &people_config, &decisions.chosen)?;
+    let dangling = Dangling::count(&sheets, &pruned_ids, &cascade.tag_deleted);
+    let (pruned, at_risk) =
+        pruned_lines(&decisions.chosen, &cascade, &attachments, &dangling, opts);
+    let (evaluations, flagged_slugs) =
+        evaluation_counts(&verdicts, &decisions.on_branch, opts.threshold);
 
-    // Decide every person; each lands in exactly one reason.
-    let mut reasons = Reasons::default();
-    let mut protected_by_class: BTreeMap<Class, usize> = BTreeMap::new();
-    let mut chosen: Vec<(&Person, Vec<Evaluation>)> = Vec::new();
-    let mut on_branch: HashSet<&str> = HashSet::with_capacity(people.len());
-    for p in &people {
-        on_branch.insert(p.slug.as_str());
-        let evals = verdicts
-            .by_slug
-            .get(&p.slug)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let unreadable = verdicts.unreadable_slugs.contains_key(&p.slug);
-        if evals.is_empty() && !unreadable {
-            reasons.no_evaluation += 1;
-            continue;
-        }
-        let deciding: Vec<Evaluation> = evals
-            .iter()
-            .filter(|e| verdicts::is_confident_spam(e, opts.threshold))
-            .cloned()
-            .collect();
-        if deciding.is_empty() {
-            reasons.not_confident_spam += 1;
-        } else if evals.iter().any(|e| e.verdict == Some(VerdictKind::Legit)) {
-            reasons.protected_by_legit += 1;
-        } else if p.id.as_ref().is_some_and(|i| member_of.contains_key(i)) {
-            reasons.protected_by_membership += 1;
-        } else if unreadable {
-            reasons.held_by_unreadable_evaluation += 1;
-        } else if p.classes_own.iter().any(|c| opts.protect.contains(c)) {
-            reasons.protected_by_class += 1;
-            for c in p.classes_own.iter().filter(|c| opts.protect.contains(c)) {
-                *protected_by_class.entry(*c).or_default() += 1;
-            }
-        } else {
-            reasons.pruned += 1;
-            chosen.push((p, deciding));
-        }
-    }
-
-    // The cascade (reference/C §3), swept by person id.
-    let pruned_ids: HashSet<&str> = chosen.iter().filter_map(|(p, _)| p.id.as_deref()).collect();
-    let mut per_person: HashMap<&str, PersonCascade> = HashMap::new();
-    let mut dangling_per: HashMap<&str, BTreeMap<&'static str, usize>> = HashMap::new();
-    let mut deletes: Vec<String> = chosen.iter().map(|(p, _)| p.path.clone()).collect();
-    let mut author_patches = Vec::new();
-    let mut sweep = |records: &[Rec],
-                     select: &dyn Fn(&Map<String, Value>) -> Option<String>,
-                     count: &mut dyn FnMut(&mut PersonCascade),
-                     out: &mut Vec<String>| {
-        for r in records {
-            if let Some(id) = select(&r.record)
-                && let Some(key) = pruned_ids.get(id.as_str())
-            {
-                count(per_person.entry(key).or_default());
-                out.push(r.path.clone());
-            }
-        }
-    };
-    let person_key =
-        |k: &'static str| move |r: &Map<String, Value>| str_field(r, k).map(str::to_owned);
-    sweep(
-        &memberships,
-        &person_key("personId"),
-        &mut |c| c.memberships += 1,
-        &mut deletes,
-    );
-    sweep(
-        &interests,
-        &person_key("personId"),
-        &mut |c| c.help_wanted_interest += 1,
-        &mut deletes,
-    );
-    let mut tag_deleted: HashSet<String> = HashSet::new();
-    {
-        let mut tag_paths = Vec::new();
-        sweep(
-            &tag_assignments,
-            &|r| {
-                (str_field(r, "taggableType") == Some("person"))
-                    .then(|| str_field(r, "taggableId").map(str::to_owned))
-                    .flatten()
-            },
-            &mut |c| c.person_tag_assignments += 1,
-            &mut tag_paths,
-        );
-        tag_deleted.extend(tag_paths.iter().cloned());
-        deletes.extend(tag_paths);
-    }
-    sweep(
-        &updates,
-        &person_key("authorId"),
-        &mut |c| c.project_updates_author_nulled += 1,
-        &mut author_patches,
-    );
-
-    // Attachments: files below a pruned person's record folder go with the record.
-    let people_files = repo.walk_blobs(tree, &people_config.root)?;
-    let stems: HashMap<String, &str> = chosen
-        .iter()
-        .filter_map(|(p, _)| {
-            let stem = p.path.rsplit_once('.')?.0;
-            Some((format!("{stem}/"), p.slug.as_str()))
-        })
-        .collect();
-    let record_depth = people_config
-        .root
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .count()
-        + people_config.path.depth();
-    let mut attachments_by_slug: HashMap<&str, usize> = HashMap::new();
-    for f in &people_files {
-        let segments: Vec<&str> = f.path.split('/').collect();
-        if segments.len() <= record_depth {
-            continue;
-        }
-        let stem = format!("{}/", segments[..record_depth].join("/"));
-        if let Some(slug) = stems.get(&stem) {
-            *attachments_by_slug.entry(slug).or_default() += 1;
-        }
-    }
-
-    // References the reference leaves dangling: counted, not changed.
-    let mut dangling: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut count_dangling =
-        |name: &'static str, records: &[Rec], select: &dyn Fn(&Rec) -> Option<String>| {
-            for r in records {
-                if let Some(id) = select(r)
-                    && let Some(key) = pruned_ids.get(id.as_str())
-                {
-                    *dangling.entry(name).or_default() += 1;
-                    *dangling_per
-                        .entry(key)
-                        .or_default()
-                        .entry(name)
-                        .or_default() += 1;
-                }
-            }
-        };
-    let field = |k: &'static str| move |r: &Rec| str_field(&r.record, k).map(str::to_owned);
-    count_dangling("projectBuzzPostedById", &buzz, &field("postedById"));
-    count_dangling("blogPostsAuthorId", &blog, &field("authorId"));
-    count_dangling("projectsMaintainerId", &projects, &field("maintainerId"));
-    count_dangling("helpWantedRolesPostedById", &roles, &field("postedById"));
-    count_dangling("helpWantedRolesFilledById", &roles, &field("filledById"));
-    count_dangling("tagAssignmentsAssignedById", &tag_assignments, &|r| {
-        if tag_deleted.contains(&r.path) {
-            None
-        } else {
-            str_field(&r.record, "assignedById").map(str::to_owned)
-        }
-    });
-    count_dangling("slugHistoryEntityId", &slug_history, &|r| {
-        (str_field(&r.record, "entityType") == Some("person"))
-            .then(|| str_field(&r.record, "entityId").map(str::to_owned))
-            .flatten()
-    });
-    count_dangling("revocationsPersonId", &revocations, &field("personId"));
-
-    let mut at_risk: BTreeMap<Class, usize> = BTreeMap::new();
-    let mut pruned: Vec<PrunedPerson> = chosen
-        .iter()
-        .map(|(p, deciding)| {
-            let key = p.id.as_deref().unwrap_or("");
-            let mut cascade = per_person.get(key).cloned().unwrap_or_default();
-            cascade.attachments = attachments_by_slug
-                .get(p.slug.as_str())
-                .copied()
-                .unwrap_or(0);
-            for c in &p.classes_own {
-                *at_risk.entry(*c).or_default() += 1;
-            }
-            PrunedPerson {
-                v: LINE_VERSION,
-                slug: p.slug.clone(),
-                id: p.id.clone(),
-                legacy_id: p.legacy_id.clone(),
-                path: p.path.clone(),
-                verdicts: deciding.clone(),
-                at_risk: p.classes_own.clone(),
-                cascade,
-                dangling: dangling_per.get(key).cloned().unwrap_or_default(),
-                dry_run: opts.dry_run,
-            }
-        })
-        .collect();
-    pruned.sort_by(|a, b| a.slug.cmp(&b.slug));
-
-    let totals = pruned.iter().fold(PersonCascade::default(), |mut t, p| {
-        t.attachments += p.cascade.attachments;
-        t.memberships += p.cascade.memberships;
-        t.help_wanted_interest += p.cascade.help_wanted_interest;
-        t.person_tag_assignments += p.cascade.person_tag_assignments;
-        t.project_updates_author_nulled += p.cascade.project_updates_author_nulled;
-        t
-    });
-
-    let mut flagged_slugs = 0;
-    let mut flagged_absent = 0;
-    let mut unmatched = 0;
-    let mut unmatched_slugs = 0;
-    for (slug, evals) in &verdicts.by_slug {
-        let present = on_branch.contains(slug.as_str());
-        if evals
-            .iter()
-            .any(|e| verdicts::is_confident_spam(e, opts.threshold))
-        {
-            flagged_slugs += 1;
-            flagged_absent += usize::from(!present);
-        }
-        if !present {
-            unmatched += evals.len();
-            unmatched_slugs += 1;
-        }
-    }
-    let evaluations = evaluation_counts(
-        &verdicts,
-        flagged_slugs,
-        flagged_absent,
-        unmatched,
-        unmatched_slugs,
-    );
-
-    let people_before = people_records.len();
+    let totals = cascade_totals(&pruned);
+    let people_before = sheets.people.len();
     let report = Report {
         people_before,
         pruned_people: pruned.len(),
         people_after: people_before - pruned.len(),
-        protected_by_membership: reasons.protected_by_membership,
+        protected_by_membership: decisions.reasons.protected_by_membership,
         memberships_deleted: totals.memberships,
         help_wanted_interest_deleted: totals.help_wanted_interest,
         person_tag_assignments_deleted: totals.person_tag_assignments,
         project_updates_author_nulled: totals.project_updates_author_nulled,
         attachments_deleted: totals.attachments,
-        reasons,
+        reasons: decisions.reasons,
         at_risk,
-        protected_by_class,
-        dangling_references: dangling,
+        protected_by_class: decisions.protected_by_class,
+        dangling_references: dangling.total,
         evaluations,
         unparseable_records: verdicts.unreadable.clone(),
         unreadable_branch_records: branch.unreadable,
@@ -471,50 +200,501 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         evaluations_commit,
         report,
         pruned,
-        deletes,
-        author_patches,
+        deletes: cascade.deletes,
+        author_patches: cascade.author_patches,
         flagged_slugs,
     })
 }
 
-/// The sheets the plan reads, each reduced to the keys it needs, in a fixed order.
-fn read_sheets(repo: &DataRepo, branch: &mut Branch) -> Result<[Vec<Rec>; 11], Error> {
-    Ok([
-        branch.records(
+/// Check the options, resolve the branch and the evaluations ref, and read the sheet configs.
+fn start(repo: &DataRepo, opts: &Options) -> Result<Start, Error> {
+    if !opts.threshold.is_finite() || !(0.0..=1.0).contains(&opts.threshold) {
+        return Err(Error::Threshold(opts.threshold));
+    }
+    let parent = match repo.parent_for(&opts.branch, &[]) {
+        Ok(p) => p,
+        Err(RepoError::NoParent { .. }) => {
+            return Err(Error::MissingBranch {
+                branch: opts.branch.clone(),
+                repo: repo.path().to_path_buf(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let evaluations_commit = verdicts::resolve_rev(repo, &opts.evaluations_ref)?;
+    let tree = repo.tree_of(parent.base)?;
+    let branch = Branch {
+        configs: repo.sheet_configs(tree)?,
+        tree,
+        unreadable: Vec::new(),
+    };
+    let people_config =
+        branch
+            .configs
+            .get("people")
+            .cloned()
+            .ok_or_else(|| Error::NoPeopleSheet {
+                sheet: "people".into(),
+                branch: opts.branch.clone(),
+            })?;
+    Ok(Start {
+        parent,
+        evaluations_commit,
+        branch,
+        people_config,
+    })
+}
+
+/// The evaluations and the branch are independent reads: do them on two threads, each with
+/// its own handle on the repo.
+fn read_both(
+    repo: &DataRepo,
+    branch: &mut Branch,
+    evaluations_commit: ObjectId,
+) -> Result<(Verdicts, Sheets), Error> {
+    let repo_path = repo.path().to_path_buf();
+    let (verdicts, sheets) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> Result<Verdicts, Error> {
+            let own = DataRepo::open(&repo_path)?;
+            verdicts::read(&own, evaluations_commit)
+        });
+        let sheets = read_sheets(repo, branch);
+        let verdicts = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (verdicts, sheets)
+    });
+    Ok((verdicts?, sheets?))
+}
+
+/// Who did what, by person id: the facts the classes and the membership protection use.
+struct Index {
+    member_of: HashMap<String, usize>,
+    maintainer_memberships: HashSet<String>,
+    updates_by: HashMap<String, usize>,
+    buzz_by: HashMap<String, usize>,
+    blog_by: HashMap<String, usize>,
+    maintains: HashMap<String, usize>,
+}
+
+impl Index {
+    fn of(s: &Sheets) -> Index {
+        Index {
+            member_of: count_by(&s.memberships, "personId"),
+            maintainer_memberships: s
+                .memberships
+                .iter()
+                .filter(|m| m.record.get("isMaintainer") == Some(&Value::Bool(true)))
+                .filter_map(|m| str_field(&m.record, "personId"))
+                .map(str::to_owned)
+                .collect(),
+            updates_by: count_by(&s.updates, "authorId"),
+            buzz_by: count_by(&s.buzz, "postedById"),
+            blog_by: count_by(&s.blog, "authorId"),
+            maintains: count_by(&s.projects, "maintainerId"),
+        }
+    }
+
+    /// The protectable classes of a person record (`id` is the person's uuid, if any).
+    fn classes(&self, record: &Map<String, Value>, github_linked: bool) -> Vec<Class> {
+        let id = str_field(record, "id");
+        let has = |m: &HashMap<String, usize>| id.is_some_and(|i| m.contains_key(i));
+        let mut classes = Vec::new();
+        if people::is_staff_level(str_field(record, "accountLevel")) {
+            classes.push(Class::Staff);
+        }
+        if github_linked {
+            classes.push(Class::Github);
+        }
+        if has(&self.updates_by) || has(&self.buzz_by) || has(&self.blog_by) {
+            classes.push(Class::Authors);
+        }
+        if has(&self.maintains) || id.is_some_and(|i| self.maintainer_memberships.contains(i)) {
+            classes.push(Class::Maintainers);
+        }
+        classes
+    }
+}
+
+/// The people of the branch with their classes. A record without a slug, or whose
+/// `githubUserId` is not an integer, is listed as unreadable and kept.
+fn branch_people(records: &[Rec], index: &Index, unreadable: &mut Vec<Unreadable>) -> Vec<Person> {
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        let Some(slug) = str_field(&r.record, "slug") else {
+            unreadable.push(Unreadable {
+                path: r.path.clone(),
+                error: "person record without a string `slug`".into(),
+            });
+            continue;
+        };
+        // The one "GitHub-linked" rule (0 is not linked), shared with reconcile and mailer.
+        let github = match people::github_user_id(&r.record) {
+            Ok(g) => g,
+            Err(error) => {
+                unreadable.push(Unreadable {
+                    path: r.path.clone(),
+                    error,
+                });
+                continue;
+            }
+        };
+        out.push(Person {
+            path: r.path.clone(),
+            slug: slug.to_owned(),
+            id: str_field(&r.record, "id").map(str::to_owned),
+            legacy_id: r.record.get("legacyId").cloned().unwrap_or(Value::Null),
+            classes_own: index.classes(&r.record, github.is_some()),
+        });
+    }
+    out
+}
+
+/// Every person decided: each lands in exactly one reason.
+struct Decisions<'a> {
+    reasons: Reasons,
+    protected_by_class: BTreeMap<Class, usize>,
+    chosen: Vec<(&'a Person, Vec<Evaluation>)>,
+    on_branch: HashSet<&'a str>,
+}
+
+fn decide<'a>(
+    people: &'a [Person],
+    verdicts: &Verdicts,
+    member_of: &HashMap<String, usize>,
+    opts: &Options,
+) -> Decisions<'a> {
+    let mut d = Decisions {
+        reasons: Reasons::default(),
+        protected_by_class: BTreeMap::new(),
+        chosen: Vec::new(),
+        on_branch: HashSet::with_capacity(people.len()),
+    };
+    for p in people {
+        d.on_branch.insert(p.slug.as_str());
+        let evals = verdicts
+            .by_slug
+            .get(&p.slug)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let unreadable = verdicts.unreadable_slugs.contains_key(&p.slug);
+        if evals.is_empty() && !unreadable {
+            d.reasons.no_evaluation += 1;
+            continue;
+        }
+        let deciding: Vec<Evaluation> = evals
+            .iter()
+            .filter(|e| verdicts::is_confident_spam(e, opts.threshold))
+            .cloned()
+            .collect();
+        if deciding.is_empty() {
+            d.reasons.not_confident_spam += 1;
+        } else if evals.iter().any(|e| e.verdict == Some(VerdictKind::Legit)) {
+            d.reasons.protected_by_legit += 1;
+        } else if p.id.as_ref().is_some_and(|i| member_of.contains_key(i)) {
+            d.reasons.protected_by_membership += 1;
+        } else if unreadable {
+            d.reasons.held_by_unreadable_evaluation += 1;
+        } else if p.classes_own.iter().any(|c| opts.protect.contains(c)) {
+            d.reasons.protected_by_class += 1;
+            for c in p.classes_own.iter().filter(|c| opts.protect.contains(c)) {
+                *d.protected_by_class.entry(*c).or_default() += 1;
+            }
+        } else {
+            d.reasons.pruned += 1;
+            d.chosen.push((p, deciding));
+        }
+    }
+    d
+}
+
+/// The cascade (reference/C §3), swept by person id.
+struct Cascade<'a> {
+    per_person: HashMap<&'a str, PersonCascade>,
+    deletes: Vec<String>,
+    author_patches: Vec<String>,
+    /// Person tag assignments deleted (their `assignedById` no longer dangles).
+    tag_deleted: HashSet<String>,
+}
+
+impl<'a> Cascade<'a> {
+    fn sweep_all(s: &Sheets, pruned_ids: &HashSet<&'a str>, deletes: Vec<String>) -> Self {
+        let mut c = Cascade {
+            per_person: HashMap::new(),
+            deletes,
+            author_patches: Vec::new(),
+            tag_deleted: HashSet::new(),
+        };
+        let memberships = c.sweep(
+            pruned_ids,
+            &s.memberships,
+            |r| str_field(r, "personId"),
+            |p| p.memberships += 1,
+        );
+        let interests = c.sweep(
+            pruned_ids,
+            &s.interests,
+            |r| str_field(r, "personId"),
+            |p| p.help_wanted_interest += 1,
+        );
+        let tags = c.sweep(pruned_ids, &s.tag_assignments, tagged_person, |p| {
+            p.person_tag_assignments += 1
+        });
+        c.author_patches = c.sweep(
+            pruned_ids,
+            &s.updates,
+            |r| str_field(r, "authorId"),
+            |p| p.project_updates_author_nulled += 1,
+        );
+        c.tag_deleted.extend(tags.iter().cloned());
+        c.deletes.extend(memberships);
+        c.deletes.extend(interests);
+        c.deletes.extend(tags);
+        c
+    }
+
+    /// The paths of `records` whose `select`ed person id is pruned, counted per person.
+    fn sweep(
+        &mut self,
+        pruned_ids: &HashSet<&'a str>,
+        records: &[Rec],
+        select: impl Fn(&Map<String, Value>) -> Option<&str>,
+        count: impl Fn(&mut PersonCascade),
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in records {
+            if let Some(id) = select(&r.record)
+                && let Some(key) = pruned_ids.get(id)
+            {
+                count(self.per_person.entry(key).or_default());
+                out.push(r.path.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Attachments: files below a pruned person's record folder go with the record.
+fn attachments_by_slug(
+    repo: &DataRepo,
+    tree: ObjectId,
+    people_config: &SheetConfig,
+    chosen: &[(&Person, Vec<Evaluation>)],
+) -> Result<HashMap<String, usize>, Error> {
+    let people_files = repo.walk_blobs(tree, &people_config.root)?;
+    let stems: HashMap<String, &str> = chosen
+        .iter()
+        .filter_map(|(p, _)| {
+            let stem = p.path.rsplit_once('.')?.0;
+            Some((format!("{stem}/"), p.slug.as_str()))
+        })
+        .collect();
+    let record_depth = people_config
+        .root
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count()
+        + people_config.path.depth();
+    let mut by_slug: HashMap<String, usize> = HashMap::new();
+    for f in &people_files {
+        let segments: Vec<&str> = f.path.split('/').collect();
+        if segments.len() <= record_depth {
+            continue;
+        }
+        let stem = format!("{}/", segments[..record_depth].join("/"));
+        if let Some(slug) = stems.get(&stem) {
+            *by_slug.entry((*slug).to_owned()).or_default() += 1;
+        }
+    }
+    Ok(by_slug)
+}
+
+/// References the reference leaves dangling: counted, not changed.
+struct Dangling<'a> {
+    total: BTreeMap<&'static str, usize>,
+    per_person: HashMap<&'a str, BTreeMap<&'static str, usize>>,
+}
+
+impl<'a> Dangling<'a> {
+    fn count(s: &Sheets, pruned_ids: &HashSet<&'a str>, tag_deleted: &HashSet<String>) -> Self {
+        let mut d = Dangling {
+            total: BTreeMap::new(),
+            per_person: HashMap::new(),
+        };
+        d.add(
+            pruned_ids,
+            "projectBuzzPostedById",
+            &s.buzz,
+            field("postedById"),
+        );
+        d.add(pruned_ids, "blogPostsAuthorId", &s.blog, field("authorId"));
+        d.add(
+            pruned_ids,
+            "projectsMaintainerId",
+            &s.projects,
+            field("maintainerId"),
+        );
+        d.add(
+            pruned_ids,
+            "helpWantedRolesPostedById",
+            &s.roles,
+            field("postedById"),
+        );
+        d.add(
+            pruned_ids,
+            "helpWantedRolesFilledById",
+            &s.roles,
+            field("filledById"),
+        );
+        d.add(
+            pruned_ids,
+            "tagAssignmentsAssignedById",
+            &s.tag_assignments,
+            |r| {
+                if tag_deleted.contains(&r.path) {
+                    None
+                } else {
+                    str_field(&r.record, "assignedById")
+                }
+            },
+        );
+        d.add(pruned_ids, "slugHistoryEntityId", &s.slug_history, |r| {
+            (str_field(&r.record, "entityType") == Some("person"))
+                .then(|| str_field(&r.record, "entityId"))
+                .flatten()
+        });
+        d.add(
+            pruned_ids,
+            "revocationsPersonId",
+            &s.revocations,
+            field("personId"),
+        );
+        d
+    }
+
+    fn add(
+        &mut self,
+        pruned_ids: &HashSet<&'a str>,
+        name: &'static str,
+        records: &[Rec],
+        select: impl Fn(&Rec) -> Option<&str>,
+    ) {
+        for r in records {
+            if let Some(id) = select(r)
+                && let Some(key) = pruned_ids.get(id)
+            {
+                *self.total.entry(name).or_default() += 1;
+                *self
+                    .per_person
+                    .entry(key)
+                    .or_default()
+                    .entry(name)
+                    .or_default() += 1;
+            }
+        }
+    }
+}
+
+/// One line per pruned person, in slug order, and how many of them are in each class.
+fn pruned_lines(
+    chosen: &[(&Person, Vec<Evaluation>)],
+    cascade: &Cascade<'_>,
+    attachments: &HashMap<String, usize>,
+    dangling: &Dangling<'_>,
+    opts: &Options,
+) -> (Vec<PrunedPerson>, BTreeMap<Class, usize>) {
+    let mut at_risk: BTreeMap<Class, usize> = BTreeMap::new();
+    let mut pruned: Vec<PrunedPerson> = chosen
+        .iter()
+        .map(|(p, deciding)| {
+            let key = p.id.as_deref().unwrap_or("");
+            let mut person_cascade = cascade.per_person.get(key).cloned().unwrap_or_default();
+            person_cascade.attachments = attachments.get(p.slug.as_str()).copied().unwrap_or(0);
+            for c in &p.classes_own {
+                *at_risk.entry(*c).or_default() += 1;
+            }
+            PrunedPerson {
+                v: LINE_VERSION,
+                slug: p.slug.clone(),
+                id: p.id.clone(),
+                legacy_id: p.legacy_id.clone(),
+                path: p.path.clone(),
+                verdicts: deciding.clone(),
+                at_risk: p.classes_own.clone(),
+                cascade: person_cascade,
+                dangling: dangling.per_person.get(key).cloned().unwrap_or_default(),
+                dry_run: opts.dry_run,
+            }
+        })
+        .collect();
+    pruned.sort_by(|a, b| a.slug.cmp(&b.slug));
+    (pruned, at_risk)
+}
+
+fn cascade_totals(pruned: &[PrunedPerson]) -> PersonCascade {
+    pruned.iter().fold(PersonCascade::default(), |mut t, p| {
+        t.attachments += p.cascade.attachments;
+        t.memberships += p.cascade.memberships;
+        t.help_wanted_interest += p.cascade.help_wanted_interest;
+        t.person_tag_assignments += p.cascade.person_tag_assignments;
+        t.project_updates_author_nulled += p.cascade.project_updates_author_nulled;
+        t
+    })
+}
+
+/// The sheets the plan reads, each reduced to the keys it needs.
+fn read_sheets(repo: &DataRepo, branch: &mut Branch) -> Result<Sheets, Error> {
+    Ok(Sheets {
+        people: branch.records(
             repo,
             "people",
             &["slug", "id", "legacyId", "accountLevel", "githubUserId"],
         )?,
-        branch.records(repo, "project-memberships", &["personId", "isMaintainer"])?,
-        branch.records(repo, "help-wanted-interest", &["personId"])?,
-        branch.records(
+        memberships: branch.records(repo, "project-memberships", &["personId", "isMaintainer"])?,
+        interests: branch.records(repo, "help-wanted-interest", &["personId"])?,
+        tag_assignments: branch.records(
             repo,
             "tag-assignments",
             &["taggableType", "taggableId", "assignedById"],
         )?,
-        branch.records(repo, "project-updates", &["authorId"])?,
-        branch.records(repo, "project-buzz", &["postedById"])?,
-        branch.records(repo, "blog-posts", &["authorId"])?,
-        branch.records(repo, "projects", &["maintainerId"])?,
-        branch.records(repo, "help-wanted-roles", &["postedById", "filledById"])?,
-        branch.records(repo, "slug-history", &["entityType", "entityId"])?,
-        branch.records(repo, "revocations", &["personId"])?,
-    ])
+        updates: branch.records(repo, "project-updates", &["authorId"])?,
+        buzz: branch.records(repo, "project-buzz", &["postedById"])?,
+        blog: branch.records(repo, "blog-posts", &["authorId"])?,
+        projects: branch.records(repo, "projects", &["maintainerId"])?,
+        roles: branch.records(repo, "help-wanted-roles", &["postedById", "filledById"])?,
+        slug_history: branch.records(repo, "slug-history", &["entityType", "entityId"])?,
+        revocations: branch.records(repo, "revocations", &["personId"])?,
+    })
 }
 
+/// The evaluation counts, and the number of verdict-flagged slugs (on the branch or not).
 fn evaluation_counts(
     v: &Verdicts,
-    flagged_slugs: usize,
-    flagged_slugs_absent: usize,
-    unmatched: usize,
-    unmatched_slugs: usize,
-) -> EvaluationCounts {
+    on_branch: &HashSet<&str>,
+    threshold: f64,
+) -> (EvaluationCounts, usize) {
+    let (mut flagged_slugs, mut flagged_slugs_absent) = (0, 0);
+    let (mut unmatched, mut unmatched_slugs) = (0, 0);
+    for (slug, evals) in &v.by_slug {
+        let present = on_branch.contains(slug.as_str());
+        if evals
+            .iter()
+            .any(|e| verdicts::is_confident_spam(e, threshold))
+        {
+            flagged_slugs += 1;
+            flagged_slugs_absent += usize::from(!present);
+        }
+        if !present {
+            unmatched += evals.len();
+            unmatched_slugs += 1;
+        }
+    }
     let slugs = v.by_slug.len()
         + v.unreadable_slugs
             .keys()
             .filter(|s| !v.by_slug.contains_key(*s))
             .count();
-    EvaluationCounts {
+    let counts = EvaluationCounts {
         records: v.records,
         slugs,
         flagged_slugs,
@@ -524,7 +704,8 @@ fn evaluation_counts(
         unmatched_slugs,
         unknown_verdicts: v.unknown_verdicts,
         ignored_files: v.ignored_files,
-    }
+    };
+    (counts, flagged_slugs)
 }
 
 impl Plan {

@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use gix::ObjectId;
 use serde::Serialize;
 use serde_json::Value;
+use sheets::ObjectId;
 use sheets::{DataRepo, SheetConfig};
 
 use crate::Error;
