@@ -44,7 +44,8 @@ pub struct Args {
     /// directory in the work directory for the embedded site.
     #[arg(long)]
     pub credentials: Option<PathBuf>,
-    /// Write the report here (it is also printed on stdout).
+    /// Write the report here instead of printing it on stdout (the summary still goes to
+    /// stderr).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Keep logs, reports and the repo here (default: a temporary directory, removed after).
@@ -69,7 +70,9 @@ struct Report {
     passed: bool,
     durations_ms: Durations,
     data_repo: String,
-    merge: Option<String>,
+    /// The merge outcome as [`sheets::MergeOutcome::to_json`] gives it; null when the merge
+    /// could not run.
+    merge: Option<Value>,
     prune_report: Option<Value>,
     reconcile_report: Option<Value>,
     steps: Vec<Step>,
@@ -99,292 +102,57 @@ struct Durations {
     total: u128,
 }
 
+/// The fixed inputs of every stage: the tools, the laddr side and the data repo.
+struct Ctx<'a> {
+    a: &'a Args,
+    tools: Tools,
+    work: PathBuf,
+    run_at: String,
+    /// No `--source-host`/`--source-url`: the embedded fixture site, served here.
+    embedded: bool,
+    site: Option<Site>,
+    laddr: Option<LaddrServer>,
+    source_args: Vec<String>,
+    source_host: String,
+    data_repo: PathBuf,
+    repo_arg: String,
+}
+
+/// What the run has done so far: the stage results, their durations, the steps and notes.
+#[derive(Default)]
+struct Run {
+    stages: Stages,
+    d: Durations,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+}
+
 pub fn run(a: Args) -> crate::Result<ExitCode> {
     let started = Instant::now();
     let run_at = translate::now_iso();
     let (work, guard) = pipeline::work_dir(a.work_dir.as_deref())?;
-    let embedded = a.source_host.is_none() && a.source_url.is_none();
     eprintln!("[xtask] dry-run: building the tools");
     let tools = Tools::build()?;
-
-    // The laddr side.
-    let mut site = None;
-    let laddr = if embedded {
-        let mut s = Site::read_dir(&fixtures::laddr::small_dir())
-            .map_err(|e| format!("reading the fixture site: {e}"))?;
-        if a.plant.iter().any(|p| p == "invalid-row") {
-            plant_invalid_row(&mut s);
-        }
-        let server = LaddrServer::start(s.clone(), Faults::none())
-            .map_err(|e| format!("cannot start the fixture laddr server: {e}"))?;
-        site = Some(s);
-        Some(server)
-    } else {
-        None
-    };
-    let source_args: Vec<String> = match (&laddr, &a.source_url, &a.source_host) {
-        (Some(s), _, _) => vec!["--source-url".into(), s.url()],
-        (None, Some(u), _) => vec!["--source-url".into(), u.clone()],
-        (None, None, Some(h)) => vec!["--source-host".into(), h.clone()],
-        _ => unreachable!("embedded covers the rest"),
-    };
-    let source_host = a
-        .source_host
-        .clone()
-        .unwrap_or_else(|| "codeforphilly.org".into());
-
-    // The data repo.
-    let data_repo = match &a.data_repo {
-        Some(p) => p.clone(),
-        None => {
-            let p = work.join("data.git");
-            init_data_repo(&p)?;
-            p
-        }
-    };
-    let repo_arg = data_repo.display().to_string();
-    eprintln!(
-        "[xtask] dry-run: source={} data-repo={} work={}",
-        source_args[1],
+    let cx = Ctx::new(&a, tools, work, run_at)?;
+    let mut run = Run::default();
+    let import_report = run.import(&cx)?;
+    let count_diffs = run.count_diff(&cx, import_report.as_ref())?;
+    let merge = run.merge(&cx);
+    let prune_report = run.prune(&cx)?;
+    let reconcile_report = run.reconcile(&cx)?;
+    let (target, smoke_checks) = run.smoke(&cx)?;
+    run.d.total = started.elapsed().as_millis();
+    let Ctx {
+        run_at,
+        source_host,
         repo_arg,
-        work.display()
-    );
-    let mut steps = Vec::new();
-    let mut notes = Vec::new();
-    let mut stages = Stages::default();
-    let mut d = Durations::default();
-
-    // 1. import: laddr-fetch | sheet-write onto legacy-import.
-    let t = Instant::now();
-    let import = pipeline::import(
-        &tools,
-        &work,
-        &pipeline::ImportArgs {
-            source_args: &source_args,
-            source_host: &source_host,
-            data_repo: &repo_arg,
-            branch: "legacy-import",
-            now: &run_at,
-        },
-    )?;
-    stages.import = import.ok();
-    if !stages.import {
-        notes.push(format!(
-            "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
-            import.fetch.exit,
-            import.write.exit,
-            import.validation_errors(),
-            import.fetch.log,
-            import.write.log
-        ));
-    }
-    let import_report = import.report.clone();
-    steps.extend([import.fetch, import.write]);
-    d.import = t.elapsed().as_millis();
-
-    // 2. count diff against laddr's totals.
-    let t = Instant::now();
-    if let Some(server) = &laddr
-        && a.plant.iter().any(|p| p == "no-total")
-    {
-        server.set_faults(Faults::none().with_rule(
-            "project-buzz",
-            None,
-            1000,
-            FaultKind::Status(503),
-        ));
-    }
-    let totals_path = work.join("totals.ndjson");
-    let mut totals = tools.cmd("laddr-fetch");
-    totals.args(&source_args).arg("--totals");
-    if embedded {
-        totals.args(["--retries", "1", "--retry-base-ms", "20"]);
-    }
-    let step = run_tool(&work, "laddr-fetch-totals", totals, Some(&totals_path))?;
-    let totals_text = std::fs::read_to_string(&totals_path).unwrap_or_default();
-    let count_diffs = pipeline::count_diffs(&totals_text, import_report.as_ref());
-    stages.count_diff = count_diffs.iter().all(|c| c.matched);
-    for c in count_diffs.iter().filter(|c| !c.matched) {
-        notes.push(match c.source_total {
-            None => format!(
-                "countDiff: laddr's total for {} could not be fetched (see {})",
-                c.sheet, step.log
-            ),
-            Some(s) => format!(
-                "countDiff: {} imported {} of laddr's {s}",
-                c.sheet, c.imported_records
-            ),
-        });
-    }
-    steps.push(step);
-    d.count_diff = t.elapsed().as_millis();
-
-    // 3. merge legacy-import into published (in process: a merge is not a tool of its own).
-    let t = Instant::now();
-    let merge = match sheets::DataRepo::open(&data_repo)
-        .map_err(|e| e.to_string())
-        .and_then(|repo| {
-            sheets::merge_branch(
-                &repo,
-                "refs/heads/legacy-import",
-                "published",
-                &sheets::Signature::default(),
-            )
-            .map_err(|e| e.to_string())
-        }) {
-        Ok(sheets::MergeOutcome::Conflicts { paths }) => {
-            notes.push(format!("merge: conflicts in {}", paths.join(", ")));
-            None
-        }
-        Ok(outcome) => Some(format!("{outcome:?}")),
-        Err(e) => {
-            notes.push(format!("merge: {e}"));
-            None
-        }
-    };
-    stages.merge = merge.is_some();
-    d.merge = t.elapsed().as_millis();
-
-    // 4. spam-prune the runtime branch.
-    let t = Instant::now();
-    if let Some(site) = &site {
-        let repo = sheets::DataRepo::open(&data_repo).map_err(|e| e.to_string())?;
-        fixtures::evaluations::write_branch(
-            &repo,
-            &a.evaluations_ref,
-            &["published"],
-            &fixtures::evaluations::generate(site),
-        )
-        .map_err(|e| format!("writing the fixture's evaluations: {e}"))?;
-    }
-    let (step, prune_report) =
-        pipeline::prune(&tools, &work, &repo_arg, &a.evaluations_ref, "published")?;
-    stages.prune = stages.merge && step.ok();
-    if !step.ok() {
-        notes.push(format!(
-            "prune: spam-prune exit {:?}; see {}",
-            step.exit, step.log
-        ));
-    }
-    steps.push(step);
-    d.prune = t.elapsed().as_millis();
-
-    // 5. reconcile, after importing the credentials export.
-    let t = Instant::now();
-    let private = work.join("private");
-    let private_env: Vec<(String, String)> = if embedded {
-        std::fs::create_dir_all(&private).map_err(|e| e.to_string())?;
-        vec![
-            ("STORAGE_BACKEND".into(), "filesystem".into()),
-            (
-                "CFP_PRIVATE_STORAGE_PATH".into(),
-                private.display().to_string(),
-            ),
-        ]
-    } else {
-        Vec::new()
-    };
-    let credentials = match (&a.credentials, &site) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(site)) => {
-            let p = work.join("credentials.csv");
-            std::fs::write(&p, fixtures::credentials::csv(site)).map_err(|e| e.to_string())?;
-            Some(p)
-        }
-        (None, None) => None,
-    };
-    let (rsteps, reconcile_report) = pipeline::reconcile(
-        &tools,
-        &work,
-        &repo_arg,
-        "published",
-        credentials.as_deref(),
-        &private_env,
-    )?;
-    stages.reconcile = rsteps.iter().all(Step::ok);
-    for step in rsteps.iter().filter(|s| !s.ok()) {
-        notes.push(format!(
-            "reconcile: `{}` exit {:?}; see {}",
-            step.command, step.exit, step.log
-        ));
-    }
-    steps.extend(rsteps);
-    d.reconcile = t.elapsed().as_millis();
-
-    // 6. smoke: probe the target (the stand-in over the pruned branch by default).
-    let t = Instant::now();
-    let standin = if embedded && a.target.is_none() {
-        let mut options = TargetOptions {
-            now: Some(run_at.clone()),
-            ..TargetOptions::default()
-        };
-        if a.plant.iter().any(|p| p == "wrong-redirect")
-            && let Some(id) = site
-                .as_ref()
-                .and_then(|s| s.projects.first())
-                .and_then(fixtures::laddr::row_id)
-        {
-            options
-                .faults
-                .push(fixtures::target::Fault::LegacyLocation {
-                    legacy_id: id,
-                    location: "/projects/not-the-right-slug".into(),
-                });
-        }
-        Some(
-            TargetServer::start(&data_repo, "published", options)
-                .map_err(|e| format!("cannot start the stand-in target: {e}"))?,
-        )
-    } else {
-        None
-    };
-    let target = a
-        .target
-        .clone()
-        .or_else(|| standin.as_ref().map(|s| s.url()));
-    let mut smoke_checks = Vec::new();
-    if let Some(target) = &target {
-        let mut probe = tools.cmd("probe");
-        probe
-            .args([
-                "--target",
-                target,
-                "--data-repo",
-                &repo_arg,
-                "--branch",
-                "published",
-            ])
-            .args(["--sample", &a.sample.to_string()])
-            .args(["--json", &work.join("smoke.json").display().to_string()]);
-        if let Some(seed) = &a.seed {
-            probe.args(["--seed", seed]);
-        }
-        let step = run_tool(&work, "probe", probe, Some(&work.join("smoke.ndjson")))?;
-        stages.smoke = step.ok();
-        if !step.ok() {
-            notes.push(format!(
-                "smoke: probe exit {:?}; see {}",
-                step.exit, step.log
-            ));
-        }
-        steps.push(step);
-        if let Some(r) = read_json(&work.join("smoke.json")) {
-            smoke_checks = r["smokeChecks"].as_array().cloned().unwrap_or_default();
-        }
-    } else {
-        notes.push("smoke: no --target given; the smoke stage did not run".into());
-    }
-    d.smoke = t.elapsed().as_millis();
-    d.total = started.elapsed().as_millis();
-    drop(standin);
+        laddr,
+        ..
+    } = cx;
     drop(laddr);
 
-    let passed = stages.import
-        && stages.count_diff
-        && stages.smoke
-        && stages.merge
-        && stages.prune
-        && stages.reconcile;
+    let st = &run.stages;
+    let passed = st.import && st.count_diff && st.smoke && st.merge && st.prune && st.reconcile;
     let report = Report {
         run_at,
         source_host,
@@ -392,15 +160,15 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         import_report,
         count_diffs,
         smoke_checks,
-        stages,
+        stages: run.stages,
         passed,
-        durations_ms: d,
+        durations_ms: run.d,
         data_repo: repo_arg,
         merge,
         prune_report,
         reconcile_report,
-        steps,
-        notes,
+        steps: run.steps,
+        notes: run.notes,
     };
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
     if let Some(p) = &a.json {
@@ -425,6 +193,331 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     })
 }
 
+impl<'a> Ctx<'a> {
+    /// The laddr side (the embedded site served on loopback, or the given source) and the
+    /// data repo (a fresh one in the work directory unless given).
+    fn new(a: &'a Args, tools: Tools, work: PathBuf, run_at: String) -> crate::Result<Self> {
+        let embedded = a.source_host.is_none() && a.source_url.is_none();
+        let mut site = None;
+        let laddr = if embedded {
+            let mut s = Site::read_dir(&fixtures::laddr::small_dir())
+                .map_err(|e| format!("reading the fixture site: {e}"))?;
+            if a.plant.iter().any(|p| p == "invalid-row") {
+                plant_invalid_row(&mut s);
+            }
+            let server = LaddrServer::start(s.clone(), Faults::none())
+                .map_err(|e| format!("cannot start the fixture laddr server: {e}"))?;
+            site = Some(s);
+            Some(server)
+        } else {
+            None
+        };
+        let source_args: Vec<String> = match (&laddr, &a.source_url, &a.source_host) {
+            (Some(s), _, _) => vec!["--source-url".into(), s.url()],
+            (None, Some(u), _) => vec!["--source-url".into(), u.clone()],
+            (None, None, Some(h)) => vec!["--source-host".into(), h.clone()],
+            _ => unreachable!("embedded covers the rest"),
+        };
+        let data_repo = match &a.data_repo {
+            Some(p) => p.clone(),
+            None => {
+                let p = work.join("data.git");
+                init_data_repo(&p)?;
+                p
+            }
+        };
+        let repo_arg = data_repo.display().to_string();
+        eprintln!(
+            "[xtask] dry-run: source={} data-repo={} work={}",
+            source_args[1],
+            repo_arg,
+            work.display()
+        );
+        Ok(Ctx {
+            a,
+            tools,
+            work,
+            run_at,
+            embedded,
+            site,
+            laddr,
+            source_args,
+            source_host: a
+                .source_host
+                .clone()
+                .unwrap_or_else(|| "codeforphilly.org".into()),
+            data_repo,
+            repo_arg,
+        })
+    }
+}
+
+impl Run {
+    /// 1. import: laddr-fetch | sheet-write onto legacy-import.
+    fn import(&mut self, cx: &Ctx<'_>) -> crate::Result<Option<Value>> {
+        let t = Instant::now();
+        let import = pipeline::import(
+            &cx.tools,
+            &cx.work,
+            &pipeline::ImportArgs {
+                source_args: &cx.source_args,
+                source_host: &cx.source_host,
+                data_repo: &cx.repo_arg,
+                branch: "legacy-import",
+                now: &cx.run_at,
+            },
+        )?;
+        self.stages.import = import.ok();
+        if !self.stages.import {
+            self.notes.push(format!(
+                "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
+                import.fetch.exit,
+                import.write.exit,
+                import.validation_errors(),
+                import.fetch.log,
+                import.write.log
+            ));
+        }
+        let report = import.report.clone();
+        self.steps.extend([import.fetch, import.write]);
+        self.d.import = t.elapsed().as_millis();
+        Ok(report)
+    }
+
+    /// 2. count diff against laddr's totals ([`translate::count_diff`]).
+    fn count_diff(
+        &mut self,
+        cx: &Ctx<'_>,
+        import_report: Option<&Value>,
+    ) -> crate::Result<Vec<CountDiff>> {
+        let t = Instant::now();
+        if let Some(server) = &cx.laddr
+            && cx.a.plant.iter().any(|p| p == "no-total")
+        {
+            server.set_faults(Faults::none().with_rule(
+                "project-buzz",
+                None,
+                1000,
+                FaultKind::Status(503),
+            ));
+        }
+        let totals_path = cx.work.join("totals.ndjson");
+        let mut totals = cx.tools.cmd("laddr-fetch");
+        totals.args(&cx.source_args).arg("--totals");
+        if cx.embedded {
+            totals.args(["--retries", "1", "--retry-base-ms", "20"]);
+        }
+        let step = run_tool(&cx.work, "laddr-fetch-totals", totals, Some(&totals_path))?;
+        let totals_text = std::fs::read_to_string(&totals_path).unwrap_or_default();
+        let count_diffs = pipeline::count_diffs(&totals_text, import_report);
+        self.stages.count_diff = count_diffs.iter().all(|c| c.matched);
+        for c in count_diffs.iter().filter(|c| !c.matched) {
+            self.notes.push(match c.source_total {
+                None => format!(
+                    "countDiff: laddr's total for {} could not be fetched (see {})",
+                    c.sheet, step.log
+                ),
+                Some(s) => format!(
+                    "countDiff: {} imported {} of laddr's {s}",
+                    c.sheet, c.imported_records
+                ),
+            });
+        }
+        self.steps.push(step);
+        self.d.count_diff = t.elapsed().as_millis();
+        Ok(count_diffs)
+    }
+
+    /// 3. merge legacy-import into published (in process: a merge is not a tool of its own).
+    fn merge(&mut self, cx: &Ctx<'_>) -> Option<Value> {
+        let t = Instant::now();
+        let merged = sheets::DataRepo::open(&cx.data_repo)
+            .map_err(|e| e.to_string())
+            .and_then(|repo| {
+                sheets::merge_branch(
+                    &repo,
+                    "refs/heads/legacy-import",
+                    "published",
+                    &sheets::Signature::default(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        let merge = match merged {
+            Ok(outcome) => {
+                if let sheets::MergeOutcome::Conflicts { paths } = &outcome {
+                    self.notes
+                        .push(format!("merge: conflicts in {}", paths.join(", ")));
+                } else {
+                    self.stages.merge = true;
+                }
+                Some(outcome.to_json())
+            }
+            Err(e) => {
+                self.notes.push(format!("merge: {e}"));
+                None
+            }
+        };
+        self.d.merge = t.elapsed().as_millis();
+        merge
+    }
+
+    /// 4. spam-prune the runtime branch (with the fixture's evaluations on the embedded site).
+    fn prune(&mut self, cx: &Ctx<'_>) -> crate::Result<Option<Value>> {
+        let t = Instant::now();
+        if let Some(site) = &cx.site {
+            let repo = sheets::DataRepo::open(&cx.data_repo).map_err(|e| e.to_string())?;
+            fixtures::evaluations::write_branch(
+                &repo,
+                &cx.a.evaluations_ref,
+                &["published"],
+                &fixtures::evaluations::generate(site),
+            )
+            .map_err(|e| format!("writing the fixture's evaluations: {e}"))?;
+        }
+        let (step, prune_report) = pipeline::prune(
+            &cx.tools,
+            &cx.work,
+            &cx.repo_arg,
+            &cx.a.evaluations_ref,
+            "published",
+        )?;
+        self.stages.prune = self.stages.merge && step.ok();
+        if !step.ok() {
+            self.notes.push(format!(
+                "prune: spam-prune exit {:?}; see {}",
+                step.exit, step.log
+            ));
+        }
+        self.steps.push(step);
+        self.d.prune = t.elapsed().as_millis();
+        Ok(prune_report)
+    }
+
+    /// 5. reconcile, after importing the credentials export.
+    fn reconcile(&mut self, cx: &Ctx<'_>) -> crate::Result<Option<Value>> {
+        let t = Instant::now();
+        let private = cx.work.join("private");
+        let private_env: Vec<(String, String)> = if cx.embedded {
+            std::fs::create_dir_all(&private).map_err(|e| e.to_string())?;
+            vec![
+                ("STORAGE_BACKEND".into(), "filesystem".into()),
+                (
+                    "CFP_PRIVATE_STORAGE_PATH".into(),
+                    private.display().to_string(),
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
+        let credentials = match (&cx.a.credentials, &cx.site) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(site)) => {
+                let p = cx.work.join("credentials.csv");
+                std::fs::write(&p, fixtures::credentials::csv(site)).map_err(|e| e.to_string())?;
+                Some(p)
+            }
+            (None, None) => None,
+        };
+        let (rsteps, reconcile_report) = pipeline::reconcile(
+            &cx.tools,
+            &cx.work,
+            &cx.repo_arg,
+            "published",
+            credentials.as_deref(),
+            &private_env,
+        )?;
+        self.stages.reconcile = rsteps.iter().all(Step::ok);
+        for step in rsteps.iter().filter(|s| !s.ok()) {
+            self.notes.push(format!(
+                "reconcile: `{}` exit {:?}; see {}",
+                step.command, step.exit, step.log
+            ));
+        }
+        self.steps.extend(rsteps);
+        self.d.reconcile = t.elapsed().as_millis();
+        Ok(reconcile_report)
+    }
+
+    /// 6. smoke: probe the target (the stand-in over the pruned branch by default). Returns
+    ///    the target probed and probe's checks.
+    fn smoke(&mut self, cx: &Ctx<'_>) -> crate::Result<(Option<String>, Vec<Value>)> {
+        let t = Instant::now();
+        let standin = if cx.embedded && cx.a.target.is_none() {
+            Some(start_standin(cx)?)
+        } else {
+            None
+        };
+        let target =
+            cx.a.target
+                .clone()
+                .or_else(|| standin.as_ref().map(|s| s.url()));
+        let mut smoke_checks = Vec::new();
+        if let Some(target) = &target {
+            let mut probe = cx.tools.cmd("probe");
+            probe
+                .args([
+                    "--target",
+                    target,
+                    "--data-repo",
+                    &cx.repo_arg,
+                    "--branch",
+                    "published",
+                ])
+                .args(["--sample", &cx.a.sample.to_string()])
+                .args(["--json", &cx.work.join("smoke.json").display().to_string()]);
+            if let Some(seed) = &cx.a.seed {
+                probe.args(["--seed", seed]);
+            }
+            let step = run_tool(
+                &cx.work,
+                "probe",
+                probe,
+                Some(&cx.work.join("smoke.ndjson")),
+            )?;
+            self.stages.smoke = step.ok();
+            if !step.ok() {
+                self.notes.push(format!(
+                    "smoke: probe exit {:?}; see {}",
+                    step.exit, step.log
+                ));
+            }
+            self.steps.push(step);
+            if let Some(r) = read_json(&cx.work.join("smoke.json")) {
+                smoke_checks = r["smokeChecks"].as_array().cloned().unwrap_or_default();
+            }
+        } else {
+            self.notes
+                .push("smoke: no --target given; the smoke stage did not run".into());
+        }
+        self.d.smoke = t.elapsed().as_millis();
+        Ok((target, smoke_checks))
+    }
+}
+
+/// The stand-in target over the runtime branch (with a planted wrong redirect on request).
+fn start_standin(cx: &Ctx<'_>) -> crate::Result<TargetServer> {
+    let mut options = TargetOptions {
+        now: Some(cx.run_at.clone()),
+        ..TargetOptions::default()
+    };
+    if cx.a.plant.iter().any(|p| p == "wrong-redirect")
+        && let Some(id) = cx
+            .site
+            .as_ref()
+            .and_then(|s| s.projects.first())
+            .and_then(fixtures::laddr::row_id)
+    {
+        options
+            .faults
+            .push(fixtures::target::Fault::LegacyLocation {
+                legacy_id: id,
+                location: "/projects/not-the-right-slug".into(),
+            });
+    }
+    TargetServer::start(&cx.data_repo, "published", options)
+        .map_err(|e| format!("cannot start the stand-in target: {e}"))
+}
+
 fn summary(r: &Report) -> String {
     use pipeline::stage_line;
     let d = &r.durations_ms;
@@ -445,7 +538,7 @@ fn summary(r: &Report) -> String {
     for c in &r.count_diffs {
         s.push_str(&format!(
             "    {:<16} laddr {:>6}  imported {:>6}  {}\n",
-            c.sheet,
+            c.sheet.as_str(),
             c.source_total.map_or("?".into(), |t| t.to_string()),
             c.imported_records,
             if c.matched { "ok" } else { "OUT OF TOLERANCE" }

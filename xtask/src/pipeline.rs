@@ -8,6 +8,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Instant;
+pub use translate::count_diff::CountDiff;
 
 /// The tool binaries, built once with the same profile as this xtask.
 pub struct Tools {
@@ -188,36 +189,8 @@ pub fn tail(path: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The count-diff tolerance rule (reference E §1.4), computed in doubles exactly as the
-/// reference does. The rows are laddr's resources, each against its sheet
-/// ([`lines::Resource::sheet`]).
-pub fn tolerable(sheet: &str, source: u64, imported: u64) -> bool {
-    if source == imported {
-        return true;
-    }
-    if source == 0 {
-        return imported == 0;
-    }
-    let factor = if sheet == "tags" || sheet == "project-buzz" {
-        0.7
-    } else {
-        0.99
-    };
-    imported as f64 >= source as f64 * factor
-}
-
-/// One row of the count diff. `sourceTotal` is null when laddr's total could not be fetched,
-/// and then the row does not match (the reference silently used 0).
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CountDiff {
-    pub sheet: String,
-    pub source_total: Option<u64>,
-    pub imported_records: u64,
-    pub matched: bool,
-}
-
-/// Compare `laddr-fetch --totals` lines with the import report's counts.
+/// Compare `laddr-fetch --totals` lines with the import report's counts (the rule is
+/// [`translate::count_diff`]).
 pub fn count_diffs(totals_ndjson: &str, import_report: Option<&Value>) -> Vec<CountDiff> {
     // A line that is not a totals line leaves its resource without a total: its row fails.
     let totals: std::collections::HashMap<Resource, u64> = totals_ndjson
@@ -227,22 +200,14 @@ pub fn count_diffs(totals_ndjson: &str, import_report: Option<&Value>) -> Vec<Co
             _ => None,
         })
         .collect();
-    Resource::ALL
-        .into_iter()
-        .map(|resource| {
-            let sheet = resource.sheet();
-            let imported = import_report
+    translate::count_diff::count_diffs(
+        |resource| totals.get(&resource).copied(),
+        |sheet| {
+            import_report
                 .and_then(|r| r["counts"][sheet]["imported"].as_u64())
-                .unwrap_or(0);
-            let source = totals.get(&resource).copied();
-            CountDiff {
-                sheet: sheet.to_owned(),
-                source_total: source,
-                imported_records: imported,
-                matched: source.is_some_and(|s| tolerable(sheet, s, imported)),
-            }
-        })
-        .collect()
+                .unwrap_or(0)
+        },
+    )
 }
 
 /// `laddr-fetch | sheet-write` onto `branch`, keeping the page cache and both reports in
@@ -412,17 +377,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tolerances_as_the_reference() {
-        assert!(tolerable("tags", 1017, 712));
-        assert!(!tolerable("tags", 1017, 711));
-        assert!(tolerable("people", 100, 99));
-        assert!(!tolerable("people", 100, 98));
-        assert!(tolerable("people", 0, 0));
-        assert!(!tolerable("people", 0, 1));
-        assert!(tolerable("projects", 10, 11), "one-sided");
-    }
-
-    #[test]
     fn a_missing_total_fails_its_row() {
         let report =
             serde_json::json!({"counts": {"tags": {"imported": 3}, "people": {"imported": 2}}});
@@ -431,6 +385,7 @@ mod tests {
             Some(&report),
         );
         assert!(rows[0].matched);
+        assert_eq!(rows[1].sheet, "people");
         assert_eq!(rows[1].source_total, None);
         assert!(!rows[1].matched);
     }

@@ -96,6 +96,30 @@ fn tip(repo: &sheets::DataRepo, branch: &str) -> crate::Result<Option<sheets::Ob
         .map_err(|e| e.to_string())
 }
 
+fn hex(id: Option<sheets::ObjectId>) -> Option<String> {
+    id.map(|c| c.to_string())
+}
+
+/// What the run has done so far: the stage results, their durations, the steps and notes.
+#[derive(Default)]
+struct Run {
+    stages: Stages,
+    d: Durations,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+    refs: Refs,
+}
+
+/// The fixed inputs of every stage.
+struct Ctx<'a> {
+    a: &'a Args,
+    tools: Tools,
+    work: PathBuf,
+    repo: sheets::DataRepo,
+    repo_arg: String,
+    run_at: String,
+}
+
 pub fn run(a: Args) -> crate::Result<ExitCode> {
     let started = Instant::now();
     let run_at = translate::now_iso();
@@ -104,180 +128,35 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("t0-delta-{}", run_at.replace([':', '.'], "-"))));
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let repo_arg = a.data_repo.display().to_string();
     // Refuses a non-bare path before anything runs.
     let repo = sheets::DataRepo::open(&a.data_repo).map_err(|e| e.to_string())?;
-    let tools = Tools::build()?;
-    let mut refs = Refs {
-        import_before: tip(&repo, &a.import_branch)?.map(|c| c.to_string()),
-        runtime_before: tip(&repo, &a.runtime_branch)?.map(|c| c.to_string()),
-        ..Refs::default()
-    };
-    let source_args = match &a.source_url {
-        Some(u) => vec!["--source-url".to_owned(), u.clone()],
-        None => vec!["--source-host".to_owned(), a.source_host.clone()],
-    };
-    eprintln!(
-        "[xtask] t0-delta: source={} data-repo={repo_arg} work={}",
-        source_args[1],
-        work.display()
-    );
-    let mut stages = Stages::default();
-    let mut d = Durations::default();
-    let mut steps = Vec::new();
-    let mut notes = Vec::new();
-
-    // 1. fetch | sheet-write onto the import branch.
-    let t = Instant::now();
-    let import = pipeline::import(
-        &tools,
-        &work,
-        &pipeline::ImportArgs {
-            source_args: &source_args,
-            source_host: &a.source_host,
-            data_repo: &repo_arg,
-            branch: &a.import_branch,
-            now: &run_at,
-        },
-    )?;
-    stages.import = import.ok();
-    if !stages.import {
-        notes.push(format!(
-            "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
-            import.fetch.exit,
-            import.write.exit,
-            import.validation_errors(),
-            import.fetch.log,
-            import.write.log
-        ));
-    }
-    let import_report = import.report.clone();
-    let import_wrote = import.write.exit.is_some_and(|c| c <= 1);
-    steps.extend([import.fetch, import.write]);
-    if let Some(sheets) = import_report.as_ref().and_then(|r| r["sheets"].as_object()) {
-        refs.import_commits = sheets
-            .values()
-            .filter_map(|s| s["commit"].as_str().map(str::to_owned))
-            .collect();
-    }
-    d.import = t.elapsed().as_millis();
-
-    // 2. merge the import branch into the runtime branch; on conflict, put the import
-    //    branch back where it was, so the run leaves every ref as it found it.
-    let t = Instant::now();
-    let merge = if import_wrote {
-        let sig = sheets::Signature::default();
-        match sheets::merge_branch(
-            &repo,
-            &format!("refs/heads/{}", a.import_branch),
-            &a.runtime_branch,
-            &sig,
-        ) {
-            Ok(sheets::MergeOutcome::Conflicts { paths }) => {
-                notes.push(format!(
-                    "merge: {} and {} both changed {} record(s) differently; nothing written, the import branch is back at its old tip",
-                    a.import_branch,
-                    a.runtime_branch,
-                    paths.len()
-                ));
-                restore_import(
-                    &repo,
-                    &a.import_branch,
-                    refs.import_before.as_deref(),
-                    &mut notes,
-                );
-                serde_json::json!({"outcome": "conflicts", "paths": paths})
-            }
-            Ok(outcome) => {
-                stages.merge = true;
-                merge_json(&outcome)
-            }
-            Err(e) => {
-                notes.push(format!("merge: {e}"));
-                serde_json::json!({"outcome": "error", "error": e.to_string()})
-            }
-        }
-    } else {
-        notes.push("merge: skipped, the import did not run".into());
-        serde_json::json!({"outcome": "skipped"})
-    };
-    d.merge = t.elapsed().as_millis();
-
-    // 3. spam-prune and 4. reconcile, only on a merged runtime branch.
-    let (mut prune_report, mut reconcile_report) = (None, None);
-    if stages.merge {
-        let t = Instant::now();
-        let (step, report) = pipeline::prune(
-            &tools,
-            &work,
-            &repo_arg,
-            &a.evaluations_ref,
-            &a.runtime_branch,
-        )?;
-        stages.prune = step.ok();
-        if !step.ok() {
-            notes.push(format!(
-                "prune: spam-prune exit {:?}; see {}",
-                step.exit, step.log
-            ));
-        }
-        steps.push(step);
-        prune_report = report;
-        d.prune = t.elapsed().as_millis();
-
-        let t = Instant::now();
-        let (rsteps, report) = pipeline::reconcile(
-            &tools,
-            &work,
-            &repo_arg,
-            &a.runtime_branch,
-            a.credentials.as_deref(),
-            &[],
-        )?;
-        stages.reconcile = rsteps.iter().all(Step::ok);
-        for step in rsteps.iter().filter(|s| !s.ok()) {
-            notes.push(format!(
-                "reconcile: `{}` exit {:?}; see {}",
-                step.command, step.exit, step.log
-            ));
-        }
-        steps.extend(rsteps);
-        reconcile_report = report;
-        d.reconcile = t.elapsed().as_millis();
-    }
-
-    refs.import_after = tip(&repo, &a.import_branch)?.map(|c| c.to_string());
-    refs.runtime_after = tip(&repo, &a.runtime_branch)?.map(|c| c.to_string());
-    let passed = stages.import && stages.merge && stages.prune && stages.reconcile;
-    let push_command = match (&refs.import_after, &refs.runtime_after) {
-        (Some(i), Some(r)) if stages.merge => Some(format!(
-            "git -C {repo_arg} push --atomic {} {i}:refs/heads/{} {r}:refs/heads/{}",
-            a.remote, a.import_branch, a.runtime_branch
-        )),
-        _ => None,
-    };
-    d.total = started.elapsed().as_millis();
-    let report = Report {
+    let cx = Ctx {
+        a: &a,
+        tools: Tools::build()?,
+        repo_arg: a.data_repo.display().to_string(),
+        work,
+        repo,
         run_at,
-        source_host: a.source_host.clone(),
-        data_repo: repo_arg,
-        import_branch: a.import_branch.clone(),
-        runtime_branch: a.runtime_branch.clone(),
-        work_dir: work.display().to_string(),
-        stages,
-        passed,
-        durations_ms: d,
-        refs,
-        import_report,
-        merge,
-        prune_report,
-        reconcile_report,
-        push_command,
-        steps,
-        notes,
     };
+    let mut run = Run {
+        refs: Refs {
+            import_before: hex(tip(&cx.repo, &a.import_branch)?),
+            runtime_before: hex(tip(&cx.repo, &a.runtime_branch)?),
+            ..Refs::default()
+        },
+        ..Run::default()
+    };
+    let (import_report, import_wrote) = run.import(&cx)?;
+    let merge = run.merge(&cx, import_wrote)?;
+    let (prune_report, reconcile_report) = if run.stages.merge {
+        run.prune_and_reconcile(&cx)?
+    } else {
+        (None, None)
+    };
+    run.d.total = started.elapsed().as_millis();
+    let report = run.report(&cx, import_report, merge, prune_report, reconcile_report)?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(work.join("report.json"), &text).map_err(|e| e.to_string())?;
+    std::fs::write(cx.work.join("report.json"), &text).map_err(|e| e.to_string())?;
     if let Some(p) = &a.json {
         std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display()))?;
     }
@@ -289,58 +168,201 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     })
 }
 
-fn merge_json(outcome: &sheets::MergeOutcome) -> Value {
-    use sheets::MergeOutcome as M;
-    match outcome {
-        M::UpToDate { tip } => serde_json::json!({"outcome": "up-to-date", "tip": tip.to_string()}),
-        M::Created { tip } => serde_json::json!({"outcome": "created", "tip": tip.to_string()}),
-        M::FastForward { from, to } => {
-            serde_json::json!({"outcome": "fast-forward", "from": from.to_string(), "to": to.to_string()})
+impl Run {
+    /// 1. fetch | sheet-write onto the import branch. Returns sheet-write's report and
+    ///    whether it wrote (exit 0 or 1).
+    fn import(&mut self, cx: &Ctx<'_>) -> crate::Result<(Option<Value>, bool)> {
+        let t = Instant::now();
+        let a = cx.a;
+        let source_args = match &a.source_url {
+            Some(u) => vec!["--source-url".to_owned(), u.clone()],
+            None => vec!["--source-host".to_owned(), a.source_host.clone()],
+        };
+        eprintln!(
+            "[xtask] t0-delta: source={} data-repo={} work={}",
+            source_args[1],
+            cx.repo_arg,
+            cx.work.display()
+        );
+        let import = pipeline::import(
+            &cx.tools,
+            &cx.work,
+            &pipeline::ImportArgs {
+                source_args: &source_args,
+                source_host: &a.source_host,
+                data_repo: &cx.repo_arg,
+                branch: &a.import_branch,
+                now: &cx.run_at,
+            },
+        )?;
+        self.stages.import = import.ok();
+        if !self.stages.import {
+            self.notes.push(format!(
+                "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
+                import.fetch.exit,
+                import.write.exit,
+                import.validation_errors(),
+                import.fetch.log,
+                import.write.log
+            ));
         }
-        M::Merged {
-            from,
-            commit,
-            base,
-            readded,
-        } => serde_json::json!({
-            "outcome": "merged",
-            "from": from.to_string(),
-            "commit": commit.to_string(),
-            "base": base.map(|b| b.to_string()),
-            "readded": readded,
-        }),
-        M::Conflicts { paths } => serde_json::json!({"outcome": "conflicts", "paths": paths}),
+        let report = import.report.clone();
+        let wrote = import.write.exit.is_some_and(|c| c <= 1);
+        self.steps.extend([import.fetch, import.write]);
+        if let Some(sheets) = report.as_ref().and_then(|r| r["sheets"].as_object()) {
+            self.refs.import_commits = sheets
+                .values()
+                .filter_map(|s| s["commit"].as_str().map(str::to_owned))
+                .collect();
+        }
+        self.d.import = t.elapsed().as_millis();
+        Ok((report, wrote))
     }
-}
 
-/// Move the import branch back to `before` (compare-and-swap from its current tip).
-fn restore_import(
-    repo: &sheets::DataRepo,
-    branch: &str,
-    before: Option<&str>,
-    notes: &mut Vec<String>,
-) {
-    let name = format!("refs/heads/{branch}");
-    let now = repo.resolve(&name).ok().flatten();
-    let Some(before) = before.and_then(|b| sheets::ObjectId::from_hex(b.as_bytes()).ok()) else {
-        notes.push(format!(
-            "merge: {branch} did not exist before this run; it is left at the new import"
-        ));
-        return;
-    };
-    if now == Some(before) {
-        return;
+    /// 2. merge the import branch into the runtime branch; on conflict the import branch is
+    ///    put back where it was ([`sheets::merge::merge_import`]).
+    fn merge(&mut self, cx: &Ctx<'_>, import_wrote: bool) -> crate::Result<Value> {
+        let t = Instant::now();
+        let a = cx.a;
+        if !import_wrote {
+            self.notes
+                .push("merge: skipped, the import did not run".into());
+            return Ok(serde_json::json!({"outcome": "skipped"}));
+        }
+        let before = match &self.refs.import_before {
+            Some(b) => Some(sheets::ObjectId::from_hex(b.as_bytes()).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let sig = sheets::Signature::default();
+        let merged = sheets::merge::merge_import(
+            &cx.repo,
+            &a.import_branch,
+            before,
+            &a.runtime_branch,
+            &sig,
+        );
+        let value = match merged {
+            Ok((outcome, undo)) => {
+                if let sheets::MergeOutcome::Conflicts { paths } = &outcome {
+                    self.notes.push(format!(
+                        "merge: {} and {} both changed {} record(s) differently; nothing written, the import branch is back at its old tip",
+                        a.import_branch,
+                        a.runtime_branch,
+                        paths.len()
+                    ));
+                    self.note_undo(&a.import_branch, undo);
+                } else {
+                    self.stages.merge = true;
+                }
+                outcome.to_json()
+            }
+            Err(e) => {
+                self.notes.push(format!("merge: {e}"));
+                serde_json::json!({"outcome": "error", "error": e.to_string()})
+            }
+        };
+        self.d.merge = t.elapsed().as_millis();
+        Ok(value)
     }
-    if let Err(e) = repo.update_ref(
-        &name,
-        now,
-        before,
-        &sheets::Signature::default(),
-        "t0-delta: merge conflict, import undone",
-    ) {
-        notes.push(format!(
-            "merge: could not put {branch} back at {before}: {e}"
-        ));
+
+    fn note_undo(&mut self, branch: &str, undo: sheets::merge::ImportUndo) {
+        use sheets::merge::ImportUndo as U;
+        match undo {
+            U::NotNeeded | U::Restored { .. } => {}
+            U::NoEarlierTip => self.notes.push(format!(
+                "merge: {branch} did not exist before this run; it is left at the new import"
+            )),
+            U::Failed { to, error } => self.notes.push(format!(
+                "merge: could not put {branch} back at {to}: {error}"
+            )),
+        }
+    }
+
+    /// 3. spam-prune and 4. reconcile, on the merged runtime branch.
+    fn prune_and_reconcile(
+        &mut self,
+        cx: &Ctx<'_>,
+    ) -> crate::Result<(Option<Value>, Option<Value>)> {
+        let a = cx.a;
+        let t = Instant::now();
+        let (step, prune_report) = pipeline::prune(
+            &cx.tools,
+            &cx.work,
+            &cx.repo_arg,
+            &a.evaluations_ref,
+            &a.runtime_branch,
+        )?;
+        self.stages.prune = step.ok();
+        if !step.ok() {
+            self.notes.push(format!(
+                "prune: spam-prune exit {:?}; see {}",
+                step.exit, step.log
+            ));
+        }
+        self.steps.push(step);
+        self.d.prune = t.elapsed().as_millis();
+
+        let t = Instant::now();
+        let (rsteps, reconcile_report) = pipeline::reconcile(
+            &cx.tools,
+            &cx.work,
+            &cx.repo_arg,
+            &a.runtime_branch,
+            a.credentials.as_deref(),
+            &[],
+        )?;
+        self.stages.reconcile = rsteps.iter().all(Step::ok);
+        for step in rsteps.iter().filter(|s| !s.ok()) {
+            self.notes.push(format!(
+                "reconcile: `{}` exit {:?}; see {}",
+                step.command, step.exit, step.log
+            ));
+        }
+        self.steps.extend(rsteps);
+        self.d.reconcile = t.elapsed().as_millis();
+        Ok((prune_report, reconcile_report))
+    }
+
+    /// The branch tips after the run, the verdict and the push command, in one report.
+    fn report(
+        mut self,
+        cx: &Ctx<'_>,
+        import_report: Option<Value>,
+        merge: Value,
+        prune_report: Option<Value>,
+        reconcile_report: Option<Value>,
+    ) -> crate::Result<Report> {
+        let a = cx.a;
+        self.refs.import_after = hex(tip(&cx.repo, &a.import_branch)?);
+        self.refs.runtime_after = hex(tip(&cx.repo, &a.runtime_branch)?);
+        let st = &self.stages;
+        let passed = st.import && st.merge && st.prune && st.reconcile;
+        let push_command = match (&self.refs.import_after, &self.refs.runtime_after) {
+            (Some(i), Some(r)) if st.merge => Some(format!(
+                "git -C {} push --atomic {} {i}:refs/heads/{} {r}:refs/heads/{}",
+                cx.repo_arg, a.remote, a.import_branch, a.runtime_branch
+            )),
+            _ => None,
+        };
+        Ok(Report {
+            run_at: cx.run_at.clone(),
+            source_host: a.source_host.clone(),
+            data_repo: cx.repo_arg.clone(),
+            import_branch: a.import_branch.clone(),
+            runtime_branch: a.runtime_branch.clone(),
+            work_dir: cx.work.display().to_string(),
+            stages: self.stages,
+            passed,
+            durations_ms: self.d,
+            refs: self.refs,
+            import_report,
+            merge,
+            prune_report,
+            reconcile_report,
+            push_command,
+            steps: self.steps,
+            notes: self.notes,
+        })
     }
 }
 

@@ -41,6 +41,88 @@ impl MergeOutcome {
     }
 }
 
+impl MergeOutcome {
+    /// The outcome as a report value: `{"outcome": "fast-forward", "from": …, "to": …}`,
+    /// `{"outcome": "conflicts", "paths": […]}`, … (commit ids as hex strings).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            MergeOutcome::UpToDate { tip } => {
+                json!({"outcome": "up-to-date", "tip": tip.to_string()})
+            }
+            MergeOutcome::Created { tip } => json!({"outcome": "created", "tip": tip.to_string()}),
+            MergeOutcome::FastForward { from, to } => {
+                json!({"outcome": "fast-forward", "from": from.to_string(), "to": to.to_string()})
+            }
+            MergeOutcome::Merged {
+                from,
+                commit,
+                base,
+                readded,
+            } => json!({
+                "outcome": "merged",
+                "from": from.to_string(),
+                "commit": commit.to_string(),
+                "base": base.map(|b| b.to_string()),
+                "readded": readded,
+            }),
+            MergeOutcome::Conflicts { paths } => json!({"outcome": "conflicts", "paths": paths}),
+        }
+    }
+}
+
+/// What happened to the import branch after a conflicting T-0 merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportUndo {
+    /// The merge did not conflict (or the import branch was already at its old tip).
+    NotNeeded,
+    /// The import branch is back at the tip it had before the run.
+    Restored { to: ObjectId },
+    /// The import branch did not exist before the run; it is left at the new import.
+    NoEarlierTip,
+    /// Putting it back failed (the branch moved meanwhile, or the ref could not be written).
+    Failed { to: ObjectId, error: String },
+}
+
+/// The T-0 merge (runbook T-0 0:01): merge `refs/heads/<import_branch>` into
+/// `refs/heads/<runtime_branch>`. On a conflict nothing is merged, and the import branch is
+/// moved back to `import_before` (its tip before this run's import) by compare-and-swap, so
+/// the run leaves every ref as it found it.
+pub fn merge_import(
+    repo: &DataRepo,
+    import_branch: &str,
+    import_before: Option<ObjectId>,
+    runtime_branch: &str,
+    signature: &Signature,
+) -> Result<(MergeOutcome, ImportUndo), EditError> {
+    let import_ref = format!("refs/heads/{import_branch}");
+    let outcome = merge_branch(repo, &import_ref, runtime_branch, signature)?;
+    if !matches!(outcome, MergeOutcome::Conflicts { .. }) {
+        return Ok((outcome, ImportUndo::NotNeeded));
+    }
+    let Some(before) = import_before else {
+        return Ok((outcome, ImportUndo::NoEarlierTip));
+    };
+    let now = repo.resolve(&import_ref).ok().flatten();
+    if now == Some(before) {
+        return Ok((outcome, ImportUndo::NotNeeded));
+    }
+    let undo = match repo.update_ref(
+        &import_ref,
+        now,
+        before,
+        signature,
+        "t0-delta: merge conflict, import undone",
+    ) {
+        Ok(()) => ImportUndo::Restored { to: before },
+        Err(e) => ImportUndo::Failed {
+            to: before,
+            error: e.to_string(),
+        },
+    };
+    Ok((outcome, undo))
+}
+
 /// Merge the commit `source_ref` points at into `refs/heads/<into>`; every ref update is
 /// compare-and-swap.
 pub fn merge_branch(

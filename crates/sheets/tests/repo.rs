@@ -765,3 +765,60 @@ fn merges_fast_forward_three_way_and_stop_on_conflict_with_nothing_written() {
     assert_eq!(packs, packs_after);
     fsck(&bare);
 }
+
+/// The T-0 merge: a clean merge leaves the import branch alone; a conflict merges nothing and
+/// puts the import branch back at the tip it had before the run.
+#[test]
+fn merge_import_undoes_the_import_on_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let sig = fixed_signature();
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "a = 1\n")],
+        "import 1",
+    );
+    let (out, undo) =
+        sheets::merge::merge_import(&repo, "legacy-import", None, "published", &sig).unwrap();
+    assert_eq!(out.to_json()["outcome"], "created");
+    assert_eq!(
+        out.to_json()["tip"],
+        git(&bare, &["rev-parse", "legacy-import"]).trim()
+    );
+    assert_eq!(undo, sheets::merge::ImportUndo::NotNeeded);
+
+    commit_files(
+        &repo,
+        "published",
+        "empty",
+        &[("people/a.toml", "a = 'runtime'\n")],
+        "edit",
+    );
+    let import_before = repo.resolve("refs/heads/legacy-import").unwrap();
+    commit_files(
+        &repo,
+        "legacy-import",
+        "empty",
+        &[("people/a.toml", "a = 2\n")],
+        "import 2",
+    );
+    let published_before = git(&bare, &["rev-parse", "published"]);
+    let (out, undo) =
+        sheets::merge::merge_import(&repo, "legacy-import", import_before, "published", &sig)
+            .unwrap();
+    assert_eq!(
+        out.to_json(),
+        serde_json::json!({"outcome": "conflicts", "paths": ["people/a.toml"]})
+    );
+    let before = import_before.unwrap();
+    assert_eq!(undo, sheets::merge::ImportUndo::Restored { to: before });
+    assert_eq!(
+        git(&bare, &["rev-parse", "legacy-import"]).trim(),
+        before.to_string()
+    );
+    assert_eq!(git(&bare, &["rev-parse", "published"]), published_before);
+    fsck(&bare);
+}

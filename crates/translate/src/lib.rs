@@ -15,6 +15,7 @@
 //! ```
 
 mod blog;
+pub mod count_diff;
 pub mod example;
 mod ids;
 pub mod input;
