@@ -575,6 +575,34 @@ fn protect_keeps_classes_and_at_risk_flags_the_rest() {
     assert!(run.stderr.contains("unknown class"), "{}", run.stderr);
 }
 
+/// `githubUserId = 0` is not a linked account (the one rule of `sheets::people`, as reconcile
+/// and mailer read it); a `githubUserId` that is not an integer holds the person as an
+/// unreadable record.
+#[test]
+fn github_user_id_zero_is_not_linked() {
+    let mut w = World::new();
+    w.person(1, "zero", json!({"githubUserId": 0}));
+    w.person(2, "linked", json!({"githubUserId": 4242}));
+    w.person(3, "garbled", json!({"githubUserId": "4242"}));
+    for s in ["zero", "linked", "garbled"] {
+        w.eval(s, "heuristic-v1", "spam", 0.99);
+    }
+    let repo = w.build();
+    let (run, report) = repo.run_json(&["--dry-run", "--protect=github"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.slugs(), ["zero"]);
+    assert_eq!(run.lines()[0]["atRisk"], json!([]));
+    assert_eq!(report["protectedByClass"], json!({"github": 1}));
+    assert_eq!(
+        report["unreadableBranchRecords"][0]["path"],
+        "people/garbled.toml"
+    );
+    assert_eq!(
+        report["unreadableBranchRecords"][0]["error"],
+        "`githubUserId` is not an integer"
+    );
+}
+
 #[test]
 fn missing_evaluations_ref_is_fatal_and_writes_nothing() {
     let repo = matrix().build();
