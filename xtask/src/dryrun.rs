@@ -5,6 +5,7 @@
 //! evaluations and credentials export, and the stand-in target serving the result. With
 //! `--source-host`, `--data-repo` and `--target` it runs the real rehearsal.
 
+use crate::journal::Journal;
 use crate::pipeline::{self, CountDiff, Step, Tools, read_json, run_tool};
 use fixtures::laddr::Site;
 use fixtures::laddr_server::{FaultKind, Faults, LaddrServer};
@@ -123,8 +124,7 @@ struct Ctx<'a> {
 struct Run {
     stages: Stages,
     d: Durations,
-    steps: Vec<Step>,
-    notes: Vec<String>,
+    log: Journal,
 }
 
 pub fn run(a: Args) -> crate::Result<ExitCode> {
@@ -167,8 +167,8 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         merge,
         prune_report,
         reconcile_report,
-        steps: run.steps,
-        notes: run.notes,
+        steps: run.log.steps,
+        notes: run.log.notes,
     };
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
     if let Some(p) = &a.json {
@@ -267,21 +267,10 @@ impl Run {
                 now: &cx.run_at,
             },
         )?;
-        self.stages.import = import.ok();
-        if !self.stages.import {
-            self.notes.push(format!(
-                "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
-                import.fetch.exit,
-                import.write.exit,
-                import.validation_errors(),
-                import.fetch.log,
-                import.write.log
-            ));
-        }
-        let report = import.report.clone();
-        self.steps.extend([import.fetch, import.write]);
+        let imported = self.log.import(import);
+        self.stages.import = imported.ok;
         self.d.import = t.elapsed().as_millis();
-        Ok(report)
+        Ok(imported.report)
     }
 
     /// 2. count diff against laddr's totals ([`translate::count_diff`]).
@@ -312,7 +301,7 @@ impl Run {
         let count_diffs = pipeline::count_diffs(&totals_text, import_report);
         self.stages.count_diff = count_diffs.iter().all(|c| c.matched);
         for c in count_diffs.iter().filter(|c| !c.matched) {
-            self.notes.push(match c.source_total {
+            self.log.notes.push(match c.source_total {
                 None => format!(
                     "countDiff: laddr's total for {} could not be fetched (see {})",
                     c.sheet, step.log
@@ -323,7 +312,7 @@ impl Run {
                 ),
             });
         }
-        self.steps.push(step);
+        self.log.steps.push(step);
         self.d.count_diff = t.elapsed().as_millis();
         Ok(count_diffs)
     }
@@ -345,7 +334,8 @@ impl Run {
         let merge = match merged {
             Ok(outcome) => {
                 if let sheets::MergeOutcome::Conflicts { paths } = &outcome {
-                    self.notes
+                    self.log
+                        .notes
                         .push(format!("merge: conflicts in {}", paths.join(", ")));
                 } else {
                     self.stages.merge = true;
@@ -353,7 +343,7 @@ impl Run {
                 Some(outcome.to_json())
             }
             Err(e) => {
-                self.notes.push(format!("merge: {e}"));
+                self.log.notes.push(format!("merge: {e}"));
                 None
             }
         };
@@ -381,14 +371,8 @@ impl Run {
             &cx.a.evaluations_ref,
             "published",
         )?;
-        self.stages.prune = self.stages.merge && step.ok();
-        if !step.ok() {
-            self.notes.push(format!(
-                "prune: spam-prune exit {:?}; see {}",
-                step.exit, step.log
-            ));
-        }
-        self.steps.push(step);
+        let ok = self.log.prune(step);
+        self.stages.prune = self.stages.merge && ok;
         self.d.prune = t.elapsed().as_millis();
         Ok(prune_report)
     }
@@ -426,14 +410,7 @@ impl Run {
             credentials.as_deref(),
             &private_env,
         )?;
-        self.stages.reconcile = rsteps.iter().all(Step::ok);
-        for step in rsteps.iter().filter(|s| !s.ok()) {
-            self.notes.push(format!(
-                "reconcile: `{}` exit {:?}; see {}",
-                step.command, step.exit, step.log
-            ));
-        }
-        self.steps.extend(rsteps);
+        self.stages.reconcile = self.log.reconcile(rsteps);
         self.d.reconcile = t.elapsed().as_millis();
         Ok(reconcile_report)
     }
@@ -476,17 +453,18 @@ impl Run {
             )?;
             self.stages.smoke = step.ok();
             if !step.ok() {
-                self.notes.push(format!(
+                self.log.notes.push(format!(
                     "smoke: probe exit {:?}; see {}",
                     step.exit, step.log
                 ));
             }
-            self.steps.push(step);
+            self.log.steps.push(step);
             if let Some(r) = read_json(&cx.work.join("smoke.json")) {
                 smoke_checks = r["smokeChecks"].as_array().cloned().unwrap_or_default();
             }
         } else {
-            self.notes
+            self.log
+                .notes
                 .push("smoke: no --target given; the smoke stage did not run".into());
         }
         self.d.smoke = t.elapsed().as_millis();

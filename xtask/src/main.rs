@@ -4,6 +4,7 @@ mod bench;
 mod dist;
 mod dryrun;
 mod fixture;
+mod journal;
 mod pipeline;
 mod proc;
 mod t0;

@@ -3,6 +3,7 @@
 //! branch, `spam-prune`, `reconcile`; one JSON report with the commit ids to push. It never
 //! pushes: it prints the push command.
 
+use crate::journal::{Imported, Journal};
 use crate::pipeline::{self, Step, Tools};
 use serde::Serialize;
 use serde_json::Value;
@@ -105,8 +106,7 @@ fn hex(id: Option<sheets::ObjectId>) -> Option<String> {
 struct Run {
     stages: Stages,
     d: Durations,
-    steps: Vec<Step>,
-    notes: Vec<String>,
+    log: Journal,
     refs: Refs,
 }
 
@@ -195,20 +195,8 @@ impl Run {
                 now: &cx.run_at,
             },
         )?;
-        self.stages.import = import.ok();
-        if !self.stages.import {
-            self.notes.push(format!(
-                "import: laddr-fetch exit {:?}, sheet-write exit {:?}, {} validation error(s); see {} and {}",
-                import.fetch.exit,
-                import.write.exit,
-                import.validation_errors(),
-                import.fetch.log,
-                import.write.log
-            ));
-        }
-        let report = import.report.clone();
-        let wrote = import.write.exit.is_some_and(|c| c <= 1);
-        self.steps.extend([import.fetch, import.write]);
+        let Imported { ok, wrote, report } = self.log.import(import);
+        self.stages.import = ok;
         if let Some(sheets) = report.as_ref().and_then(|r| r["sheets"].as_object()) {
             self.refs.import_commits = sheets
                 .values()
@@ -225,7 +213,8 @@ impl Run {
         let t = Instant::now();
         let a = cx.a;
         if !import_wrote {
-            self.notes
+            self.log
+                .notes
                 .push("merge: skipped, the import did not run".into());
             return Ok(serde_json::json!({"outcome": "skipped"}));
         }
@@ -244,7 +233,7 @@ impl Run {
         let value = match merged {
             Ok((outcome, undo)) => {
                 if let sheets::MergeOutcome::Conflicts { paths } = &outcome {
-                    self.notes.push(format!(
+                    self.log.notes.push(format!(
                         "merge: {} and {} both changed {} record(s) differently; nothing written, the import branch is back at its old tip",
                         a.import_branch,
                         a.runtime_branch,
@@ -257,7 +246,7 @@ impl Run {
                 outcome.to_json()
             }
             Err(e) => {
-                self.notes.push(format!("merge: {e}"));
+                self.log.notes.push(format!("merge: {e}"));
                 serde_json::json!({"outcome": "error", "error": e.to_string()})
             }
         };
@@ -269,10 +258,10 @@ impl Run {
         use sheets::merge::ImportUndo as U;
         match undo {
             U::NotNeeded | U::Restored { .. } => {}
-            U::NoEarlierTip => self.notes.push(format!(
+            U::NoEarlierTip => self.log.notes.push(format!(
                 "merge: {branch} did not exist before this run; it is left at the new import"
             )),
-            U::Failed { to, error } => self.notes.push(format!(
+            U::Failed { to, error } => self.log.notes.push(format!(
                 "merge: could not put {branch} back at {to}: {error}"
             )),
         }
@@ -292,14 +281,7 @@ impl Run {
             &a.evaluations_ref,
             &a.runtime_branch,
         )?;
-        self.stages.prune = step.ok();
-        if !step.ok() {
-            self.notes.push(format!(
-                "prune: spam-prune exit {:?}; see {}",
-                step.exit, step.log
-            ));
-        }
-        self.steps.push(step);
+        self.stages.prune = self.log.prune(step);
         self.d.prune = t.elapsed().as_millis();
 
         let t = Instant::now();
@@ -311,14 +293,7 @@ impl Run {
             a.credentials.as_deref(),
             &[],
         )?;
-        self.stages.reconcile = rsteps.iter().all(Step::ok);
-        for step in rsteps.iter().filter(|s| !s.ok()) {
-            self.notes.push(format!(
-                "reconcile: `{}` exit {:?}; see {}",
-                step.command, step.exit, step.log
-            ));
-        }
-        self.steps.extend(rsteps);
+        self.stages.reconcile = self.log.reconcile(rsteps);
         self.d.reconcile = t.elapsed().as_millis();
         Ok((prune_report, reconcile_report))
     }
@@ -360,8 +335,8 @@ impl Run {
             prune_report,
             reconcile_report,
             push_command,
-            steps: self.steps,
-            notes: self.notes,
+            steps: self.log.steps,
+            notes: self.log.notes,
         })
     }
 }

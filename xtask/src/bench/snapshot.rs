@@ -4,16 +4,49 @@
 
 use super::setup::{Ctx, NOW};
 use super::{
-    Args, Row, Section, git, mb, measure_child, measure_runs, met, ratio, tool, write_blob_file,
+    Args, Row, Runs, Section, git, mb, measure_child, measure_runs, met, ratio, tool,
+    write_blob_file,
 };
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 /// The TypeScript importer on the same data from a loopback server (issue 4, DESIGN §6).
 const REFERENCE: &str = "72 s and 350 MB";
 
+/// What the benchmark measured.
+struct Measured {
+    ours: Runs,
+    dry: Runs,
+    noop: Runs,
+    fast_import: Runs,
+    /// Median time and peak memory of the floor.
+    floor: (Duration, u64),
+    records: usize,
+    bytes: usize,
+    commits: String,
+    same_tree: bool,
+    problems: u64,
+    write_errors: usize,
+}
+
 pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
+    let m = measure(ctx, a)?;
+    Ok(Section {
+        title: format!(
+            "sheet-write: the full snapshot ({} records, {:.1} MB of TOML) into a fresh bare repo",
+            m.records,
+            m.bytes as f64 / 1e6
+        ),
+        what: what(ctx, &m),
+        rows: rows(&m),
+        verdicts: verdicts(ctx, &m),
+    })
+}
+
+/// The write, its dry run and no-op re-run, the floor, and `git fast-import` of the same blobs.
+fn measure(ctx: &Ctx, a: &Args) -> crate::Result<Measured> {
     let dir = ctx.dir().join("sheet-write");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let repo = dir.join("data.git");
@@ -94,9 +127,34 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
         ));
     }
 
-    // git fast-import: the same blobs and one commit of the same tree on top of `empty`.
+    let (fast_import, same_tree) = fast_import(ctx, a, &dir, &repo, &paths, blobs)?;
+    Ok(Measured {
+        ours,
+        dry,
+        noop,
+        fast_import,
+        floor,
+        records: paths.len(),
+        bytes,
+        commits,
+        same_tree,
+        problems,
+        write_errors,
+    })
+}
+
+/// `git fast-import` of the same blobs and one commit of the same tree on top of `empty`;
+/// also whether its tree is ours.
+fn fast_import(
+    ctx: &Ctx,
+    a: &Args,
+    dir: &Path,
+    repo: &Path,
+    paths: &[(String, u32)],
+    blobs: Vec<Vec<u8>>,
+) -> crate::Result<(Runs, bool)> {
     let stream = dir.join("fast-import.stream");
-    write_stream(&stream, &paths, &blobs)?;
+    write_stream(&stream, paths, &blobs)?;
     drop(blobs);
     let fi_repo = dir.join("fast-import.git");
     // As many runs as ours: at about the same speed, one noisy run would decide the verdict.
@@ -109,128 +167,118 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
             .stdout(Stdio::null());
         Ok(c)
     })?;
-    let ours_tree = git(&repo, &["rev-parse", "refs/heads/legacy-import^{tree}"])?;
+    let ours_tree = git(repo, &["rev-parse", "refs/heads/legacy-import^{tree}"])?;
     let fi_tree = git(&fi_repo, &["rev-parse", "refs/heads/bench^{tree}"])?;
-    let same_tree = ours_tree.trim() == fi_tree.trim();
+    Ok((fi, ours_tree.trim() == fi_tree.trim()))
+}
 
-    let f = floor.0;
+fn what(ctx: &Ctx, m: &Measured) -> String {
+    format!(
+        "The real `sheet-write` release binary reads the full-scale fixture site as saved once by \
+         `laddr-fetch` ({:.1} MB of NDJSON), translates it and writes {} per-sheet snapshot commits \
+         onto `legacy-import`, starting from an `empty` branch that holds only the 12 sheet configs. The \
+         floor hashes and zlib-compresses the same blobs (read back from the written repo) in one thread. \
+         `git fast-import` writes the same blobs and one commit of the same tree on top of `empty` \
+         (same tree id as ours: {}). The no-op re-run is `sheet-write` again with the same input on the \
+         repo it just wrote (branch unchanged, checked). Ratios are against the floor. For scale: the \
+         TypeScript importer needs {REFERENCE} for the same data from a loopback server.",
+        std::fs::metadata(&ctx.ndjson).map_or(0, |m| m.len()) as f64 / 1e6,
+        m.commits,
+        if m.same_tree { "yes" } else { "**no**" }
+    )
+}
+
+fn rows(m: &Measured) -> Vec<Row> {
+    let f = m.floor.0;
+    let row = |name: &str, r: &Runs| Row {
+        name: name.into(),
+        median: r.median,
+        cpu: Some(r.cpu),
+        peak_rss: r.peak_rss,
+        ratio: ratio(r.median, f),
+    };
+    vec![
+        Row {
+            name: "floor: SHA-1 + zlib of the same blobs, one thread".into(),
+            median: f,
+            cpu: None,
+            peak_rss: m.floor.1,
+            ratio: "1.00x".into(),
+        },
+        row("sheet-write, fresh repo", &m.ours),
+        row(
+            "sheet-write --dry-run, fresh repo (nothing written)",
+            &m.dry,
+        ),
+        row("sheet-write, no-op re-run", &m.noop),
+        row("git fast-import, same blobs and tree", &m.fast_import),
+    ]
+}
+
+fn verdicts(ctx: &Ctx, m: &Measured) -> Vec<String> {
+    let (ours, dry, noop, fi) = (&m.ours, &m.dry, &m.noop, &m.fast_import);
+    let f = m.floor.0;
     let goal_floor = ours.median.as_secs_f64() <= 5.0 * f.as_secs_f64();
     let goal_fi = ours.median < fi.median;
     let goal_mem = ours.peak_rss < 300_000_000;
     let goal_noop = noop.median.as_secs_f64() <= 3.0 * f.as_secs_f64();
-    Ok(Section {
-        title: format!(
-            "sheet-write: the full snapshot ({} records, {:.1} MB of TOML) into a fresh bare repo",
-            paths.len(),
-            bytes as f64 / 1e6
+    vec![
+        format!(
+            "Within 5x of the floor: {} ({:.2}x).",
+            met(goal_floor),
+            ours.median.as_secs_f64() / f.as_secs_f64()
         ),
-        what: format!(
-            "The real `sheet-write` release binary reads the full-scale fixture site as saved once by \
-             `laddr-fetch` ({:.1} MB of NDJSON), translates it and writes {commits} per-sheet snapshot commits \
-             onto `legacy-import`, starting from an `empty` branch that holds only the 12 sheet configs. The \
-             floor hashes and zlib-compresses the same blobs (read back from the written repo) in one thread. \
-             `git fast-import` writes the same blobs and one commit of the same tree on top of `empty` \
-             (same tree id as ours: {}). The no-op re-run is `sheet-write` again with the same input on the \
-             repo it just wrote (branch unchanged, checked). Ratios are against the floor. For scale: the \
-             TypeScript importer needs {REFERENCE} for the same data from a loopback server.",
-            std::fs::metadata(&ctx.ndjson).map_or(0, |m| m.len()) as f64 / 1e6,
-            if same_tree { "yes" } else { "**no**" }
+        format!(
+            "Faster than git fast-import: {} ({:.2}x as fast). fast-import is handed ready-made blobs; \
+             sheet-write also parses and translates the NDJSON and encodes the TOML, which its --dry-run \
+             alone takes {:.2} s of; the writing left ({:.2} s) is {:.2}x as fast as fast-import.",
+            met(goal_fi),
+            fi.median.as_secs_f64() / ours.median.as_secs_f64(),
+            dry.median.as_secs_f64(),
+            ours.median.saturating_sub(dry.median).as_secs_f64(),
+            fi.median.as_secs_f64()
+                / ours
+                    .median
+                    .saturating_sub(dry.median)
+                    .as_secs_f64()
+                    .max(1e-9)
         ),
-        rows: vec![
-            Row {
-                name: "floor: SHA-1 + zlib of the same blobs, one thread".into(),
-                median: f,
-                cpu: None,
-                peak_rss: floor.1,
-                ratio: "1.00x".into(),
-            },
-            Row {
-                name: "sheet-write, fresh repo".into(),
-                median: ours.median,
-                cpu: Some(ours.cpu),
-                peak_rss: ours.peak_rss,
-                ratio: ratio(ours.median, f),
-            },
-            Row {
-                name: "sheet-write --dry-run, fresh repo (nothing written)".into(),
-                median: dry.median,
-                cpu: Some(dry.cpu),
-                peak_rss: dry.peak_rss,
-                ratio: ratio(dry.median, f),
-            },
-            Row {
-                name: "sheet-write, no-op re-run".into(),
-                median: noop.median,
-                cpu: Some(noop.cpu),
-                peak_rss: noop.peak_rss,
-                ratio: ratio(noop.median, f),
-            },
-            Row {
-                name: "git fast-import, same blobs and tree".into(),
-                median: fi.median,
-                cpu: Some(fi.cpu),
-                peak_rss: fi.peak_rss,
-                ratio: ratio(fi.median, f),
-            },
-        ],
-        verdicts: vec![
-            format!(
-                "Within 5x of the floor: {} ({:.2}x).",
-                met(goal_floor),
-                ours.median.as_secs_f64() / f.as_secs_f64()
+        format!(
+            "Peak memory under 300 MB: {} ({:.1} MB for the fresh write; the no-op re-run, which also \
+             holds the records it read back from the branch, peaks at {:.1} MB, {} 300 MB).",
+            met(goal_mem),
+            mb(ours.peak_rss),
+            mb(noop.peak_rss),
+            if noop.peak_rss < 300_000_000 {
+                "under"
+            } else {
+                "over"
+            }
+        ),
+        format!(
+            "No-op re-run within 3x of the floor: {} ({:.2}x).",
+            met(goal_noop),
+            noop.median.as_secs_f64() / f.as_secs_f64()
+        ),
+        match &ctx.fetch_once {
+            Some(fetch) => format!(
+                "Against the TypeScript importer ({REFERENCE}, fetch included): fetching the site from the \
+                 loopback server with `laddr-fetch --concurrency 4` (no latency, one run: {:.2} s, {:.1} MB) \
+                 plus this write take {:.2} s, {:.0}x less time; sheet-write's peak is {:.1}x smaller.",
+                fetch.wall.as_secs_f64(),
+                mb(fetch.peak_rss),
+                fetch.wall.as_secs_f64() + ours.median.as_secs_f64(),
+                72.0 / (fetch.wall.as_secs_f64() + ours.median.as_secs_f64()),
+                350e6 / ours.peak_rss.max(1) as f64
             ),
-            format!(
-                "Faster than git fast-import: {} ({:.2}x as fast). fast-import is handed ready-made blobs; \
-                 sheet-write also parses and translates the NDJSON and encodes the TOML, which its --dry-run \
-                 alone takes {:.2} s of; the writing left ({:.2} s) is {:.2}x as fast as fast-import.",
-                met(goal_fi),
-                fi.median.as_secs_f64() / ours.median.as_secs_f64(),
-                dry.median.as_secs_f64(),
-                ours.median.saturating_sub(dry.median).as_secs_f64(),
-                fi.median.as_secs_f64()
-                    / ours
-                        .median
-                        .saturating_sub(dry.median)
-                        .as_secs_f64()
-                        .max(1e-9)
-            ),
-            format!(
-                "Peak memory under 300 MB: {} ({:.1} MB for the fresh write; the no-op re-run, which also \
-                 holds the records it read back from the branch, peaks at {:.1} MB, {} 300 MB).",
-                met(goal_mem),
-                mb(ours.peak_rss),
-                mb(noop.peak_rss),
-                if noop.peak_rss < 300_000_000 {
-                    "under"
-                } else {
-                    "over"
-                }
-            ),
-            format!(
-                "No-op re-run within 3x of the floor: {} ({:.2}x).",
-                met(goal_noop),
-                noop.median.as_secs_f64() / f.as_secs_f64()
-            ),
-            match &ctx.fetch_once {
-                Some(fetch) => format!(
-                    "Against the TypeScript importer ({REFERENCE}, fetch included): fetching the site from the \
-                     loopback server with `laddr-fetch --concurrency 4` (no latency, one run: {:.2} s, {:.1} MB) \
-                     plus this write take {:.2} s, {:.0}x less time; sheet-write's peak is {:.1}x smaller.",
-                    fetch.wall.as_secs_f64(),
-                    mb(fetch.peak_rss),
-                    fetch.wall.as_secs_f64() + ours.median.as_secs_f64(),
-                    72.0 / (fetch.wall.as_secs_f64() + ours.median.as_secs_f64()),
-                    350e6 / ours.peak_rss.max(1) as f64
-                ),
-                None => String::new(),
-            },
-            format!(
-                "sheet-write exit codes {:?}; its report on the fixture (which plants laddr's quirks): \
-                 {problems} row problems, {write_errors} write errors.",
-                ours.codes
-            ),
-        ],
-    })
+            None => String::new(),
+        },
+        format!(
+            "sheet-write exit codes {:?}; its report on the fixture (which plants laddr's quirks): \
+             {} row problems, {} write errors.",
+            ours.codes, m.problems, m.write_errors
+        ),
+    ]
 }
 
 /// Every blob of `legacy-import` outside `.gitsheets/`: (path, mode, bytes sorted by path).
