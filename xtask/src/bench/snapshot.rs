@@ -158,7 +158,7 @@ fn fast_import(
     drop(blobs);
     let fi_repo = dir.join("fast-import.git");
     // As many runs as ours: at about the same speed, one noisy run would decide the verdict.
-    let fi = measure_runs("git-fast-import", &dir, a.runs, &[0], |_| {
+    let fi = measure_runs("git-fast-import", dir, a.runs, &[0], |_| {
         ctx.copy_repo(&ctx.template, &fi_repo)?;
         let mut c = tool("git");
         c.args(["fast-import", "--quiet"])
