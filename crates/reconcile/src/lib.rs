@@ -38,15 +38,21 @@ pub enum Error {
     },
 }
 
+impl From<sheets::people::BadPerson> for Error {
+    fn from(b: sheets::people::BadPerson) -> Self {
+        Error::BadPerson {
+            what: b.what,
+            message: b.message,
+        }
+    }
+}
+
 impl From<sheets::people::PeopleError> for Error {
     fn from(e: sheets::people::PeopleError) -> Self {
         use sheets::people::PeopleError as P;
         match e {
             P::Repo(e) => e.into(),
-            P::Bad(b) => Error::BadPerson {
-                what: b.what,
-                message: b.message,
-            },
+            P::Bad(b) => b.into(),
             unreadable @ P::Unreadable { .. } => Error::Sheet(unreadable.to_string()),
         }
     }
