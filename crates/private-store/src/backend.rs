@@ -287,6 +287,85 @@ impl S3Backend {
         }
     }
 
+    /// A presigned `GET` on the bucket itself with `query` (sorted by name, as signing needs).
+    fn signed_bucket_get(&self, query: &[(&str, &str)]) -> url::Url {
+        rusty_s3::signing::sign(
+            &jiff::Timestamp::now(),
+            rusty_s3::Method::Get,
+            self.bucket.base_url().clone(),
+            self.credentials.key(),
+            self.credentials.secret(),
+            self.credentials.token(),
+            self.bucket.region(),
+            SIGN_FOR.as_secs(),
+            query.iter().copied(),
+            std::iter::empty(),
+        )
+    }
+
+    /// A `GET` whose answer must be 200; returns the body as text.
+    fn get_text(&self, what: &str, url: &url::Url) -> Result<String, Error> {
+        let mut resp = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| self.http_err(what, e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| self.http_err(what, e))?;
+        if status != 200 {
+            return Err(self.status_err(what, "GET", status, &body));
+        }
+        String::from_utf8(body).map_err(|e| Error::S3 {
+            location: self.location(what),
+            message: format!("answer is not UTF-8: {e}"),
+        })
+    }
+
+    /// `GetBucketVersioning`: `Enabled`, `Suspended`, or empty when never enabled.
+    pub(crate) fn versioning(&self) -> Result<String, Error> {
+        let url = self.signed_bucket_get(&[("versioning", "")]);
+        let xml = self.get_text("?versioning", &url)?;
+        Ok(crate::versions::text(&xml, "Status").unwrap_or_default())
+    }
+
+    /// `ListObjectVersions` of exactly `key`, every page, newest first.
+    pub(crate) fn versions(&self, key: &str) -> Result<Vec<crate::ObjectVersion>, Error> {
+        let mut out = Vec::new();
+        let mut marker: Option<(String, String)> = None;
+        loop {
+            let url = match &marker {
+                None => self.signed_bucket_get(&[("prefix", key), ("versions", "")]),
+                Some((k, v)) => self.signed_bucket_get(&[
+                    ("key-marker", k),
+                    ("prefix", key),
+                    ("version-id-marker", v),
+                    ("versions", ""),
+                ]),
+            };
+            let page = crate::versions::parse_versions(&self.get_text(key, &url)?);
+            out.extend(page.entries.into_iter().filter(|v| v.key == key));
+            match page.next {
+                Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// `GetObject` of one version.
+    pub(crate) fn get_version(&self, key: &str, version_id: &str) -> Result<Vec<u8>, Error> {
+        let mut action = self.bucket.get_object(Some(&self.credentials), key);
+        action
+            .query_mut()
+            .insert("versionId", version_id.to_owned());
+        let url = action.sign(SIGN_FOR);
+        Ok(self.get_text(key, &url)?.into_bytes())
+    }
+
     fn status_err(&self, key: &str, method: &str, status: u16, body: &[u8]) -> Error {
         let detail = match error_code(body) {
             Some(code) => format!(" ({code})"),

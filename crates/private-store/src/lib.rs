@@ -21,6 +21,7 @@ mod fields;
 mod records;
 mod table;
 pub mod validate;
+mod versions;
 
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -31,6 +32,7 @@ pub use backend::{S3Config, Version};
 pub use fields::Fields;
 pub use records::{Credential, HashFormat, Newsletter, Profile, Record};
 pub use table::Table;
+pub use versions::ObjectVersion;
 
 use backend::{Backend, S3Backend};
 
@@ -132,6 +134,39 @@ impl PrivateStore {
             .backend
             .write(R::FILE, &table.to_bytes(), &table.version)?;
         Ok(())
+    }
+
+    /// Whether this store is an S3 bucket (which keeps object versions) rather than a directory.
+    pub fn is_s3(&self) -> bool {
+        matches!(self.backend, Backend::S3(_))
+    }
+
+    /// The bucket's versioning status (`Enabled`, `Suspended`, or empty when it was never
+    /// enabled); `None` for a directory store.
+    pub fn versioning_status(&self) -> Result<Option<String>, Error> {
+        match &self.backend {
+            Backend::S3(s3) => s3.versioning().map(Some),
+            Backend::Dir(_) => Ok(None),
+        }
+    }
+
+    /// Every version (and delete marker) of `key`, newest first; `None` for a directory store.
+    pub fn versions(&self, key: &str) -> Result<Option<Vec<ObjectVersion>>, Error> {
+        match &self.backend {
+            Backend::S3(s3) => s3.versions(key).map(Some),
+            Backend::Dir(_) => Ok(None),
+        }
+    }
+
+    /// The bytes of one version of `key` (S3 only; a directory store has no versions).
+    pub fn read_version(&self, key: &str, version_id: &str) -> Result<Vec<u8>, Error> {
+        match &self.backend {
+            Backend::S3(s3) => s3.get_version(key, version_id),
+            Backend::Dir(_) => Err(Error::Config(format!(
+                "{}: a directory store keeps no versions",
+                self.location(key)
+            ))),
+        }
     }
 
     /// The raw bytes of any object (e.g. `password-tokens.jsonl`), `None` when absent. Our tools

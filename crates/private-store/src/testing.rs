@@ -102,6 +102,26 @@ impl MotoServer {
         }
     }
 
+    /// Creates a bucket with versioning `Enabled` (`PUT /<bucket>?versioning`).
+    pub fn versioned_bucket(&self, name: &str) -> S3Config {
+        let cfg = self.bucket(name);
+        let body = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#;
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        let req = format!(
+            "PUT /{name}?versioning HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("enable versioning");
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        assert!(
+            resp.starts_with("HTTP/1.1 200"),
+            "enable versioning on {name}: {resp}"
+        );
+        cfg
+    }
+
     /// The environment a tool needs to use `bucket` (`STORAGE_BACKEND=s3` and `S3_*`).
     pub fn env(cfg: &S3Config) -> Vec<(&'static str, String)> {
         vec![

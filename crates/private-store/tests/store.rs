@@ -387,3 +387,36 @@ fn crash_child_writes_big_file() {
     store.save(&mut t).unwrap();
     unreachable!("the file-size limit should have killed this process");
 }
+
+/// Versioning status, the versions of an object newest first, and the bytes of an old version.
+#[test]
+fn versions_on_a_versioned_bucket_and_status_on_a_plain_one() {
+    let moto = MotoServer::start();
+    let plain = PrivateStore::s3(&moto.bucket("plain")).unwrap();
+    assert_eq!(plain.versioning_status().unwrap().as_deref(), Some(""));
+    let cfg = moto.versioned_bucket("versioned");
+    let store = PrivateStore::s3(&cfg).unwrap();
+    assert_eq!(
+        store.versioning_status().unwrap().as_deref(),
+        Some("Enabled")
+    );
+    private_store::testing::raw_put(&cfg, "profiles.jsonl", b"one\n");
+    private_store::testing::raw_put(&cfg, "profiles.jsonl", b"two\n");
+    private_store::testing::raw_put(&cfg, "profiles.jsonl.bak", b"other\n");
+    let versions = store.versions("profiles.jsonl").unwrap().unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert!(versions[0].is_latest && !versions[1].is_latest);
+    assert_eq!(
+        store
+            .read_version("profiles.jsonl", &versions[1].version_id)
+            .unwrap(),
+        b"one\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        PrivateStore::directory(dir.path())
+            .versions("profiles.jsonl")
+            .unwrap()
+            .is_none()
+    );
+}
