@@ -61,8 +61,57 @@ struct Report {
     prune_report: Option<Value>,
     reconcile_report: Option<Value>,
     push_command: Option<String>,
+    /// The private store at T-0, for `cutover watch` and `cutover rollback export`.
+    private_baseline: PrivateBaseline,
     steps: Vec<Step>,
     notes: Vec<String>,
+}
+
+/// When the private store's T-0 state was taken and, for the directory backend, the copy of its
+/// files (a versioned bucket keeps its own history: versions after `at` are post-T-0 writes).
+#[derive(Serialize)]
+struct PrivateBaseline {
+    at: String,
+    dir: Option<String>,
+}
+
+/// Copies the directory backend's private files (`*.jsonl`, `*.json`) into `<work>/private-baseline`.
+fn keep_private_baseline(work: &std::path::Path, notes: &mut Vec<String>) -> PrivateBaseline {
+    let at = translate::now_iso();
+    let source = match std::env::var("STORAGE_BACKEND").as_deref() {
+        Ok("filesystem") => std::env::var_os("CFP_PRIVATE_STORAGE_PATH").map(PathBuf::from),
+        _ => None,
+    };
+    let Some(source) = source else {
+        return PrivateBaseline { at, dir: None };
+    };
+    let dest = work.join("private-baseline");
+    let copied = std::fs::create_dir_all(&dest).and_then(|()| {
+        for entry in std::fs::read_dir(&source)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_file()
+                && !name.starts_with('.')
+                && (name.ends_with(".jsonl") || name.ends_with(".json"))
+            {
+                std::fs::copy(&path, dest.join(name))?;
+            }
+        }
+        Ok(())
+    });
+    match copied {
+        Ok(()) => PrivateBaseline {
+            at,
+            dir: Some(dest.display().to_string()),
+        },
+        Err(e) => {
+            notes.push(format!(
+                "private baseline: copying {}: {e}",
+                source.display()
+            ));
+            PrivateBaseline { at, dir: None }
+        }
+    }
 }
 
 #[derive(Serialize, Default)]
@@ -308,6 +357,7 @@ impl Run {
         reconcile_report: Option<Value>,
     ) -> crate::Result<Report> {
         let a = cx.a;
+        let private_baseline = keep_private_baseline(&cx.work, &mut self.log.notes);
         self.refs.import_after = hex(tip(&cx.repo, &a.import_branch)?);
         self.refs.runtime_after = hex(tip(&cx.repo, &a.runtime_branch)?);
         let st = &self.stages;
@@ -335,6 +385,7 @@ impl Run {
             prune_report,
             reconcile_report,
             push_command,
+            private_baseline,
             steps: self.log.steps,
             notes: self.log.notes,
         })
