@@ -1,0 +1,59 @@
+//! Cutover control (`reference/F` §3, DESIGN "Cutover control"): the pre-flight checklist a machine
+//! can check, the point-of-no-return watch, and the partial-write rollback.
+//!
+//! - [`preflight`]: each checklist item a [`check::Check`] with pass/fail and its evidence
+//!   ([`dns`] TTLs, the private bucket's versioning, the T-3 dry-run report, [`saml`] metadata and
+//!   its certificate, the GitHub OAuth `redirect_uri`, the data repo and the private store).
+//! - [`baseline`]: the T-0 tips (`--since`, `--private-baseline`, or a t0-delta report).
+//! - [`writes`]: every write since T-0 that is not the importer's or the prune's, from the runtime
+//!   branch fetched from its remote ([`remote`]) and the private store's history.
+//! - [`watch`] and [`rollback`]: the point of no return, the export and the compare-and-swap reset.
+
+pub mod baseline;
+pub mod check;
+pub mod cli;
+pub mod dns;
+pub mod preflight;
+pub mod private;
+pub mod remote;
+pub mod rollback;
+pub mod saml;
+pub mod watch;
+pub mod writes;
+
+/// Errors that stop a command (exit 2). Failed checks are not errors: they are reported.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Repo(#[from] sheets::RepoError),
+    #[error(transparent)]
+    Store(#[from] private_store::Error),
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("fetching {branch} from remote {remote}: {message}")]
+    Fetch {
+        remote: String,
+        branch: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Error {
+    pub(crate) fn file(path: &std::path::Path, e: impl std::fmt::Display) -> Error {
+        Error::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Seconds since the epoch as ISO 8601 UTC (`2026-08-15T12:00:00Z`).
+pub fn iso(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| seconds.to_string())
+}

@@ -1,0 +1,254 @@
+//! The partial-write rollback (`reference/F` §3): export every write after T-0, list the members
+//! whose writes are discarded (the `rollback-apology` campaign's input), then move the runtime
+//! branch back to the post-import tip by compare-and-swap, printing the push (never pushing).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Error;
+use crate::watch::Observation;
+use crate::writes::Write;
+
+/// The export's files, in the export directory.
+pub const PUBLIC_FILE: &str = "writes.ndjson";
+pub const PRIVATE_FILE: &str = "private-writes.ndjson";
+pub const MEMBERS_FILE: &str = "affected-members.ndjson";
+pub const MANIFEST_FILE: &str = "export.json";
+
+/// `export.json`: what was exported, and the tips `reset` must still find.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub exported_at: String,
+    pub data_repo: String,
+    pub branch: String,
+    pub remote: Option<String>,
+    /// The post-import tip the branch goes back to.
+    pub since: String,
+    /// The runtime branch's tip the export read (the remote's, after a fetch).
+    pub tip: String,
+    pub data_repo_writes: usize,
+    pub private_store_writes: usize,
+    pub affected_members: usize,
+    /// Writes no member could be named for (a non-`people/` record edited by the API).
+    pub unattributed_writes: usize,
+}
+
+/// One member whose writes the rollback discards (`affected-members.ndjson`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AffectedMember {
+    pub v: u8,
+    pub person_id: String,
+    pub slug: Option<String>,
+    pub full_name: Option<String>,
+    pub writes: Vec<WriteRef>,
+}
+
+/// A pointer to one discarded write.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WriteRef {
+    pub source: &'static str,
+    pub kind: &'static str,
+    pub record: String,
+    pub time: String,
+}
+
+/// Writes the export into `dir` (created; existing export files are refused, never overwritten).
+pub fn export(
+    obs: &Observation,
+    data_repo: &Path,
+    branch: &str,
+    since: gix::ObjectId,
+    dir: &Path,
+) -> Result<Manifest, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+    let repo = sheets::DataRepo::open(data_repo)?;
+    let people = people_index(&repo, &[obs.tip, since])?;
+    let (public, private): (Vec<&Write>, Vec<&Write>) =
+        obs.writes.iter().partition(|w| w.source == "data-repo");
+    let members = affected(&obs.writes, &people);
+    let unattributed = obs.writes.iter().filter(|w| w.person_id.is_none()).count();
+    write_lines(&dir.join(PUBLIC_FILE), &public)?;
+    write_lines(&dir.join(PRIVATE_FILE), &private)?;
+    write_lines(&dir.join(MEMBERS_FILE), &members.iter().collect::<Vec<_>>())?;
+    let manifest = Manifest {
+        exported_at: obs.at.clone(),
+        data_repo: data_repo.display().to_string(),
+        branch: branch.to_owned(),
+        remote: obs.remote.clone(),
+        since: since.to_string(),
+        tip: obs.tip.to_string(),
+        data_repo_writes: public.len(),
+        private_store_writes: private.len(),
+        affected_members: members.len(),
+        unattributed_writes: unattributed,
+    };
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::file(dir, e))? + "\n";
+    create_new(&dir.join(MANIFEST_FILE), text.as_bytes())?;
+    Ok(manifest)
+}
+
+/// Members by person id, with every write of theirs, in time order.
+fn affected(
+    writes: &[Write],
+    people: &HashMap<String, (String, Option<String>)>,
+) -> Vec<AffectedMember> {
+    let mut by_id: BTreeMap<&str, AffectedMember> = BTreeMap::new();
+    for w in writes {
+        let Some(id) = w.person_id.as_deref() else {
+            continue;
+        };
+        let known = people.get(id);
+        let m = by_id.entry(id).or_insert_with(|| AffectedMember {
+            v: 1,
+            person_id: id.to_owned(),
+            slug: w.slug.clone().or_else(|| known.map(|k| k.0.clone())),
+            full_name: known.and_then(|k| k.1.clone()),
+            writes: Vec::new(),
+        });
+        m.writes.push(WriteRef {
+            source: w.source,
+            kind: w.kind,
+            record: w.record.clone(),
+            time: w.time.clone(),
+        });
+    }
+    by_id.into_values().collect()
+}
+
+/// Person id → (slug, fullName), from the `people` sheet of the first commit that has it.
+fn people_index(
+    repo: &sheets::DataRepo,
+    commits: &[gix::ObjectId],
+) -> Result<HashMap<String, (String, Option<String>)>, Error> {
+    let mut out = HashMap::new();
+    for &c in commits {
+        let tree = repo.tree_of(c)?;
+        let Ok(config) = repo.sheet_config(tree, "people") else {
+            continue;
+        };
+        for r in repo.read_sheet(tree, &config)?.records {
+            let (Some(id), Some(slug)) = (r.record["id"].as_str(), r.record["slug"].as_str())
+            else {
+                continue;
+            };
+            let name = r
+                .record
+                .get("fullName")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            out.entry(id.to_owned()).or_insert((slug.to_owned(), name));
+        }
+    }
+    Ok(out)
+}
+
+fn write_lines<T: Serialize>(path: &Path, items: &[T]) -> Result<(), Error> {
+    let mut text = Vec::new();
+    for item in items {
+        serde_json::to_writer(&mut text, item).map_err(|e| Error::file(path, e))?;
+        text.push(b'\n');
+    }
+    create_new(path, &text)
+}
+
+/// Creates `path` with `bytes`, refusing to replace an earlier export.
+fn create_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            Error::file(
+                path,
+                format!("{e} (an earlier export is never overwritten; pick a new --out)"),
+            )
+        })?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::file(path, e))
+}
+
+/// Reads an export's manifest; its absence refuses the reset.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Refused(format!(
+            "{}: {e}: run `cutover rollback export` first; reset refuses without an export",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::file(&path, e))
+}
+
+/// What `reset` did or would do.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetOutcome {
+    pub applied: bool,
+    pub branch: String,
+    /// The local branch's value before.
+    pub from: String,
+    pub to: String,
+    pub push_command: String,
+}
+
+/// Moves `refs/heads/<branch>` back to the export's `since`, only if the branch (the remote's,
+/// freshly observed as `remote_tip`, and the local one) holds nothing the export did not see.
+pub fn reset(
+    manifest: &Manifest,
+    data_repo: &Path,
+    remote_tip: gix::ObjectId,
+    apply: bool,
+) -> Result<ResetOutcome, Error> {
+    let repo = sheets::DataRepo::open(data_repo)?;
+    let since = crate::baseline::resolve_commit(&repo, &manifest.since)?;
+    let exported = crate::baseline::resolve_commit(&repo, &manifest.tip)?;
+    if remote_tip != exported {
+        return Err(Error::Refused(format!(
+            "the runtime branch moved since the export ({} → {remote_tip}): new writes are not exported; nothing changed. Run `cutover rollback export` again",
+            manifest.tip
+        )));
+    }
+    let name = format!("refs/heads/{}", manifest.branch);
+    let local = repo
+        .resolve(&name)?
+        .ok_or_else(|| Error::Refused(format!("branch {} does not exist", manifest.branch)))?;
+    if !repo.ancestors(exported)?.contains(&local) {
+        return Err(Error::Refused(format!(
+            "local {name} is at {local}, which the export ({exported}) does not contain: resetting would lose writes; nothing changed"
+        )));
+    }
+    let remote = manifest.remote.as_deref().unwrap_or("origin");
+    let push_command = format!(
+        "git -C {} push --force-with-lease=refs/heads/{b}:{exported} {remote} {since}:refs/heads/{b}",
+        data_repo.display(),
+        b = manifest.branch
+    );
+    if apply && local != since {
+        repo.update_ref(
+            &name,
+            Some(local),
+            since,
+            &sheets::Signature::default(),
+            "cutover rollback reset: back to the post-import tip",
+        )?;
+    }
+    Ok(ResetOutcome {
+        applied: apply,
+        branch: manifest.branch.clone(),
+        from: local.to_string(),
+        to: since.to_string(),
+        push_command,
+    })
+}
+
+/// The default export directory: `rollback-<time>` in the current directory.
+pub fn default_dir(now: &str) -> PathBuf {
+    PathBuf::from(format!("rollback-{}", now.replace(':', "-")))
+}
