@@ -73,6 +73,11 @@ reconcile:
 t1-smoke ingress_ip:
     {{bin}}/probe --target={{target}} --resolve=codeforphilly.org:443:{{ingress_ip}} --data-repo={{data_repo}} --json={{scratch}}/smoke-T1.json
 
+# Pre-cutover checklist: every item a machine can check (exit 1 if any fails), then the manual list.
+# Resolvers to ask as extra flags, e.g. `just preflight --resolver=<ns1> --resolver=<ns2>`.
+preflight *flags:
+    {{bin}}/cutover preflight --public-url={{target}} {{flags}} --dry-run-report={{scratch}}/dry-run-T3.json --data-repo={{data_repo}} --json={{scratch}}/preflight.json
+
 # T-0 0:01: the final delta: fetch | import, merge into published, prune, reconcile. Never pushes.
 t0-delta:
     cargo xtask t0-delta --source-host={{source_host}} --data-repo={{data_repo}} --import-branch=legacy-import --runtime-branch=published --work-dir={{scratch}}/t0-delta --json={{scratch}}/t0-delta.json
@@ -80,6 +85,18 @@ t0-delta:
 # T-0 0:10: verify from this network.
 t0-verify network:
     {{bin}}/probe --target={{target}} --data-repo={{data_repo}} --seed=t0 --json={{scratch}}/smoke-T0-{{network}}.json
+
+# T-0 0:15 onward: one line a minute until the first real-user write lands (then exit 1).
+t0-watch:
+    {{bin}}/cutover watch --data-repo={{data_repo}} --t0-report={{scratch}}/t0-delta/report.json --follow --interval=60s
+
+# Rollback after users wrote: export every write since T-0 and the affected members.
+rollback-export:
+    {{bin}}/cutover rollback export --data-repo={{data_repo}} --t0-report={{scratch}}/t0-delta/report.json --out={{scratch}}/rollback
+
+# Rollback: move the runtime branch back to the post-import tip (CAS); prints the push, never pushes.
+rollback-reset:
+    {{bin}}/cutover rollback reset --data-repo={{data_repo}} --export={{scratch}}/rollback --apply --json={{scratch}}/rollback/reset.json
 
 # T+0 to T+1h: health every minute, readiness and smoke every five; exit 1 on an alarm.
 t1h-watch:
