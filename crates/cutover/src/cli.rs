@@ -27,6 +27,10 @@ use crate::watch::{Observation, Source};
   cutover rollback reset --export=/scratch/rollback            # shows what it would do
   cutover rollback reset --export=/scratch/rollback --apply    # then run the printed push
 
+The runtime branch is fetched with gix over ssh, git:// or a local path (this build has no
+HTTP transport): for an https remote, give the data repo an ssh push remote, or fetch it
+yourself into refs/heads/<branch> and pass --no-fetch.
+
 Exit: 0 ok (all checks pass; no write since T-0; export or reset done);
 1 ran and found something (a check failed; the point of no return is crossed);
 2 usage or fatal error (nothing changed)."
