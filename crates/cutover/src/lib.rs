@@ -11,7 +11,7 @@
 
 pub mod baseline;
 pub mod check;
-pub mod cli;
+pub mod command;
 pub mod dns;
 pub mod preflight;
 pub mod private;
@@ -42,6 +42,8 @@ pub enum Error {
     Refused(String),
 }
 
+impl cli::Fatal for Error {}
+
 impl Error {
     pub(crate) fn file(path: &std::path::Path, e: impl std::fmt::Display) -> Error {
         Error::File {
@@ -51,9 +53,9 @@ impl Error {
     }
 }
 
-/// Seconds since the epoch as ISO 8601 UTC (`2026-08-15T12:00:00Z`).
+/// Seconds since the epoch as the tools write times (`2026-08-15T12:00:00.000Z`).
 pub fn iso(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
+        .map(cli::clock::iso)
         .unwrap_or_else(|_| seconds.to_string())
 }

@@ -100,9 +100,7 @@ pub fn observe(
     }
     writes::sort_by_time(&mut found);
     Ok(Observation {
-        at: jiff::Timestamp::now()
-            .round(jiff::Unit::Second)
-            .map_or_else(|_| String::new(), |t| t.to_string()),
+        at: cli::clock::now_iso(),
         read_ref,
         remote,
         tip,

@@ -1,10 +1,12 @@
-//! The command line of `cutover`: flags, and each command run to an exit code (0 ok, 1 ran and
-//! found something, 2 usage or fatal). `main.rs` only parses and prints errors.
+//! The command line of `cutover`: flags, and each command run to an exit (0 ok, 1 ran and found
+//! something; an `Err` is 2, usage or fatal). `main.rs` only parses and hands over to
+//! [`cli::finish`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use cli::Exit;
 use private_store::PrivateStore;
 use serde_json::json;
 
@@ -15,7 +17,7 @@ use crate::watch::{Observation, Source};
 #[derive(Parser)]
 #[command(
     name = "cutover",
-    version,
+    version = cli::VERSION,
     about = "Cutover control: the machine-checkable pre-flight checklist, the point-of-no-return watch, and the partial-write rollback.",
     after_help = "Examples:
   export CFP_DATA_REPO_PATH=/scratch/codeforphilly-data STORAGE_BACKEND=s3 S3_BUCKET=…
@@ -63,10 +65,10 @@ pub enum RollbackCommand {
 #[derive(Args, Clone)]
 pub struct RepoArgs {
     /// The bare data repo.
-    #[arg(long, env = "CFP_DATA_REPO_PATH", value_name = "PATH")]
+    #[arg(long, env = cli::DATA_REPO_ENV, value_name = "PATH")]
     pub data_repo: PathBuf,
     /// The runtime branch (default: the t0-delta report's, else `published`).
-    #[arg(long, env = "CFP_DATA_BRANCH", value_name = "BRANCH")]
+    #[arg(long, env = cli::DATA_BRANCH_ENV, value_name = "BRANCH")]
     pub branch: Option<String>,
     /// The remote the runtime branch is published to (default: its push remote).
     #[arg(long, value_name = "NAME")]
@@ -89,8 +91,8 @@ pub struct PreflightArgs {
     /// The T-3 `cargo xtask dry-run --json` report.
     #[arg(long, value_name = "FILE")]
     pub dry_run_report: PathBuf,
-    /// The dry-run report must be younger than this (s, m, h, d).
-    #[arg(long, default_value = "4d", value_parser = parse_duration)]
+    /// The dry-run report must be younger than this (h, d, w).
+    #[arg(long, default_value = "4d", value_parser = age)]
     pub max_age: Duration,
     /// Write the report (JSON) here.
     #[arg(long, value_name = "FILE")]
@@ -131,8 +133,8 @@ pub struct WatchArgs {
     /// Keep looking, one line per round, until the first write (then exit 1).
     #[arg(long)]
     pub follow: bool,
-    /// Time between rounds with --follow (s, m, h).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    /// Time between rounds with --follow (ms, s, m, h; a bare number is seconds).
+    #[arg(long, default_value = "60s", value_parser = short)]
     pub interval: Duration,
     /// Stop --follow after this many harmless rounds (exit 0).
     #[arg(long, value_name = "N")]
@@ -156,7 +158,7 @@ pub struct ExportArgs {
 #[derive(Args)]
 pub struct ResetArgs {
     /// The bare data repo.
-    #[arg(long, env = "CFP_DATA_REPO_PATH", value_name = "PATH")]
+    #[arg(long, env = cli::DATA_REPO_ENV, value_name = "PATH")]
     pub data_repo: PathBuf,
     /// The directory `rollback export` wrote.
     #[arg(long, value_name = "DIR")]
@@ -172,28 +174,19 @@ pub struct ResetArgs {
     pub json: Option<PathBuf>,
 }
 
-/// `30s`, `15m`, `2h`, `4d` (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?}: expected e.g. 60s, 15m, 2h, 4d"))?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (s, m, h, d)")),
-    };
-    Ok(Duration::from_secs(n * scale))
+/// An age: `36h`, `4d`, `1w` (a unit is required).
+fn age(text: &str) -> Result<Duration, String> {
+    cli::duration::parse(text, cli::duration::AGE).map_err(|e| e.to_string())
+}
+
+/// A wait: `500ms`, `60s`, `5m` (a bare number is seconds).
+fn short(text: &str) -> Result<Duration, String> {
+    cli::duration::parse(text, cli::duration::SHORT).map_err(|e| e.to_string())
 }
 
 /// Runs a parsed command line; `Err` is exit 2.
-pub fn run(cli: Cli) -> Result<u8, Error> {
-    match cli.command {
+pub fn run(args: Cli) -> Result<Exit, Error> {
+    match args.command {
         Command::Preflight(a) => preflight(a),
         Command::Watch(a) => watch(a),
         Command::Rollback(RollbackCommand::Export(a)) => export(a),
@@ -201,7 +194,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-fn preflight(a: PreflightArgs) -> Result<u8, Error> {
+fn preflight(a: PreflightArgs) -> Result<Exit, Error> {
     let resolvers = if a.resolver.is_empty() {
         crate::dns::system_resolvers(
             &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
@@ -227,12 +220,13 @@ fn preflight(a: PreflightArgs) -> Result<u8, Error> {
         now,
         store: PrivateStore::from_env().map_err(|e| e.to_string()),
     };
-    let report = crate::check::PreflightReport::new(now.to_string(), crate::preflight::run(&opts));
+    let report =
+        crate::check::PreflightReport::new(cli::clock::iso(now), crate::preflight::run(&opts));
     print!("{}", report.text());
     if let Some(path) = &a.json {
         write_json(path, &report)?;
     }
-    Ok(if report.passed { 0 } else { 1 })
+    Ok(Exit::problems_if(!report.passed))
 }
 
 /// The baseline, the runtime branch, and where to read it, from the shared flags.
@@ -266,7 +260,7 @@ fn inputs(repo: &RepoArgs, since: &SinceArgs) -> Result<(Baseline, Source), Erro
     Ok((baseline, source))
 }
 
-fn watch(a: WatchArgs) -> Result<u8, Error> {
+fn watch(a: WatchArgs) -> Result<Exit, Error> {
     let (baseline, source) = inputs(&a.repo, &a.since)?;
     let store = PrivateStore::from_env()?;
     let mut round = 1;
@@ -277,10 +271,10 @@ fn watch(a: WatchArgs) -> Result<u8, Error> {
             write_json(path, &observation_json(&obs))?;
         }
         if obs.first().is_some() {
-            return Ok(1);
+            return Ok(Exit::Problems);
         }
         if !a.follow || a.max_rounds.is_some_and(|m| round >= m) {
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
         std::thread::sleep(a.interval);
         round += 1;
@@ -300,7 +294,7 @@ fn observation_json(obs: &Observation) -> serde_json::Value {
     })
 }
 
-fn export(a: ExportArgs) -> Result<u8, Error> {
+fn export(a: ExportArgs) -> Result<Exit, Error> {
     let (baseline, source) = inputs(&a.repo, &a.since)?;
     let store = PrivateStore::from_env()?;
     let obs = crate::watch::observe(&source, &baseline, Some(&store))?;
@@ -329,10 +323,10 @@ fn export(a: ExportArgs) -> Result<u8, Error> {
         "next: cutover rollback reset --export={} --apply",
         dir.display()
     );
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
-fn reset(a: ResetArgs) -> Result<u8, Error> {
+fn reset(a: ResetArgs) -> Result<Exit, Error> {
     let manifest = crate::rollback::read_manifest(&a.export)?;
     let remote_tip = if a.no_fetch {
         let repo = sheets::DataRepo::open(&a.data_repo)?;
@@ -363,10 +357,9 @@ fn reset(a: ResetArgs) -> Result<u8, Error> {
     if let Some(path) = &a.json {
         write_json(path, &out)?;
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::file(path, e))? + "\n";
-    std::fs::write(path, text).map_err(|e| Error::file(path, e))
+    cli::write_report(Some(path), value).map_err(|e| Error::file(path, e))
 }
