@@ -77,6 +77,8 @@ fn t0_then_a_first_sign_in_and_an_edit_watch_export_and_reset() {
     std::fs::create_dir_all(&private).unwrap();
     let site = Site::read_dir(&fixtures::laddr::small_dir()).unwrap();
     data_repo(&bare, &site);
+    let csv = tmp.path().join("credentials.csv");
+    std::fs::write(&csv, fixtures::credentials::csv(&site)).unwrap();
     let server = LaddrServer::start(site, Faults::none()).unwrap();
     let work = tmp.path().join("t0");
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -88,6 +90,7 @@ fn t0_then_a_first_sign_in_and_an_edit_watch_export_and_reset() {
             bare.to_str().unwrap(),
         ])
         .args(["--work-dir", work.to_str().unwrap()])
+        .args(["--credentials", csv.to_str().unwrap()])
         .env("STORAGE_BACKEND", "filesystem")
         .env("CFP_PRIVATE_STORAGE_PATH", &private)
         .output()
@@ -165,12 +168,18 @@ fn t0_then_a_first_sign_in_and_an_edit_watch_export_and_reset() {
 
     let after = observe(&bare, &baseline, &store);
     let first = after.first().expect("the point of no return is crossed");
-    assert_eq!((first.source, first.kind), ("private-store", "created"));
+    // The credentials import already wrote every member's profile, so the first sign-in
+    // rewrites theirs (email refreshed from GitHub): a changed profile record.
+    assert_eq!((first.source, first.kind), ("private-store", "changed"));
+    assert_eq!(
+        first.after.as_ref().unwrap()["email"],
+        "first.sign-in@example.org"
+    );
     assert_eq!(first.record, format!("profiles.jsonl#{id}"));
     assert!(
         after
             .line(2)
-            .contains(&format!("created private-store profiles.jsonl#{id}")),
+            .contains(&format!("changed private-store profiles.jsonl#{id}")),
         "{}",
         after.line(2)
     );
