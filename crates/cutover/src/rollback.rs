@@ -44,18 +44,22 @@ pub struct Manifest {
 pub struct AffectedMember {
     pub v: u8,
     pub person_id: String,
-    pub slug: Option<String>,
+    /// Empty only for a member found in neither tip's `people` sheet.
+    pub slug: String,
     pub full_name: Option<String>,
     pub writes: Vec<WriteRef>,
 }
 
-/// A pointer to one discarded write.
+/// One discarded write, as the mailer's `rollback-apology` lists it (`path`, `at`), plus where
+/// it was and what it did.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WriteRef {
+    /// A data-repo record path, or a private-store object (`profiles.jsonl`; its keys, such as
+    /// token hashes, do not go into an email).
+    pub path: String,
+    pub at: String,
     pub source: &'static str,
     pub kind: &'static str,
-    pub record: String,
-    pub time: String,
 }
 
 /// Writes the export into `dir` (created; existing export files are refused, never overwritten).
@@ -107,15 +111,20 @@ fn affected(
         let m = by_id.entry(id).or_insert_with(|| AffectedMember {
             v: 1,
             person_id: id.to_owned(),
-            slug: w.slug.clone().or_else(|| known.map(|k| k.0.clone())),
+            slug: w
+                .slug
+                .clone()
+                .or_else(|| known.map(|k| k.0.clone()))
+                .unwrap_or_default(),
             full_name: known.and_then(|k| k.1.clone()),
             writes: Vec::new(),
         });
+        let object = w.record.split('#').next().unwrap_or(&w.record);
         m.writes.push(WriteRef {
+            path: object.to_owned(),
+            at: w.time.clone(),
             source: w.source,
             kind: w.kind,
-            record: w.record.clone(),
-            time: w.time.clone(),
         });
     }
     by_id.into_values().collect()

@@ -128,6 +128,10 @@ fn directory_store_watch_export_and_reset() {
     assert_eq!(slugs, ["jane", "sam"]);
     assert_eq!(members[1]["v"], 1);
     assert_eq!(members[1]["fullName"], "Sam Roe");
+    // The mailer's rollback-apology line: `path` and `at` per write, the object without its key.
+    assert_eq!(members[1]["writes"][0]["path"], "profiles.jsonl");
+    assert!(members[1]["writes"][0]["at"].is_string());
+    assert_eq!(members[0]["writes"][0]["path"], "people/jane.toml");
     for f in ["writes.ndjson", "affected-members.ndjson", "export.json"] {
         let text = std::fs::read_to_string(out_dir.join(f)).unwrap();
         assert!(!text.contains("sam@example.org"), "{f} holds an email");
