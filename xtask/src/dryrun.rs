@@ -5,6 +5,8 @@
 //! evaluations and credentials export, and the stand-in target serving the result. With
 //! `--source-host`, `--data-repo` and `--target` it runs the real rehearsal.
 
+mod page;
+
 use crate::journal::Journal;
 use crate::pipeline::{self, CountDiff, Step, Tools, read_json, run_tool};
 use fixtures::laddr::Site;
@@ -49,6 +51,10 @@ pub struct Args {
     /// stderr).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write the report as an HTML page here (one is always written as `report.html` in
+    /// the work directory).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Keep logs, reports and the repo here (default: a temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
@@ -175,6 +181,10 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display()))?;
     } else {
         print!("{text}");
+    }
+    let html = page::page(&report).render();
+    for p in std::iter::once(work.join("report.html")).chain(a.html.clone()) {
+        std::fs::write(&p, &html).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     eprint!("{}", summary(&report));
     // A failed rehearsal keeps its logs and repo, which the notes above point into.

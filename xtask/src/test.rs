@@ -18,6 +18,7 @@ pub fn run(args: Args) -> crate::Result<ExitCode> {
     ensure_js_stack()?;
     ensure_moto()?;
     ensure_groff();
+    ensure_chromium()?;
     let status = cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args)
@@ -88,4 +89,14 @@ fn ensure_groff() {
     if let Err(e) = installed {
         eprintln!("xtask: warning: groff-base not installed ({e}); the man page test will skip");
     }
+}
+
+/// Debian's Chromium, for the HTML report's browser tests (`--headless --dump-dom`).
+fn ensure_chromium() -> crate::Result<()> {
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium (the HTML report's browser tests)");
+    crate::proc::run(Command::new("apt-get").args(["update", "-q"]))?;
+    crate::proc::run(Command::new("apt-get").args(["install", "-y", "-q", "chromium"]))
 }

@@ -71,7 +71,11 @@ mod tests {
     #[test]
     fn text_and_attributes_are_escaped() {
         let mut h = Html::new();
-        h.el("p", &[("title", "a\"b<")], "<script>alert('x')</script> & co");
+        h.el(
+            "p",
+            &[("title", "a\"b<")],
+            "<script>alert('x')</script> & co",
+        );
         assert_eq!(
             h.finish(),
             "<p title=\"a&quot;b&lt;\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co</p>"

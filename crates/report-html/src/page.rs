@@ -156,7 +156,11 @@ fn render_stages(h: &mut Html, stages: &[Stage]) {
         let word = status_word(st.ok);
         h.open(
             "li",
-            &[("class", word), ("data-stage", &st.name), ("data-status", word)],
+            &[
+                ("class", word),
+                ("data-stage", &st.name),
+                ("data-status", word),
+            ],
         );
         h.text(&st.name);
         h.el("small", &[], &format!("{word} · {} ms", st.duration_ms));

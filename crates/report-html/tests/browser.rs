@@ -98,11 +98,17 @@ fn numbers_statuses_and_escaping_survive_a_real_browser() {
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "chromium failed: {out:?}");
     // The script did not run (the title is ours) and arrives as text.
-    assert!(dom.contains("<title>dry-run codeforphilly.org</title>"), "{dom}");
+    assert!(
+        dom.contains("<title>dry-run codeforphilly.org</title>"),
+        "{dom}"
+    );
     assert!(dom.contains("Mallory &lt;script&gt;document.title='owned'&lt;/script&gt;"));
     assert!(!dom.contains("<script>"));
     // The planted failing stage shows as failed; the others as passed.
-    assert!(dom.contains(r#"data-stage="smoke" data-status="failed""#), "{dom}");
+    assert!(
+        dom.contains(r#"data-stage="smoke" data-status="failed""#),
+        "{dom}"
+    );
     assert!(dom.contains(r#"data-stage="import" data-status="passed""#));
     assert!(dom.contains("failed · 880 ms"));
     assert!(dom.contains(r#"id="verdict" class="verdict failed" data-status="failed">FAILED<"#));
@@ -136,7 +142,10 @@ fn the_screenshot_is_not_blank() {
         seen[b as usize] += 1;
     }
     let variety = seen.iter().filter(|&&n| n > 50).count();
-    assert!(variety > 40, "only {variety} byte values: blank screenshot?");
+    assert!(
+        variety > 40,
+        "only {variety} byte values: blank screenshot?"
+    );
     let not_white = pixels.iter().filter(|&&b| b < 0xf0).count();
     assert!(not_white > pixels.len() / 100, "{not_white} dark bytes");
 }
