@@ -26,7 +26,7 @@ dry-run-fixture:
 
 # T-3: full staging rehearsal against live laddr; every stage must be true.
 t3-rehearsal:
-    cargo xtask dry-run --source-host={{source_host}} --data-repo={{scratch}}/dry-run-data --target={{staging}} --json={{scratch}}/dry-run-T3.json
+    cargo xtask dry-run --source-host={{source_host}} --data-repo={{scratch}}/dry-run-data --target={{staging}} --json={{scratch}}/dry-run-T3.json --html={{scratch}}/dry-run-T3.html
 
 # T-3: which old laddr links would break on staging.
 t3-legacy-urls:

@@ -102,7 +102,7 @@ fn files(import: Option<&Value>) -> Block {
     }
 }
 
-/// Warnings grouped by their `kind` (or `code`), with counts and the first three examples.
+/// Warnings grouped by their sheet, with counts and the first three examples.
 fn warnings(import: Option<&Value>) -> Vec<Block> {
     let list = import
         .and_then(|i| i["warnings"].as_array())
@@ -110,7 +110,11 @@ fn warnings(import: Option<&Value>) -> Vec<Block> {
         .unwrap_or_default();
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for w in &list {
-        let kind = w["kind"].as_str().or(w["code"].as_str()).unwrap_or("other");
+        // Sheet-write's warnings are strings led by their sheet: "[tags] …".
+        let prefix = w
+            .as_str()
+            .and_then(|t| t.strip_prefix('[')?.split_once(']'));
+        let kind = prefix.map_or("other", |(sheet, _)| sheet);
         let text = w.as_str().map_or_else(|| w.to_string(), String::from);
         groups.entry(kind.into()).or_default().push(text);
     }
@@ -126,7 +130,7 @@ fn warnings(import: Option<&Value>) -> Vec<Block> {
         })
         .collect();
     vec![Block::Table {
-        head: ["kind", "count", "first examples"]
+        head: ["sheet", "count", "first examples"]
             .map(String::from)
             .to_vec(),
         rows,
@@ -162,7 +166,8 @@ fn prune(p: Option<&Value>) -> Block {
     }
 }
 
-/// Every numeric category of reconcile's report, non-zero ones first.
+/// Every numeric category of reconcile's report, non-zero ones first (the counts are facts, not
+/// verdicts: the tool's exit code, in the stage strip, is the verdict).
 fn reconcile(r: Option<&Value>) -> Block {
     let Some(obj) = r.and_then(Value::as_object) else {
         return Block::Note("reconcile wrote no report.".into());
@@ -176,7 +181,7 @@ fn reconcile(r: Option<&Value>) -> Block {
         head: vec!["category".into(), "count".into()],
         rows: rows
             .into_iter()
-            .map(|(n, k)| vec![Cell::text(k.clone()), Cell::status(n.to_string(), n == 0)])
+            .map(|(n, k)| vec![Cell::text(k.clone()), Cell::text(n.to_string())])
             .collect(),
     }
 }
