@@ -4,7 +4,8 @@
 use serde_json::Value;
 use std::process::Command;
 
-fn dry_run(plant: Option<&str>) -> (i32, Value, String) {
+/// The exit code, the JSON report, stderr, and the page the run left in its work directory.
+fn dry_run(plant: Option<&str>) -> (i32, Value, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
@@ -18,10 +19,13 @@ fn dry_run(plant: Option<&str>) -> (i32, Value, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let text =
         std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("no report ({e}):\n{stderr}"));
+    let html = std::fs::read_to_string(work.join("report.html"))
+        .unwrap_or_else(|e| panic!("no report.html ({e}):\n{stderr}"));
     (
         out.status.code().unwrap_or(-1),
         serde_json::from_str(&text).unwrap(),
         stderr,
+        html,
     )
 }
 
@@ -44,7 +48,7 @@ fn failing(r: &Value) -> Vec<String> {
 
 #[test]
 fn every_stage_passes_on_the_embedded_fixture() {
-    let (code, r, stderr) = dry_run(None);
+    let (code, r, stderr, html) = dry_run(None);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(failing(&r), Vec::<String>::new(), "{stderr}");
     assert_eq!(r["passed"], true);
@@ -79,11 +83,14 @@ fn every_stage_passes_on_the_embedded_fixture() {
     );
     assert!(r["pruneReport"]["prunedPeople"].as_u64().unwrap() > 0);
     assert_eq!(r["importReport"]["counts"]["people"]["imported"], 36);
+    // The page says the same: passed, and laddr's 36 people imported as 36.
+    assert!(html.contains(r#"data-status="passed">PASSED<"#));
+    assert!(html.contains(">36 / 36</text>"), "{html}");
 }
 
 #[test]
 fn a_row_failing_validation_fails_the_import_stage() {
-    let (code, r, stderr) = dry_run(Some("invalid-row"));
+    let (code, r, stderr, _) = dry_run(Some("invalid-row"));
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(failing(&r), ["import"], "{stderr}");
     assert_eq!(r["importReport"]["counts"]["project-buzz"]["errors"], 1);
@@ -91,7 +98,7 @@ fn a_row_failing_validation_fails_the_import_stage() {
 
 #[test]
 fn a_total_that_cannot_be_fetched_fails_the_count_diff() {
-    let (code, r, stderr) = dry_run(Some("no-total"));
+    let (code, r, stderr, _) = dry_run(Some("no-total"));
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(failing(&r), ["countDiff"], "{stderr}");
     let buzz = r["countDiffs"]
@@ -108,7 +115,7 @@ fn a_total_that_cannot_be_fetched_fails_the_count_diff() {
 
 #[test]
 fn a_wrong_redirect_fails_the_smoke_stage() {
-    let (code, r, stderr) = dry_run(Some("wrong-redirect"));
+    let (code, r, stderr, html) = dry_run(Some("wrong-redirect"));
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(failing(&r), ["smoke"], "{stderr}");
     let bad: Vec<&Value> = r["smokeChecks"]
@@ -119,4 +126,10 @@ fn a_wrong_redirect_fails_the_smoke_stage() {
         .collect();
     assert_eq!(bad.len(), 1, "{bad:?}");
     assert!(bad[0]["url"].as_str().unwrap().contains("/projects?ID="));
+    // The page shows the failed stage, the failing route family and the failure spelled out.
+    assert!(html.contains(r#"data-stage="smoke" data-status="failed""#));
+    assert!(html.contains(r#"data-stage="import" data-status="passed""#));
+    assert!(html.contains(r#"<td>project-legacy</td>"#), "{html}");
+    let url = bad[0]["url"].as_str().unwrap();
+    assert!(html.contains(url), "{url} not in the page");
 }
