@@ -153,6 +153,7 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         source_host,
         repo_arg,
         laddr,
+        work,
         ..
     } = cx;
     drop(laddr);

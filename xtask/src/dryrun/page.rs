@@ -14,7 +14,12 @@ pub fn page(r: &Report) -> Page {
         ("dataRepo".into(), r.data_repo.clone()),
     ];
     if let Some(m) = &r.merge {
-        facts.push(("merge".into(), m.clone()));
+        // The outcome word ("fast-forward", "conflicts", …) when there is one, else the JSON.
+        let outcome = m.get("outcome").and_then(Value::as_str);
+        facts.push((
+            "merge".into(),
+            outcome.map_or_else(|| m.to_string(), str::to_owned),
+        ));
     }
     let section = |heading: &str, blocks| Section {
         heading: heading.into(),
