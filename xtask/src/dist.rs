@@ -28,6 +28,7 @@ pub const TOOLS: &[(&str, Definition)] = &[
     ("reconcile", reconcile::cli::Cli::command),
     ("probe", probe::cli::Cli::command),
     ("mailer", mailer::cli::Cli::command),
+    ("cutover", cutover::command::Cli::command),
 ];
 
 /// The shells completions are written for, and each one's file name for a tool.
