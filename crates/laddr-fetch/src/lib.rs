@@ -4,6 +4,8 @@
 //! - [`fetch_totals`]: the `--totals` lines' totals;
 //! - [`fetch_rows`]: every resource in order, with a progress bar on a terminal.
 
+#![deny(missing_docs)]
+
 pub mod cli;
 
 use std::io::{self, IsTerminal};

@@ -6,6 +6,8 @@
 //! digits in either case but the max UUID only in lowercase, and datetimes checked against the
 //! calendar (no April 31, February 29 only in leap years).
 
+#![deny(missing_docs)]
+
 /// Zod 4 `uuid()`: `^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$`.
 pub fn is_uuid(s: &str) -> bool {
     if s == "00000000-0000-0000-0000-000000000000" || s == "ffffffff-ffff-ffff-ffff-ffffffffffff" {
