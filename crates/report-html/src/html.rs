@@ -24,6 +24,7 @@ pub struct Html {
 }
 
 impl Html {
+    /// An empty document.
     pub fn new() -> Self {
         Self::default()
     }
@@ -39,11 +40,13 @@ impl Html {
         self
     }
 
+    /// `</tag>`.
     pub fn close(&mut self, tag: &'static str) -> &mut Self {
         self.out.push_str(&format!("</{tag}>"));
         self
     }
 
+    /// Escaped text.
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.out.push_str(&escape(s));
         self
@@ -59,6 +62,7 @@ impl Html {
         self
     }
 
+    /// The markup written so far.
     pub fn finish(self) -> String {
         self.out
     }

@@ -4,6 +4,8 @@
 //! Every text goes through [`Html::text`] or an escaped attribute, so member names (user input)
 //! arrive as text. The same model gives the same bytes.
 
+#![deny(missing_docs)]
+
 mod chart;
 mod html;
 mod page;

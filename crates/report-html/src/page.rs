@@ -5,25 +5,35 @@ use crate::html::Html;
 
 /// One report page: a verdict banner, a few facts, then sections.
 pub struct Page {
+    /// The page's `<title>` and heading.
     pub title: String,
+    /// Whether the banner says PASSED or FAILED.
     pub passed: bool,
     /// Label and value pairs under the banner (run time, hosts, data repo).
     pub facts: Vec<(String, String)>,
+    /// The page's body, in order.
     pub sections: Vec<Section>,
 }
 
+/// A headed part of the page.
 pub struct Section {
+    /// The `<h2>` text.
     pub heading: String,
+    /// What the section shows, in order.
     pub blocks: Vec<Block>,
 }
 
+/// One piece of a section's content.
 pub enum Block {
     /// The stage strip: one tile per stage with its status and duration.
     Stages(Vec<Stage>),
     /// Reference against measured value per row (laddr total vs imported).
     Bars(Vec<Bar>),
+    /// A table with a header row.
     Table {
+        /// Column headings.
         head: Vec<String>,
+        /// One row of cells per line.
         rows: Vec<Vec<Cell>>,
     },
     /// A bullet list (notes, failures spelled out).
@@ -32,32 +42,45 @@ pub enum Block {
     Note(String),
 }
 
+/// One tile of the stage strip.
 pub struct Stage {
+    /// The stage's name.
     pub name: String,
+    /// Whether the stage passed.
     pub ok: bool,
+    /// How long the stage ran.
     pub duration_ms: u128,
 }
 
+/// One row of the bar chart.
 pub struct Bar {
+    /// What the row counts (a resource or a sheet).
     pub label: String,
+    /// The expected value, if there is one to compare against.
     pub reference: Option<u64>,
+    /// The measured value.
     pub value: u64,
+    /// Whether the measured value is right.
     pub ok: bool,
 }
 
 /// A table cell; `status` colours it and names it in `data-status`.
 pub struct Cell {
+    /// What the cell shows.
     pub text: String,
+    /// Passed, failed, or no verdict.
     pub status: Option<bool>,
 }
 
 impl Cell {
+    /// A plain cell with no verdict.
     pub fn text(s: impl Into<String>) -> Self {
         Cell {
             text: s.into(),
             status: None,
         }
     }
+    /// A cell that passed (`ok`) or failed.
     pub fn status(s: impl Into<String>, ok: bool) -> Self {
         Cell {
             text: s.into(),
