@@ -25,6 +25,7 @@ Examples:
   sheet-write --emit-records --data-repo=/scratch/codeforphilly-data < laddr.ndjson | head
   sheet-write --data-repo=/scratch/codeforphilly-data --allow-incomplete < lossy.ndjson   # knowingly; exits 1"
 )]
+/// The `sheet-write` flags.
 pub struct Cli {
     /// The bare data repo (`git clone --bare`).
     #[arg(long, env = ::cli::DATA_REPO_ENV)]

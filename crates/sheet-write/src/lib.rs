@@ -7,6 +7,8 @@
 //! sheet stay byte-identical. Ids are read forward from the parent tree, so unchanged data
 //! makes no commit and a changed record touches only its own file.
 
+#![deny(missing_docs)]
+
 pub mod cli;
 
 use serde::Serialize;
@@ -22,28 +24,36 @@ use kept::{Kept, dangling, kept_files};
 
 /// What one run is asked to do.
 pub struct Run {
+    /// The bare data repo to write (`--data-repo`).
     pub data_repo: Option<PathBuf>,
+    /// The branch the snapshot commits land on.
     pub branch: String,
     /// Refs tried, in order, when neither the branch nor `origin/<branch>` exists.
     pub bases: Vec<String>,
+    /// The laddr host the rows came from, recorded in the report.
     pub source_host: String,
     /// The run timestamp (ISO), also the fallback clock of the translation.
     pub run_at: String,
+    /// Translate and report but write nothing.
     pub dry_run: bool,
     /// Import even when a laddr resource has no rows (its sheets are then emptied).
     pub allow_missing_resources: bool,
     /// Import even when laddr-fetch's end lines say a resource is incomplete (the records of
     /// its missing rows are then deleted).
     pub allow_incomplete: bool,
+    /// How the rows are translated.
     pub options: Options,
+    /// Signs each commit when given.
     pub signature: Option<sheets::Signature>,
 }
 
 /// Fatal errors: nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum Fatal {
+    /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// A sheet's tree could not be edited.
     #[error(transparent)]
     Edit(#[from] sheets::tree::EditError),
     #[error(
@@ -51,6 +61,7 @@ pub enum Fatal {
          refusing (is the laddr-fetch output complete? --allow-missing-resources imports it anyway)",
         .0.join(", ")
     )]
+    /// Resources with no rows at all.
     MissingResources(Vec<&'static str>),
     #[error(
         "laddr-fetch did not deliver every row of {}: as a snapshot the run would delete the \
@@ -58,23 +69,36 @@ pub enum Fatal {
          stderr or --json report and fetch again; --allow-incomplete imports it anyway)",
         list(.0)
     )]
+    /// Resources laddr-fetch did not deliver whole.
     Incomplete(Vec<Incomplete>),
     #[error(
         "the snapshot would hold {} reference(s) to no record; refusing (nothing written):\n  {}",
         .0.len(),
         .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
     )]
+    /// References the snapshot would leave pointing at no record.
     Dangling(Vec<sheets::Dangling>),
+    /// An owned sheet without a `.gitsheets/` config in the base.
     #[error("sheet `{sheet}` has no config in .gitsheets/ of {base}")]
-    NoConfig { sheet: String, base: String },
+    NoConfig {
+        /// The sheet's name.
+        sheet: String,
+        /// The ref whose tree lacks the config.
+        base: String,
+    },
+    /// A sheet whose root is the repo's top, which the importer would replace whole.
     #[error("sheet `{0}` is rooted at `.`: the importer would replace the whole repo; refusing")]
     RootedAtTop(String),
     #[error(
         "{sheet}: {count} record(s) of the parent tree could not be read, so their ids cannot be carried forward: {first}"
     )]
+    /// Parent-tree records that could not be read, so their ids cannot carry forward.
     UnreadableParent {
+        /// The sheet's name.
         sheet: String,
+        /// How many records could not be read.
         count: usize,
+        /// The first one's error.
         first: String,
     },
 }
@@ -84,6 +108,7 @@ pub enum Fatal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Incomplete {
+    /// The laddr resource's name.
     pub resource: &'static str,
     /// Rows read for the resource.
     pub rows: u64,
@@ -151,10 +176,15 @@ pub fn incomplete(input: &Input) -> Vec<Incomplete> {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SheetResult {
+    /// The sheet's commit, when it changed.
     pub commit: Option<String>,
+    /// Records the sheet holds after the run.
     pub files: usize,
+    /// Files the commit adds.
     pub added: usize,
+    /// Files the commit changes.
     pub modified: usize,
+    /// Files the commit deletes.
     pub deleted: usize,
 }
 
@@ -162,19 +192,29 @@ pub struct SheetResult {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// When the run ran (ISO).
     pub run_at: String,
+    /// The laddr host the rows came from.
     pub source_host: String,
+    /// The branch written.
     pub branch: String,
     /// Serialises in the reference's key order (tags, people, projects, …).
     pub counts: translate::Counts,
+    /// Translation warnings, one line each.
     pub warnings: Vec<String>,
+    /// The branch's new tip, when anything changed.
     pub commit_hash: Option<String>,
+    /// True when the snapshot equals the parent tree.
     pub no_changes: bool,
+    /// True when nothing was written.
     pub dry_run: bool,
+    /// The branch tip the run started from.
     pub parent: Option<String>,
+    /// What happened to each sheet, by name.
     pub sheets: BTreeMap<String, SheetResult>,
     /// Records refused at write time (unrenderable or colliding paths).
     pub write_errors: Vec<String>,
+    /// Rows skipped for an error or failed validation.
     pub problems: usize,
     /// Resources imported although incomplete (`--allow-incomplete`); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -198,8 +238,11 @@ impl Report {
 /// A translated record ready to write.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlacedRecord {
+    /// The sheet the record belongs to.
     pub sheet: &'static str,
+    /// The record's path inside the sheet.
     pub path: String,
+    /// The record's fields.
     pub record: Map<String, Value>,
 }
 
