@@ -22,10 +22,15 @@ pub enum Version {
 /// S3-compatible bucket settings (`S3_*` variables).
 #[derive(Clone, Debug)]
 pub struct S3Config {
+    /// The S3 endpoint URL.
     pub endpoint: String,
+    /// The bucket holding the tables.
     pub bucket: String,
+    /// The access key id.
     pub access_key_id: String,
+    /// The secret access key.
     pub secret_access_key: String,
+    /// The region requests are signed for.
     pub region: String,
 }
 

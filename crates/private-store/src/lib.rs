@@ -16,6 +16,8 @@
 //! # Ok::<(), private_store::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 mod backend;
 mod fields;
 mod records;
@@ -39,25 +41,43 @@ use backend::{Backend, S3Backend};
 /// Errors of the private store. Messages name the file or object and, for a bad line, the line.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The store's settings are missing or contradictory.
     #[error("{0}")]
     Config(String),
+    /// A line of a table that does not parse or validate.
     #[error("{location}:{line}: {reason}")]
     BadLine {
+        /// The file or object the line is in.
         location: String,
+        /// The line's number, from 1.
         line: usize,
+        /// Why the line was refused.
         reason: String,
     },
+    /// A local file could not be read or written.
     #[error("{location}: {source}")]
     Io {
+        /// The file.
         location: String,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// An S3 request failed.
     #[error("{location}: {message}")]
-    S3 { location: String, message: String },
+    S3 {
+        /// The bucket and key.
+        location: String,
+        /// What the server or client said.
+        message: String,
+    },
+    /// The object changed between read and write (the conditional put refused).
     #[error(
         "{location} changed since it was read (another writer is active?); nothing was written"
     )]
-    Conflict { location: String },
+    Conflict {
+        /// The object that changed.
+        location: String,
+    },
 }
 
 /// A handle on the private store; [`PrivateStore::load`] reads one object, [`PrivateStore::save`]

@@ -21,9 +21,13 @@ pub trait Record: Sized {
 /// Newsletter state of a profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Newsletter {
+    /// Whether the person wants the newsletter.
     pub opted_in: bool,
+    /// When they opted in, if they did.
     pub opted_in_at: Option<String>,
+    /// When they opted out, if they did.
     pub opted_out_at: Option<String>,
+    /// The token an unsubscribe link carries.
     pub unsubscribe_token: Option<String>,
 }
 
@@ -48,6 +52,7 @@ impl Profile {
         Profile::from_fields(f)
     }
 
+    /// The person the profile belongs to.
     pub fn person_id(&self) -> &str {
         &self.person_id
     }
@@ -57,6 +62,7 @@ impl Profile {
         &self.email
     }
 
+    /// The newsletter state, when the profile has one.
     pub fn newsletter(&self) -> Option<&Newsletter> {
         self.newsletter.as_ref()
     }
@@ -162,14 +168,18 @@ fn parse_newsletter(o: &serde_json::Map<String, Value>) -> Result<Newsletter, St
 /// How a legacy password hash is encoded (`reference/D` §2.2, checked in this order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashFormat {
+    /// A modern Argon2id PHC string.
     Argon2id,
+    /// A bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
     Bcrypt,
     /// laddr's unsalted SHA-1 of the plaintext, 40 lowercase hex digits.
     Sha1,
+    /// None of the above: the hash cannot be checked.
     Unrecognised,
 }
 
 impl HashFormat {
+    /// The format of a hash, by its prefix or shape.
     pub fn of(hash: &str) -> HashFormat {
         if hash.starts_with("$argon2id$") {
             HashFormat::Argon2id
@@ -186,6 +196,7 @@ impl HashFormat {
         }
     }
 
+    /// The format's name as reports spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             HashFormat::Argon2id => "argon2id",
@@ -221,6 +232,7 @@ impl Credential {
         Credential::from_fields(f)
     }
 
+    /// The person the credential belongs to.
     pub fn person_id(&self) -> &str {
         &self.person_id
     }
@@ -228,12 +240,15 @@ impl Credential {
     pub fn password_hash(&self) -> &str {
         &self.password_hash
     }
+    /// How the hash is encoded.
     pub fn hash_format(&self) -> HashFormat {
         HashFormat::of(&self.password_hash)
     }
+    /// When the credential was imported (ISO).
     pub fn imported_at(&self) -> &str {
         &self.imported_at
     }
+    /// When the credential last signed someone in, if ever.
     pub fn last_used_at(&self) -> Option<&str> {
         self.last_used_at.as_deref()
     }

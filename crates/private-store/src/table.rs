@@ -57,14 +57,17 @@ impl<R: Record> Table<R> {
         &self.location
     }
 
+    /// The record with this key.
     pub fn get(&self, key: &str) -> Option<&R> {
         self.index.get(key).and_then(|&i| self.rows[i].as_ref())
     }
 
+    /// The record with this key, to change in place.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut R> {
         self.index.get(key).and_then(|&i| self.rows[i].as_mut())
     }
 
+    /// Whether a record has this key.
     pub fn contains(&self, key: &str) -> bool {
         self.index.contains_key(key)
     }
@@ -74,10 +77,12 @@ impl<R: Record> Table<R> {
         self.rows.iter().flatten()
     }
 
+    /// How many records the table holds.
     pub fn len(&self) -> usize {
         self.index.len()
     }
 
+    /// True when the table holds no record.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
@@ -94,6 +99,7 @@ impl<R: Record> Table<R> {
         }
     }
 
+    /// Removes the record with this key and returns it.
     pub fn remove(&mut self, key: &str) -> Option<R> {
         let i = self.index.remove(key)?;
         self.rows[i].take()

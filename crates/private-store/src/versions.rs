@@ -5,10 +5,13 @@
 /// One version of an object (or a delete marker), as `ListObjectVersions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectVersion {
+    /// The object's key.
     pub key: String,
+    /// The server's id for this version.
     pub version_id: String,
     /// ISO 8601, as the server sent it (`2026-08-15T12:00:00.000Z`).
     pub last_modified: String,
+    /// True for the object's current version.
     pub is_latest: bool,
     /// A delete marker: the object was deleted at `last_modified`.
     pub delete_marker: bool,
