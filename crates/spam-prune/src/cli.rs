@@ -33,6 +33,7 @@ records could not be read; 2 usage or fatal error (missing repo, ref or
 branch, non-bare path, branch moved during the run): nothing written.
 HEAD is never touched."
 )]
+/// The `spam-prune` flags.
 pub struct Cli {
     /// The bare data repo holding both the branch and the evaluations ref.
     #[arg(long, env = ::cli::DATA_REPO_ENV, value_name = "PATH")]

@@ -15,6 +15,8 @@
 //! # Ok::<(), spam_prune::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod cli;
 pub mod plan;
 pub mod report;
@@ -44,6 +46,7 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, in the order reports list them.
     pub const ALL: [Class; 4] = [
         Class::Staff,
         Class::Github,
@@ -51,6 +54,7 @@ impl Class {
         Class::Maintainers,
     ];
 
+    /// The class's name as `--protect` and the report spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Staff => "staff",
@@ -93,6 +97,7 @@ pub struct Options {
     pub threshold: f64,
     /// Classes kept even when the rule would prune them.
     pub protect: Vec<Class>,
+    /// Report what would be pruned but write nothing.
     pub dry_run: bool,
     /// Commit even when the result references a pruned person (the reference leaves buzz
     /// posters, blog authors, maintainers, help-wanted roles, revocations and slug history
@@ -123,41 +128,70 @@ impl Options {
     }
 }
 
+/// The reference's spam-confidence threshold.
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
 
 /// Everything that stops a run. All of them leave the data repo as it was.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// The branch's tree could not be edited.
     #[error(transparent)]
     Edit(#[from] sheets::tree::EditError),
+    /// The evaluations ref is not in the repo.
     #[error("evaluations ref `{name}` does not exist in {repo}")]
-    MissingRef { name: String, repo: PathBuf },
+    MissingRef {
+        /// The ref as given.
+        name: String,
+        /// The data repo.
+        repo: PathBuf,
+    },
     #[error(
         "branch `{branch}` not found in {repo} (neither refs/heads/{branch} nor refs/remotes/origin/{branch})"
     )]
-    MissingBranch { branch: String, repo: PathBuf },
+    /// The branch to prune is in neither `refs/heads` nor `refs/remotes/origin`.
+    MissingBranch {
+        /// The branch as given.
+        branch: String,
+        /// The data repo.
+        repo: PathBuf,
+    },
     #[error(
         ".gitsheets/person-evaluations.toml: path template `{template}` has no `${{{{ personSlug }}}}` segment under a root folder"
     )]
-    EvaluationsLayout { template: String },
+    /// The evaluations sheet's path template has no person slug to key verdicts by.
+    EvaluationsLayout {
+        /// The sheet's path template.
+        template: String,
+    },
+    /// A `--threshold` outside 0 to 1.
     #[error("--threshold {0}: must be a number from 0 to 1")]
     Threshold(f64),
+    /// The branch has no config for the people sheet.
     #[error("sheet `{sheet}` has no config in .gitsheets/ of branch `{branch}`")]
-    NoPeopleSheet { sheet: String, branch: String },
+    NoPeopleSheet {
+        /// The people sheet's name.
+        sheet: String,
+        /// The branch read.
+        branch: String,
+    },
     #[error(
         "the prune would leave {} reference(s) to no record; refusing (nothing written):\n  {}",
         .0.len(),
         .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
     )]
+    /// References the prune would leave pointing at no record.
     Dangling(Vec<sheets::Dangling>),
 }
 
 /// A finished run: the report, the pruned people (in slug order) and the commit made.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The machine report.
     pub report: Report,
+    /// The pruned people, in slug order.
     pub pruned: Vec<PrunedPerson>,
 }
 

@@ -17,10 +17,13 @@ pub const LINE_VERSION: u64 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrunedPerson {
+    /// The line format's version (1).
     pub v: u64,
+    /// The person's slug.
     pub slug: String,
     /// The person's uuid; null when the record has none.
     pub id: Option<String>,
+    /// The person's laddr id, as the record holds it.
     pub legacy_id: Value,
     /// The record file, e.g. `people/alice.toml`.
     pub path: String,
@@ -33,6 +36,7 @@ pub struct PrunedPerson {
     pub cascade: PersonCascade,
     /// References to the person left in place (see the report's `danglingReferences`).
     pub dangling: BTreeMap<&'static str, usize>,
+    /// True when the run wrote nothing.
     pub dry_run: bool,
 }
 
@@ -42,9 +46,13 @@ pub struct PrunedPerson {
 pub struct PersonCascade {
     /// Files in the person's attachment folder (`people/<slug>/…`).
     pub attachments: usize,
+    /// Project memberships deleted with the person.
     pub memberships: usize,
+    /// Help-wanted interest records deleted with the person.
     pub help_wanted_interest: usize,
+    /// Tag assignments deleted with the person.
     pub person_tag_assignments: usize,
+    /// Project updates whose author is set to null.
     pub project_updates_author_nulled: usize,
 }
 
@@ -65,6 +73,7 @@ pub struct Reasons {
     pub held_by_unreadable_evaluation: usize,
     /// Would be pruned, but in a class named by `--protect`.
     pub protected_by_class: usize,
+    /// Pruned: confident spam, no legit verdict, no membership, no protected class.
     pub pruned: usize,
 }
 
@@ -97,16 +106,25 @@ pub struct EvaluationCounts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// People on the branch before the run.
     pub people_before: usize,
+    /// People pruned.
     pub pruned_people: usize,
+    /// People on the branch after the run.
     pub people_after: usize,
+    /// Confident spam kept because they are a project member.
     pub protected_by_membership: usize,
+    /// Project memberships deleted.
     pub memberships_deleted: usize,
+    /// Help-wanted interest records deleted.
     pub help_wanted_interest_deleted: usize,
+    /// Tag assignments deleted.
     pub person_tag_assignments_deleted: usize,
+    /// Project updates whose author was set to null.
     pub project_updates_author_nulled: usize,
     /// Files removed from pruned people's attachment folders.
     pub attachments_deleted: usize,
+    /// Why each person was kept or pruned.
     pub reasons: Reasons,
     /// Pruned people per at-risk class (a person can be in several).
     pub at_risk: BTreeMap<Class, usize>,
@@ -114,19 +132,29 @@ pub struct Report {
     pub protected_by_class: BTreeMap<Class, usize>,
     /// References to pruned people that the cascade leaves in place, as the reference does.
     pub dangling_references: BTreeMap<&'static str, usize>,
+    /// Counts about the evaluation records read.
     pub evaluations: EvaluationCounts,
+    /// Evaluation records that could not be read.
     pub unparseable_records: Vec<Unreadable>,
     /// Records of the branch's own sheets that could not be read (not pruned, not swept).
     pub unreadable_branch_records: Vec<Unreadable>,
+    /// The data repo's path.
     pub data_repo: String,
+    /// The branch pruned.
     pub branch: String,
+    /// The evaluations ref as given.
     pub evaluations_ref: String,
+    /// The commit the evaluations ref resolved to.
     pub evaluations_commit: String,
     /// The branch commit the run read.
     pub base_commit: String,
+    /// The spam-confidence threshold used.
     pub threshold: f64,
+    /// The classes `--protect` named.
     pub protect: Vec<Class>,
+    /// True when the run wrote nothing.
     pub dry_run: bool,
+    /// When the run ran (ISO).
     pub run_at: String,
     /// The prune commit; null in a dry run or when nothing changed.
     pub commit: Option<String>,

@@ -21,8 +21,11 @@ pub const SHEET: &str = "person-evaluations";
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerdictKind {
+    /// The person is spam.
     Spam,
+    /// The person is real.
     Legit,
+    /// The evaluator could not tell.
     Uncertain,
 }
 
@@ -43,7 +46,9 @@ pub struct Evaluation {
 /// An evaluation file that could not be read as a record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Unreadable {
+    /// The file's path in the evaluations tree.
     pub path: String,
+    /// Why it could not be read.
     pub error: String,
 }
 
@@ -52,9 +57,11 @@ pub struct Unreadable {
 pub struct Verdicts {
     /// The commit the ref resolved to.
     pub commit: Option<ObjectId>,
+    /// Readable records, per person slug.
     pub by_slug: HashMap<String, Vec<Evaluation>>,
     /// Slugs with at least one unreadable record.
     pub unreadable_slugs: HashMap<String, usize>,
+    /// Every record that could not be read.
     pub unreadable: Vec<Unreadable>,
     /// Readable records.
     pub records: usize,
