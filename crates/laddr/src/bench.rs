@@ -9,13 +9,18 @@ use lines::Resource;
 /// One measured run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchBench {
+    /// Parallel page requests per resource.
     pub concurrency: usize,
+    /// Rows fetched.
     pub rows: u64,
+    /// HTTP requests made.
     pub requests: u64,
+    /// Wall time of the run.
     pub elapsed: Duration,
 }
 
 impl FetchBench {
+    /// Throughput of the run.
     pub fn rows_per_sec(&self) -> f64 {
         self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }

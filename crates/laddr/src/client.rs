@@ -39,6 +39,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 pub struct Options {
     /// `https://codeforphilly.org`, or any base URL such as `http://127.0.0.1:8080`.
     pub base_url: String,
+    /// Rows asked for per page (`limit`).
     pub page_size: u64,
     /// Parallel page requests per resource.
     pub concurrency: usize,
@@ -48,11 +49,15 @@ pub struct Options {
     pub timeout: Duration,
     /// Retries after the first attempt.
     pub retries: u32,
+    /// The first retry's backoff; it doubles per retry.
     pub retry_base: Duration,
+    /// The longest backoff between retries.
     pub retry_max: Duration,
+    /// The `User-Agent` header sent.
     pub user_agent: String,
     /// Keep every raw page here (and replay from it when `offline`).
     pub cache_dir: Option<PathBuf>,
+    /// Read pages only from `cache_dir`, never the network.
     pub offline: bool,
     /// Stop each resource after this many rows (lowest IDs); disables the total check.
     pub limit: Option<u64>,
@@ -83,37 +88,69 @@ impl Default for Options {
 /// A fatal error: the run cannot produce a trustworthy result.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// A page failed on every attempt.
     #[error("GET {url}: {reason} (gave up after {attempts} attempt(s))")]
     Page {
+        /// The page's URL.
         url: String,
+        /// Attempts made.
         attempts: u32,
+        /// The last attempt's failure.
         reason: String,
     },
     #[error(
         "PII guard: [{resource}] row ID {id} from {url} carries `{field}`; the request was not anonymous. Nothing was written."
     )]
+    /// A row carried a private field: the request was not anonymous.
     Pii {
+        /// The resource fetched.
         resource: Resource,
+        /// The row's ID.
         id: String,
+        /// The private field found.
         field: String,
+        /// The page the row came from.
         url: String,
     },
     #[error(
         "[{resource}] {count} rows could not be encoded by the server (limit {limit}); the server looks broken"
     )]
+    /// More rows lost in one resource than `max_bad_rows` allows.
     TooManyLost {
+        /// The resource fetched.
         resource: Resource,
+        /// Rows lost.
         count: usize,
+        /// The `max_bad_rows` limit.
         limit: usize,
     },
     #[error(
         "offline: no cached page {path} for {url} (fetch online with the same --cache-dir and --page-size first)"
     )]
-    OfflineMissing { path: PathBuf, url: String },
+    /// An offline run found no cached page for a URL.
+    OfflineMissing {
+        /// Where the page would be cached.
+        path: PathBuf,
+        /// The page's URL.
+        url: String,
+    },
+    /// The page cache could not be read or written.
     #[error("cache {path}: {source}")]
-    Cache { path: PathBuf, source: io::Error },
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A cached page is not a laddr list response.
     #[error("cached page {path} is not a valid laddr page: {reason}")]
-    CacheCorrupt { path: PathBuf, reason: String },
+    CacheCorrupt {
+        /// The cache file.
+        path: PathBuf,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The options contradict each other or are out of range.
     #[error("invalid options: {0}")]
     Options(String),
 }
@@ -121,8 +158,11 @@ pub enum FetchError {
 /// One resource's rows (by ID) and report.
 #[derive(Debug)]
 pub struct Fetched {
+    /// The resource fetched.
     pub resource: Resource,
+    /// The raw rows, keyed by laddr ID.
     pub rows: BTreeMap<i64, Box<RawValue>>,
+    /// What happened while fetching it.
     pub report: ResourceReport,
     /// Fetched with a row limit (`--limit`): deliberately partial, never complete.
     pub limited: bool,
@@ -230,6 +270,7 @@ impl Pacer {
 }
 
 impl Client {
+    /// A client for these options; refuses options that cannot work.
     pub fn new(opts: Options) -> Result<Client, FetchError> {
         if opts.page_size == 0 {
             return Err(FetchError::Options("--page-size must be positive".into()));
@@ -273,6 +314,7 @@ impl Client {
         self
     }
 
+    /// The options the client runs with.
     pub fn options(&self) -> &Options {
         &self.opts
     }

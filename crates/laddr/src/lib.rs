@@ -11,6 +11,8 @@
 //! # Ok::<(), laddr::FetchError>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod bench;
 pub mod client;
 pub mod report;

@@ -12,7 +12,9 @@ pub struct LostRow {
     pub url: String,
     /// The IDs of the rows just before and after it (absent at either end).
     pub prev_id: Option<i64>,
+    /// The ID of the row just after it.
     pub next_id: Option<i64>,
+    /// Why the single-row request failed.
     pub error: String,
 }
 
@@ -20,7 +22,9 @@ pub struct LostRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MalformedRow {
+    /// Zero-based position in the `sort=ID&dir=ASC` order.
     pub position: u64,
+    /// The page the row came in.
     pub url: String,
     /// The first 200 characters of the row.
     pub excerpt: String,
@@ -30,6 +34,7 @@ pub struct MalformedRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceReport {
+    /// The resource's name.
     pub resource: String,
     /// Pages answered successfully (bisection sub-pages included).
     pub pages: u64,
@@ -40,10 +45,13 @@ pub struct ResourceReport {
     /// The server's `total` on the last page fetched (`None` if never seen; with `--limit` it
     /// is not checked against `rows`).
     pub total: Option<u64>,
+    /// Requests retried.
     pub retries: u64,
     /// Rows seen twice (same ID) and dropped.
     pub duplicates: u64,
+    /// Rows the server could not encode, each found by bisection.
     pub lost: Vec<LostRow>,
+    /// Rows without an integer `ID`.
     pub malformed: Vec<MalformedRow>,
     /// Set when rows + lost + malformed differs from `total`.
     pub total_mismatch: Option<String>,
@@ -51,6 +59,7 @@ pub struct ResourceReport {
     pub restarts: u64,
     /// Set when rows still shifted after the last fresh start.
     pub shifted: Option<String>,
+    /// How long the resource took.
     pub duration_ms: u64,
 }
 
@@ -97,12 +106,19 @@ impl ResourceReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// The tool that wrote the report (`laddr-fetch`).
     pub tool: String,
+    /// The tool's version.
     pub version: String,
+    /// The base URL fetched from.
     pub source: String,
+    /// True when pages came only from the cache.
     pub offline: bool,
+    /// True when every resource came back complete.
     pub ok: bool,
+    /// One report per resource, in fetch order.
     pub resources: Vec<ResourceReport>,
+    /// How long the run took.
     pub duration_ms: u64,
     /// The fatal error that stopped the run, if any.
     pub error: Option<String>,

@@ -7,10 +7,14 @@ use serde_json::value::RawValue;
 /// A list response. `data` borrows each row's bytes from the body.
 #[derive(Debug, Deserialize)]
 pub struct Envelope<'a> {
+    /// laddr's success flag.
     pub success: Option<bool>,
+    /// laddr's error message, on failure.
     pub message: Option<String>,
+    /// The rows, raw.
     #[serde(borrow)]
     pub data: Option<Vec<&'a RawValue>>,
+    /// The server's row count, as sent.
     pub total: Option<serde_json::Value>,
 }
 
@@ -28,6 +32,7 @@ impl Envelope<'_> {
 /// Just enough of a row to key it: the integer `ID`.
 #[derive(Debug, Deserialize)]
 pub struct RowKey {
+    /// The row's laddr ID.
     #[serde(rename = "ID")]
     pub id: i64,
 }
