@@ -14,9 +14,13 @@ pub const LADDR_MEDIA_HOST: &str = "codeforphilly.org";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MediaAsset {
+    /// laddr's media ID.
     pub media_id: u64,
+    /// The caption, slugified, for the file name.
     pub caption_slug: String,
+    /// The slug of the post's owner, for the folder.
     pub owner_slug: String,
+    /// Where laddr serves the medium.
     pub source_url: String,
 }
 

@@ -27,9 +27,13 @@ pub fn tolerable(sheet: &str, source: u64, imported: u64) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CountDiff {
+    /// The sheet's name.
     pub sheet: String,
+    /// laddr's total for the sheet's resource.
     pub source_total: Option<u64>,
+    /// Records the import wrote.
     pub imported_records: u64,
+    /// True when the two agree.
     pub matched: bool,
 }
 

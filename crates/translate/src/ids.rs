@@ -27,6 +27,7 @@ impl IdSource for UuidV7 {
 /// `01900000-0000-7000-8000-<12 hex of the counter>`, counting from `next`.
 #[derive(Debug, Default, Clone)]
 pub struct Sequential {
+    /// The counter of the next id.
     pub next: u64,
 }
 
@@ -92,10 +93,12 @@ impl ReadForward {
         })
     }
 
+    /// How many ids are held.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// True when no id is held.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }

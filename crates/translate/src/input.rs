@@ -21,15 +21,30 @@ pub const LINE_VERSION: u64 = lines::LINE_VERSION as u64;
 /// A bad input line; always names the line number (1-based).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// A line that is not JSON.
     #[error("input line {line}: invalid JSON: {source}")]
     Json {
+        /// The line's number.
         line: u64,
+        /// The parser's error.
         source: serde_json::Error,
     },
+    /// A JSON line that is neither a row nor an end line.
     #[error("input line {line}: {what}")]
-    Shape { line: u64, what: String },
+    Shape {
+        /// The line's number.
+        line: u64,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// The input could not be read.
     #[error("reading input after line {line}: {source}")]
-    Io { line: u64, source: std::io::Error },
+    Io {
+        /// The last line read.
+        line: u64,
+        /// The underlying error.
+        source: std::io::Error,
+    },
 }
 
 impl InputError {
@@ -73,7 +88,9 @@ impl Row {
 /// One parsed line that carries something: a row or a resource's end line.
 #[derive(Debug, Clone)]
 pub enum Parsed {
+    /// A laddr row.
     Row(InputLine),
+    /// A resource's end line.
     End(Resource, End),
 }
 
@@ -182,10 +199,12 @@ impl Input {
         }
     }
 
+    /// How many rows the input holds.
     pub fn len(&self) -> usize {
         self.buckets.iter().map(Vec::len).sum()
     }
 
+    /// True when the input holds no row.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

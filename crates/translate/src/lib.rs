@@ -14,6 +14,8 @@
 //! assert_eq!(out.counts.get(Sheet::People).imported, 1);
 //! ```
 
+#![deny(missing_docs)]
+
 mod blog;
 pub mod count_diff;
 pub mod example;

@@ -7,8 +7,11 @@ use serde_json::{Map, Value};
 /// repeated into logs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The field that looks private.
     pub field: String,
+    /// What it looks like.
     pub what: &'static str,
+    /// The value, masked.
     pub sample: String,
 }
 

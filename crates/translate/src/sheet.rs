@@ -6,13 +6,21 @@ use std::fmt;
 /// clear/upsert order, which is also a valid foreign-key order for per-sheet commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Sheet {
+    /// `tags`.
     Tags,
+    /// `people`.
     People,
+    /// `projects`.
     Projects,
+    /// `project-memberships`.
     ProjectMemberships,
+    /// `project-updates`.
     ProjectUpdates,
+    /// `project-buzz`.
     ProjectBuzz,
+    /// `blog-posts`.
     BlogPosts,
+    /// `tag-assignments`.
     TagAssignments,
 }
 

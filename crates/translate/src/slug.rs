@@ -91,8 +91,11 @@ pub struct SlugRegistry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("[{scope}] could not produce a valid slug from \"{raw}\" (got \"{got}\")")]
 pub struct SlugError {
+    /// The scope the slug must be unique in, as the warnings name it.
     pub scope: String,
+    /// The text it was made from.
     pub raw: String,
+    /// What slugifying produced.
     pub got: String,
 }
 

@@ -28,10 +28,12 @@ pub type Record = Map<String, Value>;
 pub struct Options {
     /// The run timestamp (`YYYY-MM-DDTHH:MM:SS.mmmZ`): the fallback for missing `Created`.
     pub now: String,
+    /// How private-looking fields are handled.
     pub pii: PiiPolicy,
 }
 
 impl Options {
+    /// Options for a run at `now`, with the default PII policy.
     pub fn new(now: impl Into<String>) -> Options {
         Options {
             now: now.into(),
@@ -67,6 +69,7 @@ fn is_zero(n: &u64) -> bool {
 pub struct Counts([Count; 8]);
 
 impl Counts {
+    /// The count of one sheet.
     pub fn get(&self, sheet: Sheet) -> Count {
         self.0[sheet.index()]
     }
@@ -105,8 +108,11 @@ pub enum ProblemKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
+    /// The sheet the record belongs to.
     pub sheet: Sheet,
+    /// What went wrong.
     pub kind: ProblemKind,
+    /// The row's laddr ID, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legacy_id: Option<i64>,
     /// The read-forward key (`people/2938`, `project-memberships/100-10`, …).
@@ -115,6 +121,7 @@ pub struct Problem {
     /// The input line, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// The warning, in the reference's format.
     pub message: String,
 }
 
@@ -122,8 +129,11 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AvatarRef {
+    /// The person's laddr ID.
     pub legacy_id: i64,
+    /// The person's slug.
     pub slug: String,
+    /// laddr's media ID of the photo.
     pub primary_photo_id: u64,
 }
 
@@ -132,6 +142,7 @@ pub struct AvatarRef {
 pub struct Output {
     /// Records per sheet (every sheet present, maybe empty), each sheet in processing order.
     pub records: BTreeMap<Sheet, Vec<Record>>,
+    /// Per-sheet counts in the reference's `ImportReport` shape.
     pub counts: Counts,
     /// Every warning in the reference's formats (B §2.11), in processing order. Includes
     /// the messages of `problems`, as the reference lists Zod failures among warnings.

@@ -225,7 +225,9 @@ fn schema(sheet: Sheet) -> &'static [F] {
 /// One failed rule: `path` is the field, `message` the Zod 4 message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
+    /// The field that failed.
     pub path: String,
+    /// The Zod 4 message.
     pub message: String,
 }
 

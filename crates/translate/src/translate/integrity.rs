@@ -18,10 +18,13 @@ use crate::slug;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeptStale {
+    /// The sheet of the kept record.
     pub sheet: Sheet,
+    /// The row's laddr ID.
     pub legacy_id: i64,
     /// The kept record's `id`.
     pub id: String,
+    /// Why the row failed.
     pub reason: String,
 }
 
@@ -29,10 +32,13 @@ pub struct KeptStale {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Merge {
+    /// The sheet of the merged records.
     pub sheet: Sheet,
     /// What they share (`topic/transit`).
     pub key: String,
+    /// The laddr ID written.
     pub survivor: i64,
+    /// The laddr IDs resolved to the survivor.
     pub merged: Vec<i64>,
 }
 
@@ -40,9 +46,13 @@ pub struct Merge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SlugChange {
+    /// The sheet of the record.
     pub sheet: Sheet,
+    /// The record's laddr ID.
     pub legacy_id: i64,
+    /// The slug before.
     pub old: String,
+    /// The slug now.
     pub new: String,
 }
 
