@@ -7,12 +7,14 @@ use serde::Serialize;
 pub struct Check {
     /// Stable id, e.g. `dns-ttl`, `private-bucket-versioning`.
     pub id: &'static str,
+    /// Whether the item holds.
     pub passed: bool,
     /// What was seen, so a person can confirm it without re-running anything.
     pub evidence: String,
 }
 
 impl Check {
+    /// An item that holds, with what was seen.
     pub fn pass(id: &'static str, evidence: impl Into<String>) -> Check {
         Check {
             id,
@@ -21,6 +23,7 @@ impl Check {
         }
     }
 
+    /// An item that does not hold, with what was seen.
     pub fn fail(id: &'static str, evidence: impl Into<String>) -> Check {
         Check {
             id,
@@ -60,13 +63,18 @@ pub const MANUAL_ITEMS: &[&str] = &[
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
+    /// When the checks ran (ISO).
     pub checked_at: String,
+    /// True when every check passed.
     pub passed: bool,
+    /// Every machine-checked item, in checklist order.
     pub checks: Vec<Check>,
+    /// The checklist items a person must confirm.
     pub manual: Vec<&'static str>,
 }
 
 impl PreflightReport {
+    /// A report whose verdict is its checks' verdict.
     pub fn new(checked_at: String, checks: Vec<Check>) -> PreflightReport {
         PreflightReport {
             checked_at,

@@ -37,11 +37,14 @@ Exit: 0 ok (all checks pass; no write since T-0; export or reset done);
 1 ran and found something (a check failed; the point of no return is crossed);
 2 usage or fatal error (nothing changed)."
 )]
+/// The `cutover` command line.
 pub struct Cli {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The `cutover` subcommands.
 #[derive(Subcommand)]
 pub enum Command {
     /// Every checklist item a machine can check, with its evidence; the rest as a manual list.
@@ -53,6 +56,7 @@ pub enum Command {
     Rollback(RollbackCommand),
 }
 
+/// The `cutover rollback` subcommands.
 #[derive(Subcommand)]
 pub enum RollbackCommand {
     /// Write every record written after T-0 (NDJSON) and the affected members.
@@ -75,8 +79,10 @@ pub struct RepoArgs {
     pub remote: Option<String>,
 }
 
+/// The `cutover preflight` flags.
 #[derive(Args)]
 pub struct PreflightArgs {
+    /// Where the data repo is.
     #[command(flatten)]
     pub repo: RepoArgs,
     /// The public URL after the flip (its host's DNS TTL; the OAuth callback's base).
@@ -124,10 +130,13 @@ pub struct SinceArgs {
     pub no_fetch: bool,
 }
 
+/// The `cutover watch` flags.
 #[derive(Args)]
 pub struct WatchArgs {
+    /// Where the data repo is.
     #[command(flatten)]
     pub repo: RepoArgs,
+    /// The post-import tip to look from.
     #[command(flatten)]
     pub since: SinceArgs,
     /// Keep looking, one line per round, until the first write (then exit 1).
@@ -144,10 +153,13 @@ pub struct WatchArgs {
     pub json: Option<PathBuf>,
 }
 
+/// The `cutover rollback export` flags.
 #[derive(Args)]
 pub struct ExportArgs {
+    /// Where the data repo is.
     #[command(flatten)]
     pub repo: RepoArgs,
+    /// The post-import tip to look from.
     #[command(flatten)]
     pub since: SinceArgs,
     /// The export directory (default: ./rollback-<time>); existing export files are never replaced.
@@ -155,6 +167,7 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The `cutover rollback reset` flags.
 #[derive(Args)]
 pub struct ResetArgs {
     /// The bare data repo.

@@ -9,6 +9,8 @@
 //!   branch fetched from its remote ([`remote`]) and the private store's history.
 //! - [`watch`] and [`rollback`]: the point of no return, the export and the compare-and-swap reset.
 
+#![deny(missing_docs)]
+
 pub mod baseline;
 pub mod check;
 pub mod command;
@@ -24,20 +26,34 @@ pub mod writes;
 /// Errors that stop a command (exit 2). Failed checks are not errors: they are reported.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Flags that cannot work together or are missing.
     #[error("{0}")]
     Usage(String),
+    /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(#[from] sheets::RepoError),
+    /// The private store could not be read.
     #[error(transparent)]
     Store(#[from] private_store::Error),
+    /// A file could not be read or written.
     #[error("{path}: {message}")]
-    File { path: String, message: String },
-    #[error("fetching {branch} from remote {remote}: {message}")]
-    Fetch {
-        remote: String,
-        branch: String,
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
         message: String,
     },
+    /// The runtime branch could not be fetched from its remote.
+    #[error("fetching {branch} from remote {remote}: {message}")]
+    Fetch {
+        /// The remote.
+        remote: String,
+        /// The branch.
+        branch: String,
+        /// What git said.
+        message: String,
+    },
+    /// The repo or the export is not in a state the command can safely act on; nothing changed.
     #[error("{0}")]
     Refused(String),
 }

@@ -15,14 +15,21 @@ pub struct Options {
     pub target: String,
     /// `https://codeforphilly.org`: its host's TTL and the OAuth callback are checked.
     pub public_url: String,
+    /// DNS servers asked for the public host's TTL.
     pub resolvers: Vec<SocketAddr>,
+    /// How long to wait for each DNS answer.
     pub dns_timeout: Duration,
+    /// The bare data repo.
     pub data_repo: PathBuf,
+    /// The runtime branch.
     pub branch: String,
     /// The runtime branch's remote; `None`: its configured push remote.
     pub remote: Option<String>,
+    /// The dry-run report the checks read.
     pub dry_run_report: PathBuf,
+    /// How old the dry-run report may be.
     pub max_age: Duration,
+    /// The time the checks run at.
     pub now: jiff::Timestamp,
     /// The private store from the environment, or why it could not be configured.
     pub store: Result<PrivateStore, String>,

@@ -15,24 +15,34 @@ use crate::writes::Write;
 
 /// The export's files, in the export directory.
 pub const PUBLIC_FILE: &str = "writes.ndjson";
+/// The private-store writes.
 pub const PRIVATE_FILE: &str = "private-writes.ndjson";
+/// The members whose writes are discarded.
 pub const MEMBERS_FILE: &str = "affected-members.ndjson";
+/// The manifest.
 pub const MANIFEST_FILE: &str = "export.json";
 
 /// `export.json`: what was exported, and the tips `reset` must still find.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
+    /// When the export ran (ISO).
     pub exported_at: String,
+    /// The data repo exported from.
     pub data_repo: String,
+    /// The runtime branch.
     pub branch: String,
+    /// The remote the branch was fetched from, if any.
     pub remote: Option<String>,
     /// The post-import tip the branch goes back to.
     pub since: String,
     /// The runtime branch's tip the export read (the remote's, after a fetch).
     pub tip: String,
+    /// Lines of `writes.ndjson`.
     pub data_repo_writes: usize,
+    /// Lines of `private-writes.ndjson`.
     pub private_store_writes: usize,
+    /// Lines of `affected-members.ndjson`.
     pub affected_members: usize,
     /// Writes no member could be named for (a non-`people/` record edited by the API).
     pub unattributed_writes: usize,
@@ -42,11 +52,15 @@ pub struct Manifest {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AffectedMember {
+    /// The line format's version (1).
     pub v: u8,
+    /// The member's person id.
     pub person_id: String,
     /// Empty only for a member found in neither tip's `people` sheet.
     pub slug: String,
+    /// The member's full name, when the `people` sheet has one.
     pub full_name: Option<String>,
+    /// The member's discarded writes.
     pub writes: Vec<WriteRef>,
 }
 
@@ -57,8 +71,11 @@ pub struct WriteRef {
     /// A data-repo record path, or a private-store object (`profiles.jsonl`; its keys, such as
     /// token hashes, do not go into an email).
     pub path: String,
+    /// When the write was made (ISO).
     pub at: String,
+    /// `data-repo` or `private-store`.
     pub source: &'static str,
+    /// `created`, `changed` or `deleted`.
     pub kind: &'static str,
 }
 
@@ -199,11 +216,15 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetOutcome {
+    /// True when the branch was moved; false for a dry run.
     pub applied: bool,
+    /// The branch reset.
     pub branch: String,
     /// The local branch's value before.
     pub from: String,
+    /// The post-import tip the branch goes back to.
     pub to: String,
+    /// The push that publishes the reset.
     pub push_command: String,
 }
 

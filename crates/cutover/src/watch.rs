@@ -12,6 +12,7 @@ use crate::writes::{self, Write};
 /// Where to look.
 #[derive(Debug, Clone)]
 pub struct Source {
+    /// The bare data repo.
     pub data_repo: PathBuf,
     /// The runtime branch.
     pub branch: String,
@@ -24,10 +25,13 @@ pub struct Source {
 /// What one look found.
 #[derive(Debug, Clone)]
 pub struct Observation {
+    /// When the look was taken (ISO).
     pub at: String,
     /// The ref read (`refs/remotes/<remote>/<branch>` after a fetch, else `refs/heads/<branch>`).
     pub read_ref: String,
+    /// The remote fetched from, if any.
     pub remote: Option<String>,
+    /// The branch's tip seen.
     pub tip: gix::ObjectId,
     /// Commits since T-0 made by the importer, the merge or the prune.
     pub harmless_commits: usize,

@@ -16,6 +16,7 @@ pub const HARMLESS_ACTIONS: &[&str] = &["import.laddr.json", "merge", "prune.spa
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Write {
+    /// The line format's version (1).
     pub v: u8,
     /// `data-repo` or `private-store`.
     pub source: &'static str,
@@ -25,21 +26,30 @@ pub struct Write {
     pub record: String,
     /// ISO 8601: the commit's author time, or when the private object version was written.
     pub time: String,
+    /// The commit that wrote it (data repo only).
     pub commit: Option<String>,
     /// `Name <email>` of the commit's author (data repo only).
     pub author: Option<String>,
+    /// The person the record belongs to, when known.
     pub person_id: Option<String>,
+    /// That person's slug, when known.
     pub slug: Option<String>,
+    /// The record before the write; null when created.
     pub before: Option<Value>,
+    /// The record after the write; null when deleted.
     pub after: Option<Value>,
 }
 
 /// What a commit says about itself.
 #[derive(Debug, Clone)]
 pub struct CommitInfo {
+    /// The commit's id.
     pub id: gix::ObjectId,
+    /// Its parents.
     pub parents: Vec<gix::ObjectId>,
+    /// Its tree.
     pub tree: gix::ObjectId,
+    /// Its author, as `Name <email>`.
     pub author: String,
     /// Author time, seconds since the epoch.
     pub author_time: i64,
@@ -50,6 +60,7 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
+    /// Reads a commit's id, parents, tree, author, times and `Action:` trailer.
     pub fn read(repo: &sheets::DataRepo, id: gix::ObjectId) -> Result<CommitInfo, Error> {
         let (_, data) = repo.read_object(id)?;
         let bad = |message: String| sheets::RepoError::Object { id, message };
