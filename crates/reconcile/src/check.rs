@@ -25,27 +25,36 @@ pub struct CheckOptions {
     pub run_at: String,
 }
 
+/// A Person named in a finding; the slug when the branch has one.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRef {
+    /// The Person's id.
     pub person_id: String,
+    /// The Person's slug.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
 }
 
+/// A profile whose newsletter state contradicts itself.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct NewsletterIssue {
+    /// The profile's Person id.
     pub person_id: String,
     /// `opted_in_without_token` or `token_without_optin_payload`.
     pub reason: &'static str,
 }
 
+/// A GitHub-linked Person who still has a legacy credential.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Drained {
+    /// The Person's id.
     pub person_id: String,
+    /// The Person's slug.
     pub slug: String,
+    /// The linked GitHub account.
     pub github_user_id: i64,
 }
 
@@ -54,35 +63,56 @@ pub struct Drained {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicateEmail {
+    /// The Persons sharing the email.
     pub person_ids: Vec<String>,
+    /// Their slugs, in the same order.
     pub slugs: Vec<Option<String>>,
 }
 
+/// What `--fix` and `--fix-drained` changed.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Fixes {
+    /// Unsubscribe tokens created for opted-in profiles.
     pub newsletter_tokens: usize,
+    /// Legacy credentials of GitHub-linked Persons deleted.
     pub legacy_passwords_deleted: usize,
 }
 
 /// The `--json` report: the reference's keys in its order, then ours.
+/// The check's machine report.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
+    /// When the check ran (ISO).
     pub run_at: String,
+    /// Persons on the branch.
     pub public_people_count: usize,
+    /// Profiles in the private store.
     pub private_profile_count: usize,
+    /// Legacy credentials in the private store.
     pub legacy_password_count: usize,
+    /// Persons with no profile.
     pub orphan_public: Vec<PersonRef>,
+    /// Profiles with no Person.
     pub orphan_private: Vec<PersonRef>,
+    /// Profiles whose newsletter state contradicts itself.
     pub inconsistent_newsletter: Vec<NewsletterIssue>,
+    /// GitHub-linked Persons who still have a legacy credential.
     pub drained_legacy_passwords: Vec<Drained>,
+    /// What the fixes changed.
     pub fixes_applied: Fixes,
+    /// Profiles of soft-deleted Persons.
     pub profiles_of_deleted_persons: Vec<PersonRef>,
+    /// Credentials with no Person.
     pub credentials_without_person: Vec<PersonRef>,
+    /// Credentials of soft-deleted Persons.
     pub credentials_of_deleted_persons: Vec<PersonRef>,
+    /// Credentials with no profile.
     pub credentials_without_profile: Vec<PersonRef>,
+    /// Emails that more than one Person's profile holds.
     pub duplicate_emails: Vec<DuplicateEmail>,
+    /// Credentials whose hash is in no known format.
     pub unrecognised_password_hashes: Vec<PersonRef>,
     /// Id fields of the branch's records that resolve to no record (`sheets::closure`).
     pub dangling_references: Vec<sheets::Dangling>,

@@ -34,15 +34,20 @@ The running API never re-reads the private store: stop it before writing, or res
 Private store: STORAGE_BACKEND=filesystem with CFP_PRIVATE_STORAGE_PATH, or STORAGE_BACKEND=s3 with
 S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_REGION (path-style)."
 )]
+/// The `reconcile` command line.
 pub struct Cli {
+    /// The subcommand; none runs the check.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Flags every subcommand takes.
     #[command(flatten)]
     pub common: Common,
+    /// The check's flags.
     #[command(flatten)]
     pub check: CheckArgs,
 }
 
+/// Flags every subcommand takes.
 #[derive(Args, Clone)]
 pub struct Common {
     /// The bare data repo.
@@ -64,6 +69,7 @@ pub struct Common {
     pub now: Option<String>,
 }
 
+/// The check's flags.
 #[derive(Args, Clone, Default)]
 pub struct CheckArgs {
     /// Repair the safe cases: create missing unsubscribe tokens for opted-in profiles.
@@ -74,6 +80,7 @@ pub struct CheckArgs {
     pub fix_drained: bool,
 }
 
+/// The `reconcile` subcommands.
 #[derive(Subcommand)]
 pub enum Command {
     /// Merge the laddr credentials export (CSV: Username, Email, Password[, ID]) into the store.

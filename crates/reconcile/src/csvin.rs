@@ -11,8 +11,11 @@ pub struct CsvRow {
     pub line: u64,
     /// The `ID` cell (laddr `people.ID`), when the column exists and the cell is not empty.
     pub id: Option<String>,
+    /// The `Username` cell.
     pub username: String,
+    /// The `Email` cell.
     pub email: String,
+    /// The `Password` cell (a hash).
     pub password: String,
 }
 

@@ -28,9 +28,12 @@ pub fn parse_age(s: &str) -> Result<i64, Error> {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DrainLine {
+    /// The credential's Person id.
     pub person_id: String,
+    /// The Person's slug, when the branch has the Person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
+    /// When the credential was imported.
     pub imported_at: String,
     /// `delete` (dry run), `deleted` (applied) or `keep`.
     pub action: &'static str,
@@ -39,15 +42,23 @@ pub struct DrainLine {
     pub reason: &'static str,
 }
 
+/// The drain's machine report.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DrainReport {
+    /// When the drain ran (ISO).
     pub run_at: String,
+    /// Credentials imported before this time may be deleted (ISO).
     pub cutoff: String,
+    /// True when deletions were written (`--apply`).
     pub apply: bool,
+    /// Legacy credentials in the store before the run.
     pub legacy_password_count: usize,
+    /// Credentials the drain deletes, or would.
     pub to_delete: usize,
+    /// Credentials deleted.
     pub deleted: usize,
+    /// Credentials kept, per reason.
     pub kept: BTreeMap<&'static str, usize>,
 }
 

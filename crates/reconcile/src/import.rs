@@ -24,14 +24,23 @@ use crate::people::Person;
 /// Why a row was not imported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SkipReason {
+    /// The row has no username.
     NoUsername,
+    /// The row has no email.
     NoEmail,
+    /// The row's `ID` is not an integer.
     BadId,
+    /// No Person matches the row.
     NoPersonMatch,
+    /// More than one Person matches the row.
     AmbiguousMatch,
+    /// The matched Person was not imported from laddr.
     NotLegacyPerson,
+    /// The matched Person is soft-deleted.
     DeletedPerson,
+    /// Another row matched the same Person.
     DuplicatePersonId,
+    /// The email is not valid.
     InvalidEmail,
 }
 
@@ -75,18 +84,25 @@ impl SkipReason {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RowResult {
+    /// The row's line in the CSV.
     pub line: u64,
+    /// The row's `ID` cell.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The row's username.
     pub username: String,
     /// `imported` (something written), `unchanged` or `skipped`.
     pub outcome: &'static str,
+    /// Why the row was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// How the row was matched to its Person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub joined_by: Option<&'static str>,
+    /// The matched Person's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person_id: Option<String>,
+    /// The matched Person's slug.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
     /// `created` or `kept`.
@@ -105,25 +121,41 @@ pub struct RowResult {
 }
 
 /// The `--json` report.
+/// The import's machine report.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
+    /// When the import ran (ISO).
     pub run_at: String,
+    /// True when nothing was written.
     pub dry_run: bool,
+    /// Rows read from the CSV.
     pub input_rows: usize,
+    /// Profiles created.
     pub profiles_created: usize,
+    /// Profiles already there and kept.
     pub profiles_kept: usize,
+    /// Credentials created.
     pub credentials_created: usize,
+    /// Credentials replaced with a new hash.
     pub credentials_replaced: usize,
+    /// Credentials already holding the row's hash.
     pub credentials_unchanged: usize,
+    /// Credentials kept because they were used since import.
     pub credentials_kept_used: usize,
+    /// Credentials kept because they already hold an Argon2id hash.
     pub credentials_kept_argon2id: usize,
+    /// Rows with an empty password.
     pub rows_without_password: usize,
+    /// Rows whose hash is in no known format (not imported).
     pub unrecognised_hash_rows: usize,
+    /// Rows whose email belongs to another Person's profile.
     pub duplicate_email_rows: usize,
     /// Count per skip reason, every reason listed (0 when none).
     pub skipped: BTreeMap<&'static str, usize>,
+    /// Where the profiles table is.
     pub profiles_location: Option<String>,
+    /// Where the credentials table is.
     pub credentials_location: Option<String>,
 }
 

@@ -8,6 +8,8 @@
 //! Each works on plain inputs ([`people::Person`] lists and store tables) so the binary only
 //! wires the data repo, the store and the output together.
 
+#![deny(missing_docs)]
+
 pub mod check;
 pub mod cli;
 pub mod csvin;
@@ -19,21 +21,40 @@ pub mod people;
 /// Errors that stop a run (exit 2). Messages name the record, file or object involved.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The private store could not be read or written.
     #[error(transparent)]
     Store(#[from] private_store::Error),
+    /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(Box<sheets::RepoError>),
+    /// The branch or its people sheet could not be read.
     #[error("{0}")]
     Sheet(String),
+    /// A Person record that does not parse.
     #[error("{what}: {message}")]
-    BadPerson { what: String, message: String },
+    BadPerson {
+        /// The record's path.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The input file is unusable.
     #[error("{path}: {message}")]
-    Input { path: String, message: String },
+    Input {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Flags that cannot work together or are missing.
     #[error("{0}")]
     Usage(String),
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
 }

@@ -66,12 +66,17 @@ pub fn read_laddr_usernames(
 pub struct NameIdFinding {
     /// `mismatch`, `missingNameId`, `noLaddrUser` or `duplicateNameId`.
     pub problem: &'static str,
+    /// The Person's id.
     pub person_id: String,
+    /// The Person's slug.
     pub slug: String,
+    /// The Person's laddr `people.ID`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legacy_id: Option<i64>,
+    /// The Person's Slack SAML NameID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slack_saml_name_id: Option<String>,
+    /// The laddr username the NameID should equal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub laddr_username: Option<String>,
     /// For `duplicateNameId`: the other Persons holding the same NameID.

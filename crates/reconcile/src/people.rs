@@ -9,7 +9,9 @@ use crate::Error;
 /// One `people/<slug>.toml` record, reduced to what reconcile needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
+    /// The Person's id.
     pub id: String,
+    /// The Person's slug.
     pub slug: String,
     /// laddr `people.ID`.
     pub legacy_id: Option<i64>,
@@ -17,6 +19,7 @@ pub struct Person {
     pub deleted: bool,
     /// GitHub-linked ("claimed") when set.
     pub github_user_id: Option<i64>,
+    /// The Slack SAML NameID, when set.
     pub slack_saml_name_id: Option<String>,
 }
 
@@ -39,6 +42,7 @@ impl Person {
         Ok(sheets::people::Person::from_record(what, r)?.into())
     }
 
+    /// True when the Person is GitHub-linked.
     pub fn claimed(&self) -> bool {
         self.github_user_id.is_some()
     }
