@@ -76,17 +76,7 @@ fn ensure_groff() {
         return;
     }
     eprintln!("xtask: installing groff-base (renders the man pages in the dist test)");
-    let installed =
-        crate::proc::run(Command::new("apt-get").args(["update", "-qq"])).and_then(|()| {
-            crate::proc::run(Command::new("apt-get").args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "groff-base",
-            ]))
-        });
-    if let Err(e) = installed {
+    if let Err(e) = apt_install(&["--no-install-recommends", "groff-base"]) {
         eprintln!("xtask: warning: groff-base not installed ({e}); the man page test will skip");
     }
 }
@@ -97,6 +87,16 @@ fn ensure_chromium() -> crate::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing chromium (the HTML report's browser tests)");
-    crate::proc::run(Command::new("apt-get").args(["update", "-q"]))?;
-    crate::proc::run(Command::new("apt-get").args(["install", "-y", "-q", "chromium"]))
+    apt_install(&["chromium"])
+}
+
+/// `apt-get update`, then `apt-get install -y` of `args`, never asking (CI has no stdin).
+fn apt_install(args: &[&str]) -> crate::Result<()> {
+    let apt = |sub: &[&str]| {
+        let mut cmd = Command::new("apt-get");
+        cmd.env("DEBIAN_FRONTEND", "noninteractive").args(sub);
+        crate::proc::run(&mut cmd)
+    };
+    apt(&["update", "-qq"])?;
+    apt(&[&["install", "-y", "-qq"], args].concat())
 }
