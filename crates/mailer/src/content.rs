@@ -150,21 +150,9 @@ pub fn display_name(r: &Recipient) -> &str {
     }
 }
 
-/// `& < > " '` → `&amp; &lt; &gt; &quot; &#39;`.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `& < > " '` → `&amp; &lt; &gt; &quot; &#39;`: the one escaping rule of the workspace, the
+/// one the HTML reports use.
+pub use report_html::escape as html_escape;
 
 /// [`html_escape`], then line breaks as `<br>` (multi-line values such as `{{writes}}`).
 fn html_value(s: &str) -> String {
