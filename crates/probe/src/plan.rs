@@ -195,11 +195,10 @@ pub fn plan(repo: &DataRepo, opts: &PlanOptions) -> Result<Plan, PlanError> {
 /// Make the plan from records already read.
 pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
     let seed = opts.seed.clone().unwrap_or_else(|| snap.commit.clone());
-    let n = opts.sample;
-    let pick = |items: &[String], set: &str| {
-        deterministic_sample(items, n, &format!("{seed}:probe:{set}"))
+    let sampler = Sampler {
+        seed: &seed,
+        n: opts.sample,
     };
-    let mut specs = Vec::new();
     let mut notes = snap.errors.clone();
     for sheet in ["people", "projects"] {
         if snap.sheet(sheet).is_empty() {
@@ -209,55 +208,77 @@ pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
             ));
         }
     }
+    let mut specs = api_specs(snap, &sampler, "people", "person");
+    specs.extend(api_specs(snap, &sampler, "projects", "project"));
+    specs.extend(project_legacy_specs(snap, &sampler, &mut notes));
+    specs.extend(buzz_specs(snap, &sampler, &mut notes));
+    specs.extend(tag_specs(snap, &sampler));
+    specs.extend(slug_history(snap, opts, &seed));
+    if opts.fixed {
+        specs.extend(fixed_probes());
+    }
+    Plan {
+        branch: opts.branch.clone(),
+        commit: snap.commit.clone(),
+        seed,
+        specs,
+        notes,
+    }
+}
 
-    let people = snap.slugs("people", false);
-    for slug in pick(&people, "people") {
-        specs.push(ProbeSpec::new(
-            format!("person:{slug}"),
-            "person",
-            format!("/api/people/{}", encode_segment(&slug)),
-            Expect {
-                api_slug: Some(slug.clone()),
-                ..Expect::status(200)
-            },
-        ));
-    }
-    for slug in pick(&snap.slugs("people", true), "people-deleted") {
-        specs.push(ProbeSpec::new(
-            format!("person-deleted:{slug}"),
-            "person-deleted",
-            format!("/api/people/{}", encode_segment(&slug)),
-            Expect {
-                api_error: Some("not_found".into()),
-                ..Expect::status(404)
-            },
-        ));
-    }
-    let projects = snap.slugs("projects", false);
-    for slug in pick(&projects, "projects") {
-        specs.push(ProbeSpec::new(
-            format!("project:{slug}"),
-            "project",
-            format!("/api/projects/{}", encode_segment(&slug)),
-            Expect {
-                api_slug: Some(slug.clone()),
-                ..Expect::status(200)
-            },
-        ));
-    }
-    for slug in pick(&snap.slugs("projects", true), "projects-deleted") {
-        specs.push(ProbeSpec::new(
-            format!("project-deleted:{slug}"),
-            "project-deleted",
-            format!("/api/projects/{}", encode_segment(&slug)),
-            Expect {
-                api_error: Some("not_found".into()),
-                ..Expect::status(404)
-            },
-        ));
-    }
+/// Draws each probe set's sample, seeded by the plan's seed and the set's name.
+struct Sampler<'a> {
+    seed: &'a str,
+    n: usize,
+}
 
-    // legacyId → slug of live projects; a legacyId claimed twice has no single right answer.
+impl Sampler<'_> {
+    fn pick<T: Clone + std::fmt::Display>(&self, items: &[T], set: &str) -> Vec<T> {
+        deterministic_sample(items, self.n, &format!("{}:probe:{set}", self.seed))
+    }
+}
+
+/// `/api/<sheet>/<slug>`: live records answer 200 with their slug, soft-deleted ones 404
+/// `not_found` (sets `<sheet>` and `<sheet>-deleted`, kinds `<kind>` and `<kind>-deleted`).
+fn api_specs(snap: &Snapshot, sampler: &Sampler<'_>, sheet: &str, kind: &str) -> Vec<ProbeSpec> {
+    let mut specs = Vec::new();
+    for deleted in [false, true] {
+        let (set, kind) = if deleted {
+            (format!("{sheet}-deleted"), format!("{kind}-deleted"))
+        } else {
+            (sheet.to_owned(), kind.to_owned())
+        };
+        for slug in sampler.pick(&snap.slugs(sheet, deleted), &set) {
+            let expect = if deleted {
+                Expect {
+                    api_error: Some("not_found".into()),
+                    ..Expect::status(404)
+                }
+            } else {
+                Expect {
+                    api_slug: Some(slug.clone()),
+                    ..Expect::status(200)
+                }
+            };
+            let path = format!("/api/{sheet}/{}", encode_segment(&slug));
+            specs.push(ProbeSpec::new(
+                format!("{kind}:{slug}"),
+                &kind,
+                path,
+                expect,
+            ));
+        }
+    }
+    specs
+}
+
+/// laddr's `/projects?ID=` and `/project-updates?ProjectID=` must 301 to the project's slug.
+/// A legacyId claimed by several live projects has no single right answer: noted, not probed.
+fn project_legacy_specs(
+    snap: &Snapshot,
+    sampler: &Sampler<'_>,
+    notes: &mut Vec<String>,
+) -> Vec<ProbeSpec> {
     let mut by_legacy: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for r in snap.sheet("projects").iter().filter(|r| !deleted(r)) {
         if let (Some(id), Some(slug)) = (r.get("legacyId").and_then(Value::as_i64), text(r, "slug"))
@@ -278,30 +299,32 @@ pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
     }
     by_legacy.retain(|_, s| s.len() == 1);
     let ids: Vec<i64> = by_legacy.keys().copied().collect();
-    for id in deterministic_sample(&ids, n, &format!("{seed}:probe:project-legacy")) {
-        let slug = &by_legacy[&id][0];
-        specs.push(ProbeSpec::new(
-            format!("project-legacy:{id}"),
-            "project-legacy",
-            format!("/projects?ID={id}"),
-            Expect::redirect(301, format!("/projects/{slug}")),
-        ));
+    let mut specs = Vec::new();
+    for (set, url) in [
+        ("project-legacy", "/projects?ID="),
+        ("project-updates-legacy", "/project-updates?ProjectID="),
+    ] {
+        for id in sampler.pick(&ids, set) {
+            let slug = &by_legacy[&id][0];
+            specs.push(ProbeSpec::new(
+                format!("{set}:{id}"),
+                set,
+                format!("{url}{id}"),
+                Expect::redirect(301, format!("/projects/{slug}")),
+            ));
+        }
     }
-    for id in deterministic_sample(&ids, n, &format!("{seed}:probe:project-updates-legacy")) {
-        let slug = &by_legacy[&id][0];
-        specs.push(ProbeSpec::new(
-            format!("project-updates-legacy:{id}"),
-            "project-updates-legacy",
-            format!("/project-updates?ProjectID={id}"),
-            Expect::redirect(301, format!("/projects/{slug}")),
-        ));
-    }
+    specs
+}
 
-    // Buzz slugs are unique per project only; the target's index is global, so a slug used by
-    // two projects has no single right answer.
-    let mut buzz: BTreeMap<String, Vec<String>> = BTreeMap::new();
+/// `/project-buzz/<slug>` must 301 to the buzz under its project. Buzz slugs are unique per
+/// project only; the target's index is global, so a slug used by two projects has no single
+/// right answer: noted, not probed.
+fn buzz_specs(snap: &Snapshot, sampler: &Sampler<'_>, notes: &mut Vec<String>) -> Vec<ProbeSpec> {
+    let projects = snap.slugs("projects", false);
     let live_projects: std::collections::HashSet<&str> =
         projects.iter().map(String::as_str).collect();
+    let mut buzz: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in snap.sheet("project-buzz") {
         if let (Some(slug), Some(p)) = (text(r, "slug"), text(r, "projectSlug")) {
             buzz.entry(slug.to_owned()).or_default().push(p.to_owned());
@@ -318,23 +341,26 @@ pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
         .filter(|(_, p)| p.len() == 1 && live_projects.contains(p[0].as_str()))
         .map(|(s, _)| s.clone())
         .collect();
-    for slug in pick(&buzz_slugs, "buzz") {
-        let project = &buzz[&slug][0];
-        specs.push(ProbeSpec::new(
-            format!("buzz:{slug}"),
-            "buzz",
-            format!("/project-buzz/{}", encode_segment(&slug)),
-            Expect::redirect(
-                301,
-                format!(
-                    "/projects/{}/buzz/{}",
-                    encode_segment(project),
-                    encode_segment(&slug)
-                ),
-            ),
-        ));
-    }
+    let at = |slug: &str| {
+        let project = encode_segment(&buzz[slug][0]);
+        format!("/projects/{project}/buzz/{}", encode_segment(slug))
+    };
+    sampler
+        .pick(&buzz_slugs, "buzz")
+        .into_iter()
+        .map(|slug| {
+            ProbeSpec::new(
+                format!("buzz:{slug}"),
+                "buzz",
+                format!("/project-buzz/{}", encode_segment(&slug)),
+                Expect::redirect(301, at(&slug)),
+            )
+        })
+        .collect()
+}
 
+/// laddr's `/tags/<ns>.<slug>` must 301 to `/tags/<ns>/<slug>` (lowercase namespaces only).
+fn tag_specs(snap: &Snapshot, sampler: &Sampler<'_>) -> Vec<ProbeSpec> {
     let mut tags: Vec<String> = snap
         .sheet("tags")
         .iter()
@@ -346,29 +372,20 @@ pub fn plan_snapshot(snap: &Snapshot, opts: &PlanOptions) -> Plan {
         .collect();
     tags.sort();
     tags.dedup();
-    for handle in pick(&tags, "tags") {
-        let (ns, slug) = handle.split_once('.').unwrap_or(("", ""));
-        let slug = encode_segment(slug);
-        specs.push(ProbeSpec::new(
-            format!("tag:{handle}"),
-            "tag",
-            format!("/tags/{ns}.{slug}"),
-            Expect::redirect(301, format!("/tags/{ns}/{slug}")),
-        ));
-    }
-
-    specs.extend(slug_history(snap, opts, &seed));
-
-    if opts.fixed {
-        specs.extend(fixed_probes());
-    }
-    Plan {
-        branch: opts.branch.clone(),
-        commit: snap.commit.clone(),
-        seed,
-        specs,
-        notes,
-    }
+    sampler
+        .pick(&tags, "tags")
+        .into_iter()
+        .map(|handle| {
+            let (ns, slug) = handle.split_once('.').unwrap_or(("", ""));
+            let slug = encode_segment(slug);
+            ProbeSpec::new(
+                format!("tag:{handle}"),
+                "tag",
+                format!("/tags/{ns}.{slug}"),
+                Expect::redirect(301, format!("/tags/{ns}/{slug}")),
+            )
+        })
+        .collect()
 }
 
 /// Renamed people and projects: the old URL must 301 to the slug at the end of the chain

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use private_store::{Credential, HashFormat, Profile, Table};
+use private_store::{Credential, HashFormat, Newsletter, Profile, Table};
 use serde::Serialize;
 
 use crate::Error;
@@ -79,9 +79,8 @@ pub struct Fixes {
     pub legacy_passwords_deleted: usize,
 }
 
-/// The `--json` report: the reference's keys in its order, then ours.
-/// The check's machine report.
-#[derive(Clone, Debug, Serialize)]
+/// The check's machine report (`--json`): the reference's keys in its order, then ours.
+#[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
     /// When the check ran (ISO).
@@ -129,31 +128,33 @@ pub fn check(
     opts: &CheckOptions,
 ) -> Result<CheckReport, Error> {
     let all: HashMap<&str, &Person> = people.iter().map(|p| (p.id.as_str(), p)).collect();
-    let live = |id: &str| all.get(id).copied().filter(|p| !p.deleted);
     let mut r = CheckReport {
         run_at: opts.run_at.clone(),
         public_people_count: people.iter().filter(|p| !p.deleted).count(),
         private_profile_count: profiles.len(),
         legacy_password_count: creds.len(),
-        orphan_public: vec![],
-        orphan_private: vec![],
-        inconsistent_newsletter: vec![],
-        drained_legacy_passwords: vec![],
-        fixes_applied: Fixes::default(),
-        profiles_of_deleted_persons: vec![],
-        credentials_without_person: vec![],
-        credentials_of_deleted_persons: vec![],
-        credentials_without_profile: vec![],
-        duplicate_emails: vec![],
-        unrecognised_password_hashes: vec![],
-        dangling_references: vec![],
-        unresolved: 0,
+        ..CheckReport::default()
     };
-    let pref = |id: &str| PersonRef {
+    check_profiles(&mut r, profiles, &all);
+    check_people(&mut r, people, profiles, creds);
+    check_credentials(&mut r, creds, profiles, &all);
+    apply_fixes(&mut r, profiles, creds, opts)?;
+    r.unresolved =
+        (r.orphan_public.len() + r.orphan_private.len() + r.inconsistent_newsletter.len())
+            .saturating_sub(r.fixes_applied.newsletter_tokens);
+    Ok(r)
+}
+
+/// The Person `id` as a report names it (with its slug when the branch has it).
+fn person_ref(all: &HashMap<&str, &Person>, id: &str) -> PersonRef {
+    PersonRef {
         person_id: id.to_owned(),
         slug: all.get(id).map(|p| p.slug.clone()),
-    };
+    }
+}
 
+/// Profiles: with no Person or a deleted one, inconsistent newsletter state, shared emails.
+fn check_profiles(r: &mut CheckReport, profiles: &Table<Profile>, all: &HashMap<&str, &Person>) {
     let mut by_email: Vec<(String, Vec<String>)> = Vec::new();
     let mut email_index: HashMap<String, usize> = HashMap::new();
     for p in profiles.iter() {
@@ -163,21 +164,16 @@ pub fn check(
                 person_id: id.to_owned(),
                 slug: None,
             }),
-            Some(person) if person.deleted => r.profiles_of_deleted_persons.push(pref(id)),
+            Some(person) if person.deleted => {
+                r.profiles_of_deleted_persons.push(person_ref(all, id))
+            }
             Some(_) => {}
         }
-        if let Some(nl) = p.newsletter() {
-            if nl.opted_in && nl.unsubscribe_token.is_none() {
-                r.inconsistent_newsletter.push(NewsletterIssue {
-                    person_id: id.to_owned(),
-                    reason: "opted_in_without_token",
-                });
-            } else if !nl.opted_in && nl.unsubscribe_token.is_some() && nl.opted_out_at.is_none() {
-                r.inconsistent_newsletter.push(NewsletterIssue {
-                    person_id: id.to_owned(),
-                    reason: "token_without_optin_payload",
-                });
-            }
+        if let Some(reason) = p.newsletter().and_then(newsletter_issue) {
+            r.inconsistent_newsletter.push(NewsletterIssue {
+                person_id: id.to_owned(),
+                reason,
+            });
         }
         let slot = *email_index.entry(p.email().to_owned()).or_insert_with(|| {
             by_email.push((p.email().to_owned(), vec![]));
@@ -196,7 +192,27 @@ pub fn check(
             person_ids: ids,
         })
         .collect();
+}
 
+/// Why a newsletter state contradicts itself: opted in without an unsubscribe token, or a
+/// token without the opt-in (and no opt-out) that would explain it.
+fn newsletter_issue(nl: &Newsletter) -> Option<&'static str> {
+    if nl.opted_in && nl.unsubscribe_token.is_none() {
+        Some("opted_in_without_token")
+    } else if !nl.opted_in && nl.unsubscribe_token.is_some() && nl.opted_out_at.is_none() {
+        Some("token_without_optin_payload")
+    } else {
+        None
+    }
+}
+
+/// Live Persons: with no profile, or GitHub-linked and still holding a legacy credential.
+fn check_people(
+    r: &mut CheckReport,
+    people: &[Person],
+    profiles: &Table<Profile>,
+    creds: &Table<Credential>,
+) {
     for person in people.iter().filter(|p| !p.deleted) {
         if !profiles.contains(&person.id) {
             r.orphan_public.push(PersonRef {
@@ -214,22 +230,39 @@ pub fn check(
             });
         }
     }
+}
 
+/// Credentials: with no Person, a deleted one, no profile, or a hash in no known format.
+fn check_credentials(
+    r: &mut CheckReport,
+    creds: &Table<Credential>,
+    profiles: &Table<Profile>,
+    all: &HashMap<&str, &Person>,
+) {
     for c in creds.iter() {
         let id = c.person_id();
         match all.get(id) {
-            None => r.credentials_without_person.push(pref(id)),
-            Some(p) if p.deleted => r.credentials_of_deleted_persons.push(pref(id)),
+            None => r.credentials_without_person.push(person_ref(all, id)),
+            Some(p) if p.deleted => r.credentials_of_deleted_persons.push(person_ref(all, id)),
+            Some(_) if !profiles.contains(id) => {
+                r.credentials_without_profile.push(person_ref(all, id));
+            }
             Some(_) => {}
         }
-        if live(id).is_some() && !profiles.contains(id) {
-            r.credentials_without_profile.push(pref(id));
-        }
         if c.hash_format() == HashFormat::Unrecognised {
-            r.unrecognised_password_hashes.push(pref(id));
+            r.unrecognised_password_hashes.push(person_ref(all, id));
         }
     }
+}
 
+/// `--fix`: a token for each opted-in profile without one; `--fix-drained`: delete the legacy
+/// credentials of GitHub-linked Persons.
+fn apply_fixes(
+    r: &mut CheckReport,
+    profiles: &mut Table<Profile>,
+    creds: &mut Table<Credential>,
+    opts: &CheckOptions,
+) -> Result<(), Error> {
     if opts.fix {
         for issue in r
             .inconsistent_newsletter
@@ -251,10 +284,7 @@ pub fn check(
             }
         }
     }
-    r.unresolved =
-        (r.orphan_public.len() + r.orphan_private.len() + r.inconsistent_newsletter.len())
-            .saturating_sub(r.fixes_applied.newsletter_tokens);
-    Ok(r)
+    Ok(())
 }
 
 #[derive(Serialize)]
