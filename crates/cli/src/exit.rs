@@ -42,6 +42,47 @@ pub trait Fatal: Display {
     }
 }
 
+/// Declares a tool binary's one top-level error (exit 2): the variants written in the call,
+/// then the three every tool shares (`DataRepo`: no `--data-repo`; `Report`: the `--json`
+/// file; `Output`: stdout), each `#[from]` so `?` converts, and [`Fatal`] with the closed
+/// stdout rule. The calling crate derives with its own `thiserror` dependency.
+///
+/// ```ignore
+/// cli::failure! {
+///     /// Everything that ends `tool` with exit 2 (or, for a closed stdout, a quiet 0).
+///     pub enum Failure {
+///         /// The run stopped.
+///         #[error("{0}")]
+///         Run(#[from] crate::Error),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! failure {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variants:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, thiserror::Error)]
+        $vis enum $name {
+            $($variants)*
+            /// No `--data-repo` (nor `CFP_DATA_REPO_PATH`).
+            #[error(transparent)]
+            DataRepo(#[from] $crate::MissingDataRepo),
+            /// `--json` could not be written.
+            #[error(transparent)]
+            Report(#[from] $crate::ReportError),
+            /// stdout failed or was closed.
+            #[error(transparent)]
+            Output(#[from] $crate::OutputError),
+        }
+
+        impl $crate::Fatal for $name {
+            fn stdout_closed(&self) -> bool {
+                matches!(self, $name::Output($crate::OutputError::Closed))
+            }
+        }
+    };
+}
+
 /// The end of every `main`: exit 0/1 for a run, exit 2 with `tool: error: message` on stderr
 /// for a fatal error, a quiet exit 0 when stdout was closed.
 pub fn finish<E: Fatal>(tool: &str, result: Result<Exit, E>) -> ExitCode {
@@ -72,6 +113,28 @@ mod tests {
         fn stdout_closed(&self) -> bool {
             self.0
         }
+    }
+
+    crate::failure! {
+        /// A tool's top-level error, declared as a binary declares it.
+        enum ToolFailure {
+            /// The run stopped.
+            #[error("{0}")]
+            Run(std::io::Error),
+        }
+    }
+
+    #[test]
+    fn declared_failures_share_the_closed_stdout_rule() {
+        assert!(ToolFailure::from(crate::OutputError::Closed).stdout_closed());
+        let io = || std::io::Error::other("disk on fire");
+        assert!(!ToolFailure::from(crate::OutputError::Io(io())).stdout_closed());
+        assert!(!ToolFailure::Run(io()).stdout_closed());
+        assert_eq!(ToolFailure::Run(io()).to_string(), "disk on fire");
+        assert_eq!(
+            ToolFailure::from(crate::MissingDataRepo).to_string(),
+            crate::MissingDataRepo.to_string()
+        );
     }
 
     #[test]

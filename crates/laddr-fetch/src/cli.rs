@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ::cli::{OutputError, ReportError};
 use clap::Parser;
 use laddr::{FetchError, Options, Report, Resource};
 
@@ -137,22 +136,11 @@ impl Cli {
     }
 }
 
-/// Everything that ends `laddr-fetch` with exit 2 (or, for a closed stdout, a quiet 0).
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// The fetch stopped; nothing was written to stdout.
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// `--json` could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// stdout failed or was closed.
-    #[error(transparent)]
-    Output(#[from] OutputError),
-}
-
-impl ::cli::Fatal for Failure {
-    fn stdout_closed(&self) -> bool {
-        matches!(self, Failure::Output(OutputError::Closed))
+::cli::failure! {
+    /// Everything that ends `laddr-fetch` with exit 2 (or, for a closed stdout, a quiet 0).
+    pub enum Failure {
+        /// The fetch stopped; nothing was written to stdout.
+        #[error("{0}")]
+        Fetch(#[from] FetchError),
     }
 }

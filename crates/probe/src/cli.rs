@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ::cli::{MissingDataRepo, OutputError, ReportError};
+use ::cli::OutputError;
 use clap::{Args, Parser, Subcommand};
 
 use crate::legacy::LegacyError;
@@ -230,50 +230,45 @@ impl RepoArgs {
     }
 }
 
-/// Everything that ends `probe` with exit 2 (or, for a closed stdout, a quiet 0).
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// Neither `--target` nor a subcommand.
-    #[error("give --target (with --data-repo) or a subcommand; see probe --help")]
-    NothingToDo,
-    /// No `--data-repo`.
-    #[error(transparent)]
-    DataRepo(#[from] MissingDataRepo),
-    /// The branch could not be read for a plan.
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    /// The laddr-fetch files could not be read.
-    #[error(transparent)]
-    Legacy(#[from] LegacyError),
-    /// The specs on stdin could not be read.
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    /// `probe run` got no specs (a failed `probe plan` upstream must not pass).
-    #[error("no probe specs on stdin")]
-    NoSpecs,
-    /// The run could not start.
-    #[error(transparent)]
-    Run(#[from] RunError),
-    /// The watch could not start or stopped.
-    #[error(transparent)]
-    Watch(#[from] WatchError),
-    /// `--emit-redirects` could not be written.
-    #[error(transparent)]
-    Redirects(#[from] RedirectsError),
-    /// `--json` could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// stdout failed or was closed.
-    #[error(transparent)]
-    Output(#[from] OutputError),
+::cli::failure! {
+    /// Everything that ends `probe` with exit 2 (or, for a closed stdout, a quiet 0).
+    pub enum Failure {
+        /// Neither `--target` nor a subcommand.
+        #[error("give --target (with --data-repo) or a subcommand; see probe --help")]
+        NothingToDo,
+        /// The branch could not be read for a plan.
+        #[error("{0}")]
+        Plan(#[from] PlanError),
+        /// The laddr-fetch files could not be read.
+        #[error("{0}")]
+        Legacy(#[from] LegacyError),
+        /// The specs on stdin could not be read.
+        #[error("{0}")]
+        Spec(#[from] SpecError),
+        /// `probe run` got no specs (a failed `probe plan` upstream must not pass).
+        #[error("no probe specs on stdin")]
+        NoSpecs,
+        /// The run could not start.
+        #[error("{0}")]
+        Run(#[from] RunError),
+        /// The watch could not start or stopped.
+        #[error("{0}")]
+        Watch(WatchError),
+        /// `--emit-redirects` could not be written.
+        #[error("{0}")]
+        Redirects(#[from] RedirectsError),
+    }
 }
 
-impl ::cli::Fatal for Failure {
-    fn stdout_closed(&self) -> bool {
-        match self {
-            Failure::Output(e) => matches!(e, OutputError::Closed),
-            Failure::Watch(WatchError::Output(_, e)) => e.kind() == std::io::ErrorKind::BrokenPipe,
-            _ => false,
+/// A watch whose stdout reader went away ended the way `| head` ends any tool: a closed
+/// stdout, not a failed watch.
+impl From<WatchError> for Failure {
+    fn from(e: WatchError) -> Self {
+        match e {
+            WatchError::Output(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe => {
+                Failure::Output(OutputError::Closed)
+            }
+            e => Failure::Watch(e),
         }
     }
 }

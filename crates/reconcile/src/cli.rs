@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use ::cli::{MissingDataRepo, OutputError, ReportError};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
@@ -147,32 +146,18 @@ impl Common {
     }
 }
 
-/// Everything that ends `reconcile` with exit 2 (or, for a closed stdout, a quiet 0).
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// No `--data-repo`.
-    #[error(transparent)]
-    DataRepo(#[from] MissingDataRepo),
-    /// The run stopped; nothing was written.
-    #[error(transparent)]
-    Run(#[from] Error),
-    /// `--json` could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// stdout failed or was closed.
-    #[error(transparent)]
-    Output(#[from] OutputError),
+::cli::failure! {
+    /// Everything that ends `reconcile` with exit 2 (or, for a closed stdout, a quiet 0).
+    pub enum Failure {
+        /// The run stopped; nothing was written.
+        #[error("{0}")]
+        Run(#[from] Error),
+    }
 }
 
 impl From<private_store::Error> for Failure {
     fn from(e: private_store::Error) -> Self {
         Failure::Run(e.into())
-    }
-}
-
-impl ::cli::Fatal for Failure {
-    fn stdout_closed(&self) -> bool {
-        matches!(self, Failure::Output(OutputError::Closed))
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use ::cli::{MissingDataRepo, OutputError, ReportError};
 use clap::Parser;
 use translate::Input;
 
@@ -71,41 +70,27 @@ pub struct Cli {
     pub json: Option<PathBuf>,
 }
 
-/// Everything that ends `sheet-write` with exit 2 (or, for a closed stdout, a quiet 0).
-/// Nothing was written.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// No `--data-repo` for a run that writes.
-    #[error(transparent)]
-    DataRepo(#[from] MissingDataRepo),
-    /// `--now` is not a `toISOString()` datetime.
-    #[error("--now {0:?} is not a datetime like 2026-05-18T00:00:00.000Z")]
-    Now(String),
-    /// `--input` could not be opened.
-    #[error("{}: {source}", path.display())]
-    Open {
-        /// The `--input` file.
-        path: PathBuf,
-        /// Why it could not be opened.
-        source: std::io::Error,
-    },
-    /// The input is not laddr-fetch NDJSON.
-    #[error("reading laddr NDJSON: {0}")]
-    Input(#[from] translate::InputError),
-    /// The import refused or failed.
-    #[error(transparent)]
-    Run(#[from] Fatal),
-    /// `--json` could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// stdout failed or was closed.
-    #[error(transparent)]
-    Output(#[from] OutputError),
-}
-
-impl ::cli::Fatal for Failure {
-    fn stdout_closed(&self) -> bool {
-        matches!(self, Failure::Output(OutputError::Closed))
+::cli::failure! {
+    /// Everything that ends `sheet-write` with exit 2 (or, for a closed stdout, a quiet 0).
+    /// Nothing was written.
+    pub enum Failure {
+        /// `--now` is not a `toISOString()` datetime.
+        #[error("--now {0:?} is not a datetime like 2026-05-18T00:00:00.000Z")]
+        Now(String),
+        /// `--input` could not be opened.
+        #[error("{}: {source}", path.display())]
+        Open {
+            /// The `--input` file.
+            path: PathBuf,
+            /// Why it could not be opened.
+            source: std::io::Error,
+        },
+        /// The input is not laddr-fetch NDJSON.
+        #[error("reading laddr NDJSON: {0}")]
+        Input(#[from] translate::InputError),
+        /// The import refused or failed.
+        #[error("{0}")]
+        Run(#[from] Fatal),
     }
 }
 

@@ -3,7 +3,6 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use ::cli::{MissingDataRepo, OutputError, ReportError};
 use clap::Parser;
 
 use crate::{Class, DEFAULT_THRESHOLD, Options, Report};
@@ -80,26 +79,12 @@ impl Cli {
     }
 }
 
-/// Everything that ends `spam-prune` with exit 2 (or, for a closed stdout, a quiet 0).
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// No `--data-repo`.
-    #[error(transparent)]
-    DataRepo(#[from] MissingDataRepo),
-    /// The prune itself failed; nothing was written.
-    #[error(transparent)]
-    Run(#[from] crate::Error),
-    /// `--json` could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// stdout failed or was closed.
-    #[error(transparent)]
-    Output(#[from] OutputError),
-}
-
-impl ::cli::Fatal for Failure {
-    fn stdout_closed(&self) -> bool {
-        matches!(self, Failure::Output(OutputError::Closed))
+::cli::failure! {
+    /// Everything that ends `spam-prune` with exit 2 (or, for a closed stdout, a quiet 0).
+    pub enum Failure {
+        /// The prune itself failed; nothing was written.
+        #[error("{0}")]
+        Run(#[from] crate::Error),
     }
 }
 
