@@ -24,62 +24,26 @@ use crate::recipients::Affected;
 
 use private_store::{Credential, Profile, Table};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::Error;
 
-/// The Person fields the mailer uses (`reference/D` §2.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Person {
-    pub id: String,
-    pub slug: String,
-    pub full_name: Option<String>,
-    /// laddr `people.ID`, when the Person came from laddr.
-    pub legacy_id: Option<i64>,
-    /// Soft-deleted (`deletedAt` set).
-    pub deleted: bool,
-    /// Claimed (GitHub-linked) when set; 0 counts as unset, as in the reference.
-    pub github_user_id: Option<i64>,
-}
-
-impl Person {
-    /// From a `people/<slug>.toml` record; `what` (its path) names it in errors. The public
-    /// fields and their rules (`githubUserId` 0 is unlinked, falsy `deletedAt` is not deleted)
-    /// are `reconcile::people::Person`'s; the mailer adds the full name.
-    pub fn from_record(what: &str, r: &Map<String, Value>) -> Result<Person, Error> {
-        let p = reconcile::people::Person::from_record(what, r).map_err(|e| match e {
-            reconcile::Error::BadPerson { what, message } => Error::BadPerson { what, message },
-            other => Error::BadPerson {
-                what: what.to_owned(),
-                message: other.to_string(),
-            },
-        })?;
-        Ok(Person {
-            id: p.id,
-            slug: p.slug,
-            full_name: r.get("fullName").and_then(Value::as_str).map(str::to_owned),
-            legacy_id: p.legacy_id,
-            deleted: p.deleted,
-            github_user_id: p.github_user_id,
-        })
-    }
-}
+/// The public Person: the workspace's one view, with its rules (`githubUserId` 0 is not
+/// linked, a falsy `deletedAt` is not deleted) defined once in `sheets`.
+pub use sheets::people::Person;
 
 /// All Persons of the `people` sheet at `branch`, deleted ones included, in the repo's order.
 /// A file that cannot be read as a Person stops the run: a mailout must not skip people silently.
 pub fn load_people(repo_path: &Path, branch: &str) -> Result<Vec<Person>, Error> {
+    use sheets::people::PeopleError;
     let repo = sheets::DataRepo::open(repo_path)?;
-    let read = repo.read_sheet_at(branch, "people")?;
-    if let Some(first) = read.errors.first() {
-        return Err(Error::Sheet(format!(
-            "{} file(s) of the people sheet at {branch} cannot be read; first: {first}",
-            read.errors.len()
-        )));
-    }
-    read.records
-        .iter()
-        .map(|s| Person::from_record(&s.path, &s.record))
-        .collect()
+    sheets::people::load_people(&repo, branch).map_err(|e| match e {
+        PeopleError::Repo(e) => Error::Repo(e),
+        PeopleError::Bad(b) => Error::BadPerson {
+            what: b.what,
+            message: b.message,
+        },
+        unreadable @ PeopleError::Unreadable { .. } => Error::Sheet(unreadable.to_string()),
+    })
 }
 
 /// One recipient: the reference's shape, and the NDJSON line `mailer select` prints.
@@ -240,18 +204,7 @@ pub fn drain_decisions(
     creds: &mut Table<Credential>,
     rule: DrainRule,
 ) -> Result<HashMap<String, &'static str>, Error> {
-    let people: Vec<reconcile::people::Person> = people
-        .iter()
-        .map(|p| reconcile::people::Person {
-            id: p.id.clone(),
-            slug: p.slug.clone(),
-            legacy_id: p.legacy_id,
-            deleted: p.deleted,
-            github_user_id: p.github_user_id,
-            slack_saml_name_id: None,
-        })
-        .collect();
-    let (_, lines) = reconcile::drain::drain(&people, creds, rule.now, rule.older_than_secs, false)
+    let (_, lines) = reconcile::drain::drain(people, creds, rule.now, rule.older_than_secs, false)
         .map_err(|e| Error::Usage(e.to_string()))?;
     Ok(lines.into_iter().map(|l| (l.person_id, l.reason)).collect())
 }
@@ -275,6 +228,8 @@ fn candidates(campaign: Campaign, inputs: &Inputs<'_>) -> Vec<(Person, Option<Ve
                     legacy_id: None,
                     deleted: false,
                     github_user_id: None,
+                    account_level: None,
+                    slack_saml_name_id: None,
                 },
                 |p| (*p).clone(),
             );
