@@ -201,41 +201,46 @@ impl S3Backend {
         }
     }
 
+    /// One signed `GET`: its status, the ETag it carried and the body (at most `MAX_BODY`).
+    fn send_get(
+        &self,
+        what: &str,
+        url: &url::Url,
+    ) -> Result<(u16, Option<String>, Vec<u8>), Error> {
+        let mut resp = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| self.http_err(what, e))?;
+        let status = resp.status().as_u16();
+        let etag = header(&resp, "etag");
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| self.http_err(what, e))?;
+        Ok((status, etag, body))
+    }
+
     /// `GetObject`: the body and ETag, or `None` on `NoSuchKey`.
     fn get(&self, key: &str) -> Result<(Option<Vec<u8>>, Option<String>), Error> {
         let url = self
             .bucket
             .get_object(Some(&self.credentials), key)
             .sign(SIGN_FOR);
-        let mut resp = self
-            .agent
-            .get(url.as_str())
-            .call()
-            .map_err(|e| self.http_err(key, e))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(|e| self.http_err(key, e))?;
+        let (status, etag, body) = self.send_get(key, &url)?;
         match status {
-            200 => {
-                let etag = header(&resp, "etag");
-                if etag.is_none() {
-                    return Err(Error::S3 {
-                        location: self.location(key),
-                        message: "GET returned no ETag".into(),
-                    });
-                }
-                Ok((Some(body), etag))
-            }
+            200 if etag.is_none() => Err(Error::S3 {
+                location: self.location(key),
+                message: "GET returned no ETag".into(),
+            }),
+            200 => Ok((Some(body), etag)),
             404 if error_code(&body) == Some("NoSuchKey") => Ok((None, None)),
             _ => Err(self.status_err(key, "GET", status, &body)),
         }
     }
 
-    /// `PutObject`, one request with the whole body, conditional on the ETag read.
     /// The precondition header of a conditional PUT: `If-Match` on the ETag read, or
     /// `If-None-Match: *` when the object was absent.
     fn condition(etag: Option<&str>) -> (&'static str, &str) {
@@ -310,18 +315,7 @@ impl S3Backend {
 
     /// A `GET` whose answer must be 200; returns the body as text.
     fn get_text(&self, what: &str, url: &url::Url) -> Result<String, Error> {
-        let mut resp = self
-            .agent
-            .get(url.as_str())
-            .call()
-            .map_err(|e| self.http_err(what, e))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(|e| self.http_err(what, e))?;
+        let (status, _, body) = self.send_get(what, url)?;
         if status != 200 {
             return Err(self.status_err(what, "GET", status, &body));
         }
