@@ -562,27 +562,8 @@ fn summary(r: &Report) -> String {
 
 /// A fresh bare data repo whose `empty` branch holds the committed sheet configs.
 pub fn init_data_repo(path: &Path) -> crate::Result<()> {
-    let repo = sheets::DataRepo::init_bare(path).map_err(|e| e.to_string())?;
-    let dir = crate::proc::root().join("testdata/data-repo-template/.gitsheets");
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".toml") {
-            files.push((
-                name,
-                std::fs::read(entry.path()).map_err(|e| e.to_string())?,
-            ));
-        }
-    }
-    files.sort();
-    let mut tx = sheets::Transaction::begin_root(&repo, "empty").map_err(|e| e.to_string())?;
-    tx.edit()
-        .replace_dir(".gitsheets", files)
-        .map_err(|e| e.to_string())?;
-    tx.commit(&sheets::CommitSpec::new("sheet configs").trailer("Action", "init"))
-        .map_err(|e| e.to_string())?;
-    tx.finish().map_err(|e| e.to_string())?;
+    let configs = sheets::CommitSpec::new("sheet configs").trailer("Action", "init");
+    fixtures::data_repo::init_with_configs(path, "empty", &configs).map_err(|e| e.to_string())?;
     Ok(())
 }
 

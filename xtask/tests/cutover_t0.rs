@@ -11,41 +11,12 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use fixtures::data_repo::git;
 
 /// A fresh data repo with the template's configs and the fixture's evaluations (as at T-1).
 fn data_repo(bare: &Path, site: &Site) {
-    let repo = sheets::DataRepo::init_bare(bare).unwrap();
-    let configs =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/data-repo-template/.gitsheets");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&configs)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .filter(|(n, _)| n.ends_with(".toml"))
-        .collect();
-    files.sort();
-    let mut tx = sheets::Transaction::begin_root(&repo, "empty").unwrap();
-    tx.edit().replace_dir(".gitsheets", files).unwrap();
-    tx.commit(&sheets::CommitSpec::new("configs")).unwrap();
-    tx.finish().unwrap();
+    let configs = sheets::CommitSpec::new("configs");
+    let repo = fixtures::data_repo::init_with_configs(bare, "empty", &configs).unwrap();
     fixtures::evaluations::write_branch(
         &repo,
         "spam-detection",

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use common::{KEY, code, lines, resend, stderr};
+use fixtures::data_repo::git;
 use fixtures::laddr::{Scale, generate};
 
 struct Member {
@@ -16,20 +17,6 @@ struct Member {
     id: String,
     slug: String,
     username: Option<String>,
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=T", "-c", "user.email=t@example.org"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The site's people on `published` of a bare repo, in one `sheets` commit.

@@ -10,19 +10,7 @@ use serde_json::{Map, Value, json};
 pub const JANE_ID: &str = "01951a3c-0000-7000-8000-000000000001";
 pub const SAM_ID: &str = "01951a3c-0000-7000-8000-000000000002";
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+pub use fixtures::data_repo::git;
 
 pub fn person(id: &str, slug: &str, name: &str) -> Map<String, Value> {
     json!({"id": id, "slug": slug, "fullName": name, "createdAt": "2020-01-01T00:00:00Z"})
@@ -63,26 +51,8 @@ pub fn commit(
 /// was published to (a bare clone, set as `origin`). Returns both paths and the T-0 tip.
 pub fn t0_repos(dir: &Path) -> (PathBuf, PathBuf, gix::ObjectId) {
     let bare = dir.join("data.git");
-    let repo = sheets::DataRepo::init_bare(&bare).unwrap();
-    let configs =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/data-repo-template/.gitsheets");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&configs)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .filter(|(n, _)| n.ends_with(".toml"))
-        .collect();
-    files.sort();
-    let mut tx = sheets::Transaction::begin_root(&repo, "published").unwrap();
-    tx.edit().replace_dir(".gitsheets", files).unwrap();
-    tx.commit(&sheets::CommitSpec::new("configs").trailer("Action", "import.laddr.json"))
-        .unwrap();
-    tx.finish().unwrap();
+    let configs = sheets::CommitSpec::new("configs").trailer("Action", "import.laddr.json");
+    let repo = fixtures::data_repo::init_with_configs(&bare, "published", &configs).unwrap();
     let tip = commit(
         &repo,
         &[

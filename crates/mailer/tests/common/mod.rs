@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -104,27 +104,6 @@ impl P {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.org",
-            "-c",
-            "init.defaultBranch=published",
-        ])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A bare data repo (branch `published`) and a private store directory.
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -134,33 +113,8 @@ pub struct World {
 impl World {
     pub fn new(people: &[P]) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let work = dir.path().join("work");
-        fs::create_dir_all(work.join(".gitsheets")).unwrap();
-        fs::create_dir_all(work.join("people")).unwrap();
-        fs::write(
-            work.join(".gitsheets/people.toml"),
-            "[gitsheet]\nroot = 'people'\npath = '${{ slug }}'\n",
-        )
-        .unwrap();
-        for p in people {
-            fs::write(work.join(format!("people/{}.toml", p.slug)), p.toml()).unwrap();
-        }
-        git(dir.path(), &["init", "--bare", "-q", "data.git"]);
-        git(&work, &["init", "-q"]);
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", "people"]);
-        let bare = dir.path().join("data.git");
-        git(
-            &work,
-            &[
-                "push",
-                "-q",
-                bare.to_str().unwrap(),
-                "HEAD:refs/heads/published",
-            ],
-        );
-        fs::remove_dir_all(&work).unwrap();
-        git(&bare, &["fsck", "--strict"]);
+        let files = fixtures::data_repo::people_files(people.iter().map(|p| (&*p.slug, p.toml())));
+        fixtures::data_repo::git_published(dir.path(), &files);
 
         let store = dir.path().join("private");
         fs::create_dir_all(&store).unwrap();

@@ -78,27 +78,6 @@ impl P {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.org",
-            "-c",
-            "init.defaultBranch=published",
-        ])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A bare data repo whose `published` branch holds the people sheet config and `people`.
 pub struct Repo {
     pub dir: tempfile::TempDir,
@@ -112,38 +91,9 @@ impl Repo {
     /// [`Repo::new`] plus other files (configs, records of other sheets) on `published`.
     pub fn with_files(people: &[P], files: &[(&str, &str)]) -> Repo {
         let dir = tempfile::tempdir().unwrap();
-        let bare = dir.path().join("data.git");
-        let work = dir.path().join("work");
-        fs::create_dir_all(work.join(".gitsheets")).unwrap();
-        fs::create_dir_all(work.join("people")).unwrap();
-        fs::write(
-            work.join(".gitsheets/people.toml"),
-            "[gitsheet]\nroot = 'people'\npath = '${{ slug }}'\n",
-        )
-        .unwrap();
-        for p in people {
-            fs::write(work.join(format!("people/{}.toml", p.slug)), p.toml()).unwrap();
-        }
-        for (path, text) in files {
-            let p = work.join(path);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(p, text).unwrap();
-        }
-        git(dir.path(), &["init", "--bare", "-q", "data.git"]);
-        git(&work, &["init", "-q"]);
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", "people"]);
-        git(
-            &work,
-            &[
-                "push",
-                "-q",
-                bare.to_str().unwrap(),
-                "HEAD:refs/heads/published",
-            ],
-        );
-        fs::remove_dir_all(&work).unwrap();
-        git(&bare, &["fsck", "--strict"]);
+        let mut all = fixtures::data_repo::people_files(people.iter().map(|p| (p.slug, p.toml())));
+        all.extend(files.iter().map(|(p, t)| (p.to_string(), t.to_string())));
+        fixtures::data_repo::git_published(dir.path(), &all);
         Repo { dir }
     }
 
