@@ -32,7 +32,7 @@ pub fn run(command: Command) -> Result<Exit, Error> {
 
 /// Progress and warnings on stderr, one prefix for the whole tool.
 pub fn say(message: &str) {
-    eprintln!("[mailer] {message}");
+    eprintln!("mailer: {message}");
 }
 
 /// NDJSON on stdout that stops printing (but lets the run go on) when stdout fails: a

@@ -90,7 +90,7 @@ fn selection_matches_the_reference_five_person_case_plus_duplicate_emails() {
     assert_eq!(r["counts"]["people"], 8);
     let err = stderr(&o);
     assert!(
-        err.contains("[mailer] mode=select people=8 recipients=2 skipped=6"),
+        err.contains("mailer: mode=select people=8 recipients=2 skipped=6"),
         "{err}"
     );
 }
