@@ -9,7 +9,10 @@ use sheets::{
     CommitSpec, DataRepo, Parent, RepoError, SheetConfig, Signature, Transaction, people,
 };
 
-use crate::report::{EvaluationCounts, LINE_VERSION, PersonCascade, PrunedPerson, Reasons, Report};
+use crate::report::{
+    EvaluationCounts, LINE_VERSION, PersonCascade, PrunedPerson, Reasons, Report, class_names,
+    verdict_lines,
+};
 use crate::verdicts::{self, Evaluation, Unreadable, VerdictKind, Verdicts};
 use crate::{Class, Error, Options, Outcome};
 
@@ -619,10 +622,15 @@ fn pruned_lines(
                 id: p.id.clone(),
                 legacy_id: p.legacy_id.clone(),
                 path: p.path.clone(),
-                verdicts: deciding.clone(),
-                at_risk: p.classes_own.clone(),
+                verdicts: verdict_lines(deciding),
+                at_risk: class_names(&p.classes_own),
                 cascade: person_cascade,
-                dangling: dangling.per_person.get(key).cloned().unwrap_or_default(),
+                dangling: dangling
+                    .per_person
+                    .get(key)
+                    .map_or_else(BTreeMap::new, |d| {
+                        d.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+                    }),
                 dry_run: opts.dry_run,
             }
         })

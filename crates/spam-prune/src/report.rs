@@ -5,55 +5,43 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::Class;
-use crate::verdicts::{Evaluation, Unreadable};
+use crate::verdicts::{Evaluation, Unreadable, VerdictKind};
 
-/// The NDJSON line format version (`"v"`).
-pub const LINE_VERSION: u64 = 1;
+/// The NDJSON line format version (`"v"`): the workspace's, from `lines`.
+pub const LINE_VERSION: u64 = lines::LINE_VERSION as u64;
 
-/// One pruned (or, in a dry run, to-be-pruned) person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrunedPerson {
-    /// The line format's version (1).
-    pub v: u64,
-    /// The person's slug.
-    pub slug: String,
-    /// The person's uuid; null when the record has none.
-    pub id: Option<String>,
-    /// The person's laddr id, as the record holds it.
-    pub legacy_id: Value,
-    /// The record file, e.g. `people/alice.toml`.
-    pub path: String,
-    /// The confident spam verdicts that decided it (evaluator, verdict, confidence).
-    pub verdicts: Vec<Evaluation>,
-    /// Classes the person is in (staff, github, authors, maintainers): review before the
-    /// real run, or keep them with `--protect`.
-    pub at_risk: Vec<Class>,
-    /// What the same commit removes or changes with the person.
-    pub cascade: PersonCascade,
-    /// References to the person left in place (see the report's `danglingReferences`).
-    pub dangling: BTreeMap<&'static str, usize>,
-    /// True when the run wrote nothing.
-    pub dry_run: bool,
+/// One pruned (or, in a dry run, to-be-pruned) person: the line contract's `PrunedLine`, so
+/// the writer and every reader share one definition.
+pub use lines::prune::PrunedLine as PrunedPerson;
+
+/// Per-person cascade counts (and the report's totals): the line contract's `Cascade`.
+pub use lines::prune::Cascade as PersonCascade;
+
+/// The deciding evaluations as the pruned line spells them.
+pub(crate) fn verdict_lines(deciding: &[Evaluation]) -> Vec<lines::prune::Verdict> {
+    deciding
+        .iter()
+        .map(|e| lines::prune::Verdict {
+            evaluator: e.evaluator.clone(),
+            verdict: e.verdict.as_ref().map(|k| verdict_name(k).to_owned()),
+            confidence: e.confidence,
+        })
+        .collect()
 }
 
-/// Per-person cascade counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PersonCascade {
-    /// Files in the person's attachment folder (`people/<slug>/…`).
-    pub attachments: usize,
-    /// Project memberships deleted with the person.
-    pub memberships: usize,
-    /// Help-wanted interest records deleted with the person.
-    pub help_wanted_interest: usize,
-    /// Tag assignments deleted with the person.
-    pub person_tag_assignments: usize,
-    /// Project updates whose author is set to null.
-    pub project_updates_author_nulled: usize,
+fn verdict_name(kind: &VerdictKind) -> &'static str {
+    match kind {
+        VerdictKind::Spam => "spam",
+        VerdictKind::Legit => "legit",
+        VerdictKind::Uncertain => "uncertain",
+    }
+}
+
+/// The classes as the pruned line names them (in the order given).
+pub(crate) fn class_names(classes: &[Class]) -> Vec<String> {
+    classes.iter().map(|c| c.as_str().to_owned()).collect()
 }
 
 /// Why each person on the branch was kept or pruned; every person counts in exactly one.
