@@ -17,11 +17,17 @@ use crate::sentlog::Sent;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignCounts {
+    /// Emails of the campaign in the sent-log.
     pub emails: usize,
+    /// Delivered (opened and clicked included).
     pub delivered: usize,
+    /// Bounced.
     pub bounced: usize,
+    /// Marked as spam by the recipient.
     pub complained: usize,
+    /// Any other last event (sent, queued, delivery delayed, failed, …).
     pub other: usize,
+    /// No email id in the sent-log, or the lookup failed.
     pub unknown: usize,
     /// Every `last_event` seen, with its count.
     pub events: BTreeMap<String, usize>,
@@ -31,18 +37,24 @@ pub struct CampaignCounts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BounceLine {
+    /// Line format version, [`crate::select::LINE_VERSION`].
     pub v: u8,
+    /// The Person mailed.
     pub person_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The Person's slug, when the sent-log has it.
     pub slug: Option<String>,
+    /// The campaign of the email.
     pub campaign: String,
     /// `bounced` or `complained`.
     pub event: String,
     /// When the email was sent: Resend's `created_at`, else the sent-log's `sentAt` (the
     /// email object carries no time for its last event).
     pub at: String,
+    /// Resend's id of the email.
     pub email_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The address (only with `--show-emails`).
     pub email: Option<String>,
 }
 
@@ -50,16 +62,23 @@ pub struct BounceLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LookupFailure {
+    /// The Person mailed.
     pub person_id: String,
+    /// The campaign of the email.
     pub campaign: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Resend's id of the email, when the sent-log has one.
     pub email_id: Option<String>,
+    /// Why there is no answer.
     pub error: String,
 }
 
 #[derive(Debug, Default)]
+/// What `mailer bounces` found: counts per campaign and the lookups that failed.
 pub struct BounceSummary {
+    /// Counts per campaign name.
     pub campaigns: BTreeMap<String, CampaignCounts>,
+    /// Lookups that gave no answer.
     pub failures: Vec<LookupFailure>,
     /// Set when Resend refused the key: nothing more was looked up (exit 2).
     pub fatal: Option<Error>,

@@ -25,8 +25,11 @@ pub enum Campaign {
 
 /// A campaign's built-in subject, text and HTML templates.
 pub struct Builtin {
+    /// The subject line template.
     pub subject: &'static str,
+    /// The plain-text body template.
     pub text: &'static str,
+    /// The HTML body template.
     pub html: &'static str,
 }
 
@@ -41,6 +44,7 @@ macro_rules! builtin {
 }
 
 impl Campaign {
+    /// Every campaign, in the order of the cutover.
     pub const ALL: [Campaign; 4] = [
         Campaign::T7Announcement,
         Campaign::T90Reminder,

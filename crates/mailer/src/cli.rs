@@ -43,12 +43,15 @@ CFP_PRIVATE_STORAGE_PATH, or STORAGE_BACKEND=s3 with S3_ENDPOINT, S3_BUCKET, S3_
 S3_SECRET_ACCESS_KEY, S3_REGION. RESEND_API_KEY is read from the environment only and never
 printed."
 )]
+/// The `mailer` command line.
 pub struct Cli {
     #[command(subcommand)]
+    /// The subcommand.
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
+/// The `mailer` subcommands.
 pub enum Command {
     /// Print a campaign's recipients as NDJSON; every Person left out is in the --json report
     /// with a reason.
@@ -65,6 +68,7 @@ duplicate-email (the first Person keeps the address).
 Output lines: {\"v\":1,\"personId\",\"slug\",\"email\",\"fullName\"} plus \"laddrUsername\" (with
 --laddr, T-7 and T+90) and \"writes\" (rollback-apology).")]
     Select {
+        /// Where the recipients come from.
         #[command(flatten)]
         source: Source,
         /// Write the report (pretty JSON) to FILE.
@@ -158,10 +162,13 @@ pub struct ClientArgs {
 }
 
 #[derive(Args, Clone, Debug)]
+/// `mailer send`'s flags.
 pub struct SendArgs {
     #[command(flatten)]
+    /// Where the recipients come from (campaign, data repo, private store).
     pub source: Source,
     #[command(flatten)]
+    /// How Resend is reached.
     pub client: ClientArgs,
     /// Show what would be sent; contact nobody, write nothing but the report and samples.
     #[arg(long)]
@@ -217,6 +224,7 @@ pub struct SendArgs {
 }
 
 #[derive(Args, Clone, Debug)]
+/// `mailer bounces`' flags.
 pub struct BouncesArgs {
     /// The sent-log `mailer send` wrote.
     #[arg(long, value_name = "FILE")]
@@ -228,6 +236,7 @@ pub struct BouncesArgs {
     #[arg(long)]
     pub show_emails: bool,
     #[command(flatten)]
+    /// How Resend is reached.
     pub client: ClientArgs,
     /// Write the report (pretty JSON) to FILE.
     #[arg(long, value_name = "FILE")]

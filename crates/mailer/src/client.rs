@@ -29,6 +29,7 @@ impl ApiKey {
             .map(ApiKey)
     }
 
+    /// `text` with the key replaced by `[redacted]`, for anything printed or logged.
     pub fn redact(&self, text: &str) -> String {
         text.replace(&self.0, "[redacted]")
     }
@@ -80,25 +81,44 @@ impl Default for ClientOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Accepted: the email ids in request order (empty if the body could not be read).
-    Accepted { ids: Vec<String>, attempts: u32 },
+    Accepted {
+        /// Resend's email ids.
+        ids: Vec<String>,
+        /// Requests it took.
+        attempts: u32,
+    },
     /// Refused for good (a 4xx other than 401/403/429): nothing was sent.
     Rejected {
+        /// The HTTP status.
         status: u16,
+        /// Resend's error name.
         name: String,
+        /// Resend's message.
         message: String,
     },
     /// 409 `invalid_idempotent_request`: Resend already holds this key with another payload
     /// (within its 24 hours), so these recipients were almost certainly mailed already.
-    KeyConflict { message: String },
+    KeyConflict {
+        /// Resend's message.
+        message: String,
+    },
     /// 401 or 403: the key is missing or wrong; stop everything.
     Unauthorized {
+        /// The HTTP status.
         status: u16,
+        /// Resend's error name.
         name: String,
+        /// Resend's message.
         message: String,
     },
     /// Retries exhausted on 5xx or transport errors, or the server asked to wait longer than
     /// `max_wait`: whether anything was sent is unknown (the intent stays open for a re-run).
-    GaveUp { reason: String, stop_run: bool },
+    GaveUp {
+        /// Why it gave up.
+        reason: String,
+        /// True when the whole run must stop (a quota, not this request).
+        stop_run: bool,
+    },
 }
 
 /// Blocking client; one request at a time.
@@ -142,6 +162,7 @@ fn retry_after_header(resp: &ureq::http::Response<ureq::Body>) -> Option<Duratio
 }
 
 impl Client {
+    /// A client with its own HTTP agent (status codes are answers, not errors).
     pub fn new(key: ApiKey, opts: ClientOptions) -> Client {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -161,6 +182,7 @@ impl Client {
         }
     }
 
+    /// The options the client was made with.
     pub fn options(&self) -> &ClientOptions {
         &self.opts
     }
@@ -442,23 +464,36 @@ enum Answer {
 pub enum Lookup {
     /// The email; `last_event` is Resend's latest delivery event (`delivered`, `bounced`, …).
     Found {
+        /// Resend's latest delivery event.
         last_event: Option<String>,
+        /// When the email was sent (Resend's `created_at`).
         created_at: Option<String>,
     },
     /// 401/403: stop.
     Unauthorized {
+        /// The HTTP status.
         status: u16,
+        /// Resend's error name.
         name: String,
+        /// Resend's message.
         message: String,
     },
     /// Another 4xx (a 404 for an id Resend does not know).
     Failed {
+        /// The HTTP status.
         status: u16,
+        /// Resend's error name.
         name: String,
+        /// Resend's message.
         message: String,
     },
     /// Retries exhausted, or a wait longer than `max_wait`.
-    GaveUp { reason: String, stop_run: bool },
+    GaveUp {
+        /// Why it gave up.
+        reason: String,
+        /// True when the whole run must stop (a quota, not this request).
+        stop_run: bool,
+    },
 }
 
 /// The per-recipient key: `<campaign>/<personId>`.

@@ -23,7 +23,9 @@ use crate::select::Recipient;
 
 /// The files of a `--template-dir`.
 pub const SUBJECT_FILE: &str = "subject.txt";
+/// The plain-text body template in a `--template-dir`.
 pub const TEXT_FILE: &str = "body.txt";
+/// The HTML body template in a `--template-dir`.
 pub const HTML_FILE: &str = "body.html";
 
 /// Every template variable.
@@ -101,8 +103,11 @@ impl Template {
 /// The campaign-wide values.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
+    /// The sign-in link (`<public-url>/login`).
     pub claim_url: String,
+    /// The public site.
     pub public_url: String,
+    /// Where questions go (`--contact`).
     pub contact_email: String,
     /// Written out (`Saturday, August 15, 2026`); empty when not given.
     pub cutover_date: String,
@@ -172,8 +177,11 @@ fn no_controls(s: &str) -> String {
 /// The rendered mail for one recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
+    /// The subject line.
     pub subject: String,
+    /// The plain-text body.
     pub text: String,
+    /// The HTML body (values escaped).
     pub html: String,
 }
 
@@ -249,6 +257,7 @@ impl Templates {
         })
     }
 
+    /// The mail for `r`: every template filled with the recipient's and the campaign's values.
     pub fn render(&self, r: &Recipient, ctx: &Context) -> Message {
         let vars = Vars { r, ctx };
         Message {

@@ -19,6 +19,8 @@
 //! logged it" replays the very same request with the same key on the next run, which Resend
 //! answers from its idempotency store without sending anything.
 
+#![deny(missing_docs)]
+
 pub mod app;
 pub mod bounces;
 pub mod campaign;
@@ -35,46 +37,80 @@ pub mod sentlog;
 /// results.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Flags that cannot work together or are missing.
     #[error("{0}")]
     Usage(String),
+    /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(#[from] sheets::RepoError),
+    /// The people sheet could not be read.
     #[error("data repo: {0}")]
     Sheet(String),
+    /// A record that cannot be read as a Person.
     #[error("{what}: {message}")]
-    BadPerson { what: String, message: String },
-    #[error("private store: {0}")]
-    Store(#[from] private_store::Error),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: {message}")]
-    BadLine {
-        path: String,
-        line: usize,
+    BadPerson {
+        /// The record (its path).
+        what: String,
+        /// What is wrong with it.
         message: String,
     },
+    /// The private store could not be read.
+    #[error("private store: {0}")]
+    Store(#[from] private_store::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line of an NDJSON input that cannot be read.
+    #[error("{path}:{line}: {message}")]
+    BadLine {
+        /// The file.
+        path: String,
+        /// The line number (from 1).
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Another mailer process holds the sent-log.
     #[error(
         "sent-log {path} is locked by another mailer process; wait for it to finish (two senders could mail people twice)"
     )]
-    Locked { path: String },
+    Locked {
+        /// The sent-log.
+        path: String,
+    },
+    /// A template that cannot be read or used.
     #[error("template {path}: {message}")]
-    Template { path: String, message: String },
+    Template {
+        /// The template file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// stdout failed or was closed.
     #[error(transparent)]
     Output(#[from] ::cli::OutputError),
+    /// `--json` could not be written.
     #[error(transparent)]
     Report(#[from] ::cli::ReportError),
+    /// Resend refused the API key: nothing more is sent.
     #[error("Resend refused the API key ({status} {name}): {message}; nothing more was sent")]
     Auth {
+        /// The HTTP status (401 or 403).
         status: u16,
+        /// Resend's error name.
         name: String,
+        /// Resend's message.
         message: String,
     },
 }
 
 impl Error {
+    /// [`Error::Io`] for `path`.
     pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Error {
         Error::Io {
             path: path.to_string(),

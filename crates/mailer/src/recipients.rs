@@ -91,9 +91,13 @@ pub struct Write {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Affected {
+    /// Line format version.
     pub v: u64,
+    /// The affected Person.
     pub person_id: String,
+    /// The Person's slug.
     pub slug: String,
+    /// The writes the rollback discarded.
     pub writes: Vec<Write>,
 }
 

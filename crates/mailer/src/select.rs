@@ -50,9 +50,13 @@ pub fn load_people(repo_path: &Path, branch: &str) -> Result<Vec<Person>, Error>
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recipient {
+    /// The Person's id.
     pub person_id: String,
+    /// The Person's slug.
     pub slug: String,
+    /// The address from the private profile.
     pub email: String,
+    /// The Person's full name, when set.
     pub full_name: Option<String>,
     /// The laddr `Username`, when known (`--laddr`): the mail tells members whose username
     /// is not their sign-in name which name to use.
@@ -80,16 +84,20 @@ pub const LINE_VERSION: u8 = 1;
 /// A recipient as an NDJSON line: `{"v":1,"personId",…}`.
 #[derive(Serialize)]
 pub struct RecipientLine<'a> {
+    /// Line format version, [`LINE_VERSION`].
     pub v: u8,
     #[serde(flatten)]
+    /// The recipient's fields.
     pub recipient: &'a Recipient,
 }
 
 /// A recipient line as read back (`v` absent or 1).
 #[derive(Deserialize)]
 pub struct RecipientIn {
+    /// Line format version (absent in older files).
     pub v: Option<u64>,
     #[serde(flatten)]
+    /// The recipient's fields.
     pub recipient: Recipient,
 }
 
@@ -97,11 +105,17 @@ pub struct RecipientIn {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
+    /// Soft-deleted.
     Deleted,
+    /// Linked to GitHub (the campaign is for members without a link).
     GithubLinked,
+    /// No private profile, so no address.
     NoPrivateProfile,
+    /// The address is on the `.invalid` TLD.
     InvalidEmail,
+    /// Signs in with the legacy password already.
     ActivePassword,
+    /// An earlier Person keeps the same address.
     DuplicateEmail,
     /// `t180-drain-notice`: holds no legacy credential.
     NoLegacyCredential,
@@ -129,17 +143,24 @@ impl Reason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Skipped {
+    /// The Person left out.
     pub person_id: String,
+    /// Why.
     pub reason: Reason,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The Person's slug, when known.
     pub slug: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `duplicate-email`: the Person who keeps the address.
     pub duplicate_of: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
+/// A campaign's recipients and the Persons left out.
 pub struct Selection {
+    /// Who gets the mail, in order.
     pub recipients: Vec<Recipient>,
+    /// Who does not, and why.
     pub skipped: Vec<Skipped>,
 }
 
@@ -153,13 +174,17 @@ pub struct SelectOptions {
 /// `t180-drain-notice`: the drain's cutoff, as `reconcile drain-legacy --older-than` takes it.
 #[derive(Clone, Copy, Debug)]
 pub struct DrainRule {
+    /// The time the cutoff is measured from.
     pub now: jiff::Timestamp,
+    /// Credentials imported less than this many seconds before `now` are too recent.
     pub older_than_secs: i64,
 }
 
 /// Everything a selection may read; campaigns read what their rule needs.
 pub struct Inputs<'a> {
+    /// Every Person, deleted ones included, in the repo's order.
     pub people: &'a [Person],
+    /// The private profiles (addresses).
     pub profiles: &'a Table<Profile>,
     /// Needed by `t180-drain-notice` and `--exclude-active-passwords`.
     pub credentials: Option<&'a Table<Credential>>,

@@ -18,8 +18,11 @@ pub const REPLAY_WINDOW: Duration = Duration::from_secs(23 * 3600);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+/// Whether a run sends or only shows what it would send.
 pub enum Mode {
+    /// Show what would be sent; contact nobody.
     DryRun,
+    /// Send through Resend.
     Send,
 }
 
@@ -41,30 +44,42 @@ pub enum Status {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+/// One recipient's result, the `mailer send` NDJSON line.
 pub struct ResultLine {
     /// Line format version, [`crate::select::LINE_VERSION`].
     pub v: u8,
+    /// The Person.
     pub person_id: String,
+    /// The address.
     pub email: String,
+    /// What happened.
     pub status: Status,
+    /// The recipient's key, `<campaign>/<personId>`.
     pub idempotency_key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The Person's slug.
     pub slug: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The key of the batch request that carried the mail.
     pub request_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The batch number in this run.
     pub batch: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Resend's id of the email.
     pub email_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// When Resend accepted it.
     pub sent_at: Option<String>,
     /// True when this run re-sent a batch an earlier run left in flight (Resend answers such a
     /// replay from its idempotency store).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it was skipped.
     pub reason: Option<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it failed.
     pub error: Option<String>,
 }
 
@@ -72,29 +87,43 @@ pub struct ResultLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failed {
+    /// The Person.
     pub person_id: String,
+    /// Why the mail failed.
     pub error: String,
 }
 
 #[derive(Clone, Debug)]
+/// How a send run works.
 pub struct SendOptions {
+    /// Send or dry run.
     pub mode: Mode,
+    /// The campaign name, the first part of every idempotency key.
     pub campaign: String,
+    /// The sender address.
     pub from: String,
     /// `reply_to` of every email (the contact address), if any.
     pub reply_to: Option<String>,
+    /// Emails per batch request.
     pub batch_size: usize,
     /// Send again the recipients of an in-flight batch older than Resend's key window.
     pub resend_uncertain: bool,
+    /// The run's clock.
     pub now: jiff::Timestamp,
 }
 
 #[derive(Debug, Default)]
+/// What a send run did.
 pub struct Summary {
+    /// Emails Resend accepted.
     pub sent: usize,
+    /// Dry run: emails that would be sent.
     pub would_send: usize,
+    /// Recipients an earlier run already mailed.
     pub already_sent: usize,
+    /// Recipients left out before sending.
     pub skipped: Vec<Skipped>,
+    /// Recipients whose mail failed.
     pub failed: Vec<Failed>,
     /// Batch requests that were accepted.
     pub batches: usize,
@@ -106,7 +135,9 @@ pub struct Summary {
 
 /// Where results and progress go.
 pub struct Sinks<'a> {
+    /// Receives each recipient's result line.
     pub line: &'a mut dyn FnMut(&ResultLine),
+    /// Receives human progress lines.
     pub progress: &'a mut dyn FnMut(&str),
     /// Called after each accepted batch is logged, with the number accepted so far.
     pub after_batch: &'a mut dyn FnMut(usize),
@@ -427,10 +458,15 @@ impl Ctx<'_, '_> {
 
 /// What a run works with besides the recipients.
 pub struct Setup<'a> {
+    /// The templates.
     pub templates: &'a Templates,
+    /// The campaign-wide values.
     pub content: &'a Context,
+    /// The sent-log (none in a dry run without `--sent-log`).
     pub log: Option<&'a mut SentLog>,
+    /// The Resend client (none in a dry run).
     pub client: Option<&'a mut Client>,
+    /// How the run works.
     pub opts: &'a SendOptions,
 }
 

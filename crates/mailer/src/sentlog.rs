@@ -27,8 +27,11 @@ use crate::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {
+    /// The Person.
     pub person_id: String,
+    /// The address.
     pub email: String,
+    /// The recipient's key, `<campaign>/<personId>`.
     pub idempotency_key: String,
     /// The Person's slug (absent in logs written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,8 +42,11 @@ pub struct Member {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Intent {
+    /// The batch's idempotency key.
     pub request_key: String,
+    /// When the batch was about to go out.
     pub at: String,
+    /// Who the batch mails.
     pub recipients: Vec<Member>,
     /// The exact request body (a JSON array of emails).
     pub body: Value,
@@ -50,13 +56,20 @@ pub struct Intent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sent {
+    /// The key of the batch request that carried it.
     pub request_key: String,
+    /// The Person.
     pub person_id: String,
+    /// The address.
     pub email: String,
+    /// The recipient's key, `<campaign>/<personId>`.
     pub idempotency_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The Person's slug (absent in logs written before it was recorded).
     pub slug: Option<String>,
+    /// Resend's id of the email.
     pub email_id: Option<String>,
+    /// When Resend accepted it.
     pub sent_at: String,
 }
 
@@ -230,6 +243,7 @@ impl SentLog {
         }
     }
 
+    /// The sent-log's file.
     pub fn path(&self) -> &Path {
         &self.path
     }
