@@ -59,26 +59,34 @@ Examples:
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true
 )]
+/// The `probe` command line.
 pub struct Cli {
     #[command(subcommand)]
+    /// The subcommand; none with `--target` plans and runs in one go.
     pub command: Option<Command>,
     /// Base URL of the target (plan and run in one go).
     #[arg(long)]
     pub target: Option<String>,
     #[command(flatten)]
+    /// Where the plan's records come from.
     pub repo: RepoArgs,
     #[command(flatten)]
+    /// How the plan samples.
     pub sample: SampleArgs,
     #[command(flatten)]
+    /// How the probes run.
     pub run: RunArgs,
 }
 
 #[derive(Debug, Subcommand)]
+/// The `probe` subcommands.
 pub enum Command {
     /// Write probe specs drawn from the data repo (plus the fixed probes) to stdout.
     Plan {
+        /// Where the records come from.
         #[command(flatten)]
         repo: RepoArgs,
+        /// How the plan samples.
         #[command(flatten)]
         sample: SampleArgs,
         /// Leave out the fixed probes (health, ready, SAML, OAuth, /chat, /checkin).
@@ -90,6 +98,7 @@ pub enum Command {
         /// Base URL of the target.
         #[arg(long)]
         target: String,
+        /// How the probes run.
         #[command(flatten)]
         run: RunArgs,
     },
@@ -99,6 +108,7 @@ pub enum Command {
         /// Comma-separated laddr-fetch NDJSON files.
         #[arg(long, value_delimiter = ',', required = true)]
         laddr: Vec<PathBuf>,
+        /// Where the records come from.
         #[command(flatten)]
         repo: RepoArgs,
         /// At most N links per form (deterministic with --seed).
@@ -117,6 +127,7 @@ pub enum Command {
         /// FILE (nginx map) and FILE.json.
         #[arg(long, value_name = "FILE", requires = "target")]
         emit_redirects: Option<PathBuf>,
+        /// How the probes run.
         #[command(flatten)]
         run: RunArgs,
     },
@@ -128,16 +139,20 @@ pub enum Command {
         /// Base URL of the target.
         #[arg(long)]
         target: String,
+        /// How often and how long to watch.
         #[command(flatten)]
         watch: crate::watch::WatchArgs,
+        /// Where the records come from.
         #[command(flatten)]
         repo: RepoArgs,
+        /// How the probes run.
         #[command(flatten)]
         run: RunArgs,
     },
 }
 
 #[derive(Debug, Args)]
+/// The data repo flags.
 pub struct RepoArgs {
     /// The bare data repo (git clone --bare).
     #[arg(long, env = ::cli::DATA_REPO_ENV)]
@@ -148,6 +163,7 @@ pub struct RepoArgs {
 }
 
 #[derive(Debug, Args)]
+/// The sampling flags.
 pub struct SampleArgs {
     /// Records per family (people, projects, legacy IDs, buzz, tags, slug history).
     #[arg(long, default_value_t = 10)]
@@ -161,6 +177,7 @@ pub struct SampleArgs {
 }
 
 #[derive(Debug, Args)]
+/// The run flags.
 pub struct RunArgs {
     /// Per-request timeout (connect to last body byte), in milliseconds.
     #[arg(long, default_value_t = 10_000)]

@@ -20,15 +20,22 @@ use crate::spec::{Expect, ProbeSpec, encode_segment};
 /// Why the laddr lines could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LegacyError {
+    /// A file could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A line that is not a laddr-fetch line.
     #[error("{path}:{line}: not a laddr-fetch line: {message}")]
     Line {
+        /// The file.
         path: PathBuf,
+        /// The line number (from 1).
         line: usize,
+        /// What is wrong with it.
         message: String,
     },
 }
@@ -53,6 +60,7 @@ pub const FORMS: [&str; 13] = [
 /// laddr rows by resource, as read from `laddr-fetch` output.
 #[derive(Debug, Default)]
 pub struct LaddrRows {
+    /// Rows by resource, in the files' order.
     pub rows: BTreeMap<Resource, Vec<Map<String, Value>>>,
 }
 
@@ -98,7 +106,9 @@ impl LaddrRows {
 /// The legacy URL specs and what was left out.
 #[derive(Debug, Default)]
 pub struct LegacyPlan {
+    /// The probes, one per laddr URL.
     pub specs: Vec<ProbeSpec>,
+    /// What was left out, and why.
     pub notes: Vec<String>,
 }
 

@@ -10,6 +10,8 @@
 //! - [`watch`]: the T+1h watch (liveness every round, readiness and smoke every fifth, alarms).
 //! - [`redirects`]: the ingress 301s (nginx `map` and JSON) for legacy links that failed.
 
+#![deny(missing_docs)]
+
 pub mod cli;
 pub mod legacy;
 pub mod plan;

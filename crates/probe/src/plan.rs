@@ -12,10 +12,17 @@ use crate::spec::{Expect, ProbeSpec, encode_segment};
 /// Why no plan could be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(#[from] sheets::RepoError),
+    /// The branch does not exist.
     #[error("data repo {path}: branch {branch} does not exist")]
-    NoBranch { path: String, branch: String },
+    NoBranch {
+        /// The data repo.
+        path: String,
+        /// The branch asked for.
+        branch: String,
+    },
 }
 
 /// How to draw the samples.
@@ -48,9 +55,13 @@ impl Default for PlanOptions {
 /// A plan: the specs and where they came from.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The branch the records were read from.
     pub branch: String,
+    /// The branch tip's commit id.
     pub commit: String,
+    /// The sampling seed used.
     pub seed: String,
+    /// The probes, in a stable order.
     pub specs: Vec<ProbeSpec>,
     /// Things the operator should know (e.g. buzz slugs left out because they are ambiguous).
     pub notes: Vec<String>,
@@ -120,7 +131,9 @@ fn deleted(r: &Map<String, Value>) -> bool {
 
 /// The records of one branch the plan draws from.
 pub struct Snapshot {
+    /// The branch tip's commit id.
     pub commit: String,
+    /// Records by sheet name.
     pub sheets: HashMap<String, Vec<Map<String, Value>>>,
     /// Files of those sheets that could not be read as records (never dropped silently).
     pub errors: Vec<String>,
@@ -168,6 +181,7 @@ impl Snapshot {
         })
     }
 
+    /// The records of `name` (none when the branch has no such sheet).
     pub fn sheet(&self, name: &str) -> &[Map<String, Value>] {
         self.sheets.get(name).map(Vec::as_slice).unwrap_or(&[])
     }

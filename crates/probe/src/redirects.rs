@@ -22,14 +22,18 @@ pub const MAP_VARIABLE: &str = "$legacy_redirect";
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {source}")]
 pub struct RedirectsError {
+    /// The file.
     pub path: PathBuf,
+    /// Why.
     pub source: std::io::Error,
 }
 
 /// One redirect: the raw request URI (path and query, as probed) and its `Location`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Redirect {
+    /// The raw request URI.
     pub from: String,
+    /// The `Location` it redirects to.
     pub to: String,
     /// The laddr URL form, e.g. `/people/<ID>`.
     pub form: String,
@@ -38,8 +42,11 @@ pub struct Redirect {
 /// A failing link no redirect was emitted for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotEmitted {
+    /// The raw request URI.
     pub from: String,
+    /// The laddr URL form.
     pub form: String,
+    /// Why no redirect was emitted.
     pub why: String,
 }
 
@@ -47,11 +54,17 @@ pub struct NotEmitted {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Redirects {
+    /// File format version.
     pub v: u32,
+    /// When the file was written (ISO).
     pub generated_at: String,
+    /// The target probed.
     pub target: String,
+    /// The redirects' HTTP status (301).
     pub status: u16,
+    /// The redirects, in request order.
     pub redirects: Vec<Redirect>,
+    /// Failing links left without a redirect.
     pub not_emitted: Vec<NotEmitted>,
 }
 

@@ -11,9 +11,13 @@ use crate::run::ProbeResult;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KindSummary {
+    /// The probe kind (or URL form).
     pub kind: String,
+    /// Probes of the kind.
     pub probes: u64,
+    /// Probes that met their expectation.
     pub ok: u64,
+    /// Probes that did not.
     pub failed: u64,
     /// Up to five failing probe names, to start looking.
     pub examples: Vec<String>,
@@ -23,25 +27,36 @@ pub struct KindSummary {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// When the run started (ISO).
     pub run_at: String,
+    /// The target probed.
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The data repo the plan came from.
     pub data_repo: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The branch the plan came from.
     pub branch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The branch tip's commit id.
     pub commit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The sampling seed.
     pub seed: Option<String>,
+    /// The results of the fixed (smoke) probes.
     pub smoke_checks: Vec<ProbeResult>,
+    /// Pass/fail counts per kind.
     pub kinds: Vec<KindSummary>,
     /// Requests answered 429 and waited out (throttling never fails a probe on its own).
     pub throttled: u64,
+    /// Things the operator should know.
     pub notes: Vec<String>,
+    /// True when every probe met its expectation.
     pub passed: bool,
 }
 
 impl Report {
+    /// The report of a run's `results` against `target`.
     pub fn new(target: &str, results: Vec<ProbeResult>) -> Report {
         let kinds = summarise(&results);
         Report {

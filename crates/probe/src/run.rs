@@ -25,6 +25,7 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// At most this many counted requests in any `rate_window` (stay under the target's 60).
     pub rate_limit: u32,
+    /// The window `rate_limit` counts in.
     pub rate_window: Duration,
     /// 429s one probe may wait out (honouring `Retry-After`) before it is judged throttled.
     pub max_throttle_retries: u32,
@@ -32,7 +33,9 @@ pub struct RunOptions {
     pub max_retry_after: Duration,
     /// How long a warm-up probe (`/api/health/ready`) keeps retrying a 503.
     pub ready_wait: Duration,
+    /// Pause between warm-up retries.
     pub ready_interval: Duration,
+    /// The `User-Agent` sent.
     pub user_agent: String,
     /// Connect to these addresses for these `host:port`s (curl's `--resolve`), keeping the
     /// URL's host for `Host`, TLS SNI and certificate checks: probing a deployment before
@@ -43,8 +46,11 @@ pub struct RunOptions {
 /// One `--resolve HOST:PORT:ADDR` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
+    /// The URL's host.
     pub host: String,
+    /// The URL's port.
     pub port: u16,
+    /// The address to connect to instead.
     pub addr: std::net::IpAddr,
 }
 
@@ -93,6 +99,7 @@ impl ureq::unversioned::resolver::Resolver for PinnedResolver {
 }
 
 impl RunOptions {
+    /// Options for probing `target`, with the defaults.
     pub fn new(target: impl Into<String>) -> RunOptions {
         RunOptions {
             target: target.into(),
@@ -115,10 +122,17 @@ pub use lines::probe::ProbeResult;
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The target is not an http(s) base URL.
     #[error("target {0:?} must be an http:// or https:// base URL")]
     BadTarget(String),
+    /// A spec's path does not start with `/`.
     #[error("probe {name}: path {path:?} must start with /")]
-    BadPath { name: String, path: String },
+    BadPath {
+        /// The probe.
+        name: String,
+        /// Its path.
+        path: String,
+    },
 }
 
 /// The end of a run.
@@ -365,6 +379,7 @@ pub struct Prober<'a> {
 }
 
 impl<'a> Prober<'a> {
+    /// A prober for `opts`, checking the target URL first.
     pub fn new(opts: &'a RunOptions) -> Result<Prober<'a>, RunError> {
         let base = opts.target.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {

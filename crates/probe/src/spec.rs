@@ -57,9 +57,13 @@ pub fn read_specs(input: impl BufRead) -> Result<Vec<ProbeSpec>, SpecError> {
 /// What came back from the target, as far as expectations look at it.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
+    /// The HTTP status.
     pub status: u16,
+    /// The `Location` header, when sent.
     pub location: Option<String>,
+    /// The `Content-Type` header, when sent.
     pub content_type: Option<String>,
+    /// The body.
     pub body: Vec<u8>,
 }
 

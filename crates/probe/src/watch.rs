@@ -50,12 +50,16 @@ fn short_duration(s: &str) -> Result<Duration, cli::duration::BadDuration> {
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("--interval must be longer than zero")]
+    /// `--interval` is zero.
     ZeroInterval,
     #[error("--full-every must be at least 1")]
+    /// `--full-every` is zero.
     ZeroFullEvery,
     #[error(transparent)]
+    /// The prober could not start.
     Run(#[from] RunError),
     #[error("round {0}: the run returned no result for {1}")]
+    /// A round's run gave no result for a probe it was given.
     NoResult(u64, &'static str),
     /// The round sink failed (e.g. a closed stdout).
     #[error("writing round {0}: {1}")]
@@ -65,8 +69,11 @@ pub enum WatchError {
 /// What to watch and how often.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
+    /// Time from one round's start to the next.
     pub interval: Duration,
+    /// Rounds to run.
     pub rounds: u64,
+    /// Every Nth round is a full one (readiness and smoke).
     pub full_every: u64,
     /// Probes run in full rounds besides readiness (liveness and readiness are left out).
     pub smoke: Vec<ProbeSpec>,
@@ -101,7 +108,9 @@ impl WatchOptions {
 /// The smoke probes of a full round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SmokeTally {
+    /// Smoke probes run.
     pub probes: usize,
+    /// Smoke probes that failed.
     pub failed: usize,
     /// `name: note` of each failed probe.
     pub failures: Vec<String>,
@@ -111,19 +120,26 @@ pub struct SmokeTally {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Round {
+    /// Line format version.
     pub v: u32,
+    /// This round's number (from 1).
     pub round: u64,
+    /// Rounds planned.
     pub rounds: u64,
     /// When the round started (ISO, UTC).
     pub at: String,
+    /// The liveness probe's result.
     pub health: ProbeResult,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The readiness probe's result (full rounds).
     pub ready: Option<ProbeResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The smoke probes' tally (full rounds).
     pub smoke: Option<SmokeTally>,
     /// Liveness failures in a row, ending with this round.
     pub liveness_streak: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The alarm this round raised, if any.
     pub alarm: Option<String>,
 }
 
@@ -133,25 +149,33 @@ pub struct Round {
 pub struct WatchEnd {
     /// Rounds run (fewer than planned after an alarm).
     pub rounds: u64,
+    /// Rounds planned.
     pub planned: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The alarm that stopped the watch, if any.
     pub alarm: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The round that raised it.
     pub alarm_round: Option<u64>,
+    /// Liveness probes that failed.
     pub liveness_failures: u64,
+    /// Readiness probes that failed.
     pub readiness_failures: u64,
     /// Failed smoke probes over all full rounds (no alarm: one failing route is not a
     /// rollback trigger, but the run does not pass).
     pub smoke_failures: u64,
     /// Rounds that started later than planned (a slow round or pacing held them up).
     pub late_rounds: u64,
+    /// True when no alarm was raised and every probe passed.
     pub passed: bool,
 }
 
 /// The end line as written on stdout.
 #[derive(Serialize)]
 pub struct EndLine<'a> {
+    /// Line format version.
     pub v: u32,
+    /// The watch's end.
     pub end: &'a WatchEnd,
 }
 
