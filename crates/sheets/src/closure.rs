@@ -49,8 +49,11 @@ const NOT_REFERENCES: [&str; 3] = ["id", "legacyId", "slackSamlNameId"];
 /// One record to check: its sheet, its path (for the report) and its fields.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordRef<'a> {
+    /// The record's sheet.
     pub sheet: &'a str,
+    /// The record's file, for the report.
     pub path: &'a str,
+    /// The record's fields.
     pub record: &'a Map<String, Value>,
 }
 
@@ -60,7 +63,9 @@ pub struct RecordRef<'a> {
 pub struct Dangling {
     /// The file holding the reference, e.g. `tag-assignments/…/….toml`.
     pub path: String,
+    /// The id field, e.g. `personId`.
     pub field: String,
+    /// The id it holds.
     pub value: String,
     /// The sheet the value should be an id of (`*` for any).
     pub target: String,

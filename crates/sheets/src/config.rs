@@ -9,16 +9,22 @@ pub enum Format {
     /// `<path>.toml`, the whole record as canonical TOML.
     Toml,
     /// `<path>.md`: `+++` TOML front matter, then the `body` field as the document body.
-    Markdown { body: String },
+    Markdown {
+        /// The field that is the document body.
+        body: String,
+    },
 }
 
 /// One sheet's config, read from the data repo's own `.gitsheets/` tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetConfig {
+    /// The sheet's name (its config file's stem).
     pub name: String,
     /// The sheet's directory, without a trailing slash; empty for `.`.
     pub root: String,
+    /// Where a record goes, from the config's `path` template.
     pub path: PathTemplate,
+    /// How records are encoded.
     pub format: Format,
     /// `[gitsheet.references]`: fields of this sheet that hold another record's `id`, with the
     /// sheet they point into (`'*'` for any), beyond the ones [`crate::closure`] knows.
@@ -28,23 +34,44 @@ pub struct SheetConfig {
 /// Why a config, a record or a file of a sheet is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum SheetError {
+    /// A sheet config that cannot be used.
     #[error(".gitsheets/{sheet}.toml: {message}")]
-    Config { sheet: String, message: String },
+    Config {
+        /// The sheet.
+        sheet: String,
+        /// What is wrong with its config.
+        message: String,
+    },
+    /// A record whose path cannot be rendered.
     #[error("sheet `{sheet}`, record {record}: cannot render path `{template}`: {source}")]
     Path {
+        /// The sheet.
         sheet: String,
+        /// The record (its id or position).
         record: String,
+        /// The path template.
         template: String,
+        /// Why it cannot be rendered.
         source: Box<PathError>,
     },
+    /// A record that cannot be written as TOML.
     #[error("sheet `{sheet}`, record {record}: {source}")]
     Toml {
+        /// The sheet.
         sheet: String,
+        /// The record (its id or position).
         record: String,
+        /// Why.
         source: crate::toml::WriteError,
     },
+    /// A file that cannot be read as a record.
     #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl SheetConfig {
@@ -109,6 +136,7 @@ impl SheetConfig {
         })
     }
 
+    /// The file extension of the sheet's records (without the dot).
     pub fn extension(&self) -> &'static str {
         match self.format {
             Format::Toml => "toml",

@@ -12,6 +12,8 @@
 //! - [`merge`]: merging a branch into another at record granularity (fast-forward, or a
 //!   three-way merge that stops with the conflicting paths and writes nothing).
 
+#![deny(missing_docs)]
+
 pub mod closure;
 pub mod config;
 pub mod merge;

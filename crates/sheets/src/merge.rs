@@ -11,22 +11,39 @@ use gix::ObjectId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeOutcome {
     /// The target already contains the source: nothing to do.
-    UpToDate { tip: ObjectId },
+    UpToDate {
+        /// The target's tip.
+        tip: ObjectId,
+    },
     /// The target branch did not exist: it now points at the source.
-    Created { tip: ObjectId },
+    Created {
+        /// The new tip.
+        tip: ObjectId,
+    },
     /// The target was an ancestor of the source: it now points at the source.
-    FastForward { from: ObjectId, to: ObjectId },
+    FastForward {
+        /// The target's old tip.
+        from: ObjectId,
+        /// Its new tip (the source's).
+        to: ObjectId,
+    },
     /// A merge commit with the target and the source as parents.
     Merged {
+        /// The target's old tip.
         from: ObjectId,
+        /// The merge commit.
         commit: ObjectId,
+        /// The merge base, when there is one.
         base: Option<ObjectId>,
         /// Records the target had deleted and the source changed since: they are back (the
         /// spam prune after every merge decides on them again).
         readded: Vec<String>,
     },
     /// Both sides changed these paths differently; nothing was written.
-    Conflicts { paths: Vec<String> },
+    Conflicts {
+        /// The conflicting paths.
+        paths: Vec<String>,
+    },
 }
 
 impl MergeOutcome {
@@ -77,11 +94,19 @@ pub enum ImportUndo {
     /// The merge did not conflict (or the import branch was already at its old tip).
     NotNeeded,
     /// The import branch is back at the tip it had before the run.
-    Restored { to: ObjectId },
+    Restored {
+        /// The tip it is back at.
+        to: ObjectId,
+    },
     /// The import branch did not exist before the run; it is left at the new import.
     NoEarlierTip,
     /// Putting it back failed (the branch moved meanwhile, or the ref could not be written).
-    Failed { to: ObjectId, error: String },
+    Failed {
+        /// The tip it should be back at.
+        to: ObjectId,
+        /// Why it is not.
+        error: String,
+    },
 }
 
 /// The T-0 merge (runbook T-0 0:01): merge `refs/heads/<import_branch>` into

@@ -11,8 +11,11 @@ use crate::{DataRepo, RepoError};
 /// A Person record reduced to the fields the tools use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
+    /// The Person's id.
     pub id: String,
+    /// The Person's slug.
     pub slug: String,
+    /// The Person's full name, when set.
     pub full_name: Option<String>,
     /// laddr `people.ID`.
     pub legacy_id: Option<i64>,
@@ -22,6 +25,7 @@ pub struct Person {
     pub github_user_id: Option<i64>,
     /// `user`, `staff` or `administrator` (absent means `user`).
     pub account_level: Option<String>,
+    /// The Slack SAML NameID, when set.
     pub slack_saml_name_id: Option<String>,
 }
 
@@ -29,7 +33,9 @@ pub struct Person {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {message}")]
 pub struct BadPerson {
+    /// The record (its path).
     pub what: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -37,15 +43,20 @@ pub struct BadPerson {
 #[derive(Debug, thiserror::Error)]
 pub enum PeopleError {
     #[error(transparent)]
+    /// The branch could not be read.
     Repo(#[from] RepoError),
     /// Files of the sheet that do not decode: a gate or a mailout must not skip people.
     #[error("{count} file(s) of the people sheet at {branch} cannot be read; first: {first}")]
     Unreadable {
+        /// How many files.
         count: usize,
+        /// The branch read.
         branch: String,
+        /// The first file's error.
         first: String,
     },
     #[error(transparent)]
+    /// A record that cannot be read as a Person.
     Bad(#[from] BadPerson),
 }
 

@@ -10,33 +10,73 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("data repo {0} does not exist")]
+    /// The path does not exist.
     NotFound(PathBuf),
     #[error(
         "data repo {path} is not a bare repository ({why}); nothing was read or changed. \
          Make a bare clone with `git clone --bare <url> <path>` and pass that path"
     )]
-    NotBare { path: PathBuf, why: String },
+    /// The path is not a bare repository; nothing was read.
+    NotBare {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        why: String,
+    },
+    /// The repository could not be opened.
     #[error("cannot open data repo {path}: {message}")]
-    Open { path: PathBuf, message: String },
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// What git said.
+        message: String,
+    },
+    /// None of the parent branches asked for exists.
     #[error("none of {tried} exists in {path}")]
-    NoParent { path: PathBuf, tried: String },
+    NoParent {
+        /// The repo.
+        path: PathBuf,
+        /// The branches tried.
+        tried: String,
+    },
+    /// A ref could not be read or moved.
     #[error("ref {name}: {message}")]
-    Ref { name: String, message: String },
+    Ref {
+        /// The ref.
+        name: String,
+        /// What git said.
+        message: String,
+    },
+    /// An object could not be read or decoded.
     #[error("object {id}: {message}")]
-    Object { id: ObjectId, message: String },
+    Object {
+        /// The object.
+        id: ObjectId,
+        /// What went wrong.
+        message: String,
+    },
+    /// The branch moved since the transaction began (compare-and-swap lost).
     #[error("branch {name} moved from {expected} to {actual} while we worked; nothing was written")]
     ParentMoved {
+        /// The branch.
         name: String,
+        /// The tip the transaction began from.
         expected: String,
+        /// The tip found instead.
         actual: String,
     },
     #[error("sheet `{0}` has no config in .gitsheets/ of this tree")]
+    /// A tree has no config for the sheet asked for.
     NoSheet(String),
     #[error(transparent)]
+    /// A sheet's config or record is unusable.
     Sheet(#[from] SheetError),
+    /// Objects could not be written.
     #[error("writing objects into {path}: {source}")]
     Io {
+        /// The directory.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }
@@ -66,7 +106,9 @@ pub struct Parent {
 pub struct StoredRecord {
     /// Path from the repo root, e.g. `people/alice.toml`.
     pub path: String,
+    /// The record's blob.
     pub blob: ObjectId,
+    /// The record's fields.
     pub record: Map<String, Value>,
 }
 
@@ -74,15 +116,20 @@ pub struct StoredRecord {
 /// silently).
 #[derive(Debug, Default)]
 pub struct SheetRead {
+    /// The records, in path order.
     pub records: Vec<StoredRecord>,
+    /// Files that could not be read as records.
     pub errors: Vec<SheetError>,
 }
 
 /// A file in a tree walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobEntry {
+    /// Path from the tree's root.
     pub path: String,
+    /// The blob.
     pub id: ObjectId,
+    /// The git file mode (e.g. `0o100644`).
     pub mode: u32,
 }
 
@@ -129,6 +176,7 @@ impl DataRepo {
         Self::open(path)
     }
 
+    /// The repo's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -261,6 +309,7 @@ impl DataRepo {
         Ok((obj.kind, obj.data.clone()))
     }
 
+    /// True when the object store holds `id`.
     pub fn has_object(&self, id: ObjectId) -> bool {
         self.repo.has_object(id)
     }
@@ -441,6 +490,7 @@ impl DataRepo {
 pub struct TreeRecords {
     /// sheet name → its records.
     pub sheets: BTreeMap<String, Vec<StoredRecord>>,
+    /// `[gitsheet.references]` of every config in the tree.
     pub declared: crate::closure::DeclaredReferences,
     /// Files that could not be read as records (never dropped silently).
     pub errors: Vec<SheetError>,

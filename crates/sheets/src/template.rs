@@ -23,18 +23,45 @@ pub enum PathError {
     #[error(
         "template `{template}`: `${{{{ {expr} }}}}` is not a field reference (only `[A-Za-z0-9_-]+` is supported)"
     )]
-    Expression { template: String, expr: String },
+    /// An expression that is not a plain field reference.
+    Expression {
+        /// The template.
+        template: String,
+        /// The expression.
+        expr: String,
+    },
+    /// A `${{` without its `}}`.
     #[error("template `{template}` has an unclosed `${{{{`")]
-    Unclosed { template: String },
+    Unclosed {
+        /// The template.
+        template: String,
+    },
+    /// The record lacks a field the path needs.
     #[error("field `{field}` is missing or null")]
-    Missing { field: String },
+    Missing {
+        /// The field.
+        field: String,
+    },
+    /// A field that is not a string, number or boolean.
     #[error("field `{field}` is {kind}, which cannot be part of a path")]
-    NotScalar { field: String, kind: &'static str },
+    NotScalar {
+        /// The field.
+        field: String,
+        /// Its JSON kind.
+        kind: &'static str,
+    },
+    /// A rendered segment that would be unsafe as a path segment.
     #[error("segment {segment:?} contains {what}")]
-    Unsafe { segment: String, what: String },
+    Unsafe {
+        /// The segment.
+        segment: String,
+        /// What makes it unsafe.
+        what: String,
+    },
 }
 
 impl PathTemplate {
+    /// Parses a gitsheets path template (`${{ field }}` segments).
     pub fn parse(template: &str) -> Result<Self, PathError> {
         let mut segments = Vec::new();
         for raw in template.split('/') {
@@ -73,6 +100,7 @@ impl PathTemplate {
         })
     }
 
+    /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.source
     }

@@ -17,8 +17,10 @@ use std::fmt::Write as _;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WriteError {
     #[error("array at `{0}` mixes value types, which TOML 1.0 arrays cannot hold")]
+    /// An array whose elements are not all of one type (the path to it).
     MixedArray(String),
     #[error("number at `{0}` is not finite")]
+    /// A NaN or infinite float (the path to it).
     NonFinite(String),
 }
 
@@ -26,8 +28,10 @@ pub enum WriteError {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("invalid TOML: {0}")]
+    /// The blob is not TOML.
     Syntax(String),
     #[error("value at `{0}` cannot be represented (NaN or infinite float)")]
+    /// A NaN or infinite float (the path to it).
     NonFinite(String),
 }
 

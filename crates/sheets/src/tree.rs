@@ -37,12 +37,16 @@ enum Node {
 /// Per-path differences between two trees.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileChanges {
+    /// Paths added.
     pub added: Vec<String>,
+    /// Paths whose content changed.
     pub modified: Vec<String>,
+    /// Paths deleted.
     pub deleted: Vec<String>,
 }
 
 impl FileChanges {
+    /// True when nothing changed.
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.modified.is_empty() && self.deleted.is_empty()
     }
@@ -52,14 +56,19 @@ impl FileChanges {
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
     #[error("path {0:?} is not a valid repo path (empty, `.`, `..` or NUL segment)")]
+    /// A path that cannot be in a git tree.
     BadPath(String),
     #[error("two files would be written at {0}")]
+    /// Two files would be written at one path.
     Duplicate(String),
     #[error("{0} is a file where a directory is needed, or the reverse")]
+    /// A file where a directory is needed, or the reverse.
     Conflict(String),
     #[error(transparent)]
+    /// The repo could not be read.
     Repo(#[from] RepoError),
     #[error(transparent)]
+    /// A sheet's config or record is unusable.
     Sheet(#[from] SheetError),
 }
 
@@ -118,6 +127,7 @@ impl<'r> TreeEdit<'r> {
         }
     }
 
+    /// The repo the edit writes into.
     pub fn repo(&self) -> &'r DataRepo {
         self.repo
     }

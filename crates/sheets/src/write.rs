@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Author and committer of the commits written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
+    /// The name.
     pub name: String,
+    /// The email address.
     pub email: String,
     /// Seconds since the epoch.
     pub time: i64,
@@ -52,11 +54,14 @@ impl Signature {
 /// A commit message: a subject and body, then `Key: value` trailers after a blank line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitSpec {
+    /// The commit message (before the trailers).
     pub message: String,
+    /// Trailers (key, value) appended to the message, e.g. `Action`.
     pub trailers: Vec<(String, String)>,
 }
 
 impl CommitSpec {
+    /// A commit with `message` and no trailers.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
@@ -64,6 +69,7 @@ impl CommitSpec {
         }
     }
 
+    /// The spec with one more trailer.
     pub fn trailer(mut self, key: &str, value: impl Into<String>) -> Self {
         self.trailers.push((key.to_owned(), value.into()));
         self
@@ -91,6 +97,7 @@ impl CommitSpec {
 /// What a finished transaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOutcome {
+    /// The ref the transaction moves.
     pub target_ref: String,
     /// The ref's value before (None: it did not exist).
     pub old: Option<ObjectId>,
@@ -115,6 +122,7 @@ pub struct Transaction<'r> {
 }
 
 impl<'r> Transaction<'r> {
+    /// Begins a transaction on `parent`'s tree.
     pub fn begin(repo: &'r DataRepo, parent: Parent) -> Result<Self, RepoError> {
         let base_tree = repo.tree_of(parent.base)?;
         Ok(Self {
@@ -162,11 +170,13 @@ impl<'r> Transaction<'r> {
         })
     }
 
+    /// The transaction with commits signed by `signature`.
     pub fn with_signature(mut self, signature: Signature) -> Self {
         self.signature = signature;
         self
     }
 
+    /// The parent the transaction started from.
     pub fn parent(&self) -> &Parent {
         &self.parent
     }
@@ -181,6 +191,7 @@ impl<'r> Transaction<'r> {
         self.tip_tree
     }
 
+    /// The commits made so far, in order.
     pub fn commits(&self) -> &[ObjectId] {
         &self.commits
     }
