@@ -744,3 +744,28 @@ fn connection_reset_after_delivery_is_retried_without_duplicates() {
     assert_each_once(&resend, &people);
     assert_eq!(resend.replays(), 1);
 }
+
+/// A 429 whose `retry-after` is an HTTP-date an hour away is read as that date (about
+/// 3,600 s), not as a malformed header falling back to backoff: it is over `--max-wait`, so
+/// the run stops naming the wait, with no hour spent waiting and nothing sent twice.
+#[test]
+fn a_retry_after_http_date_is_read_as_the_wait_until_that_date() {
+    let people = crowd(2);
+    let w = World::new(&people);
+    let resend = resend();
+    let in_an_hour = std::time::SystemTime::now() + Duration::from_secs(3600);
+    resend.schedule(1, Fault::ThrottleUntil(in_an_hour));
+    let o = run(w.send_cmd(&resend, &["--batch-size=2"]));
+    // The reason is each failed recipient's `error` on stdout.
+    let err = stdout(&o) + &stderr(&o);
+    let secs: u64 = err
+        .split_once("Resend asks to wait ")
+        .and_then(|(_, rest)| rest.split_once("s, longer than --max-wait"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!((3590..=3600).contains(&secs), "{err}");
+    let reqs = resend.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].status, 429);
+    assert_ne!(code(&o), 0, "{err}");
+}

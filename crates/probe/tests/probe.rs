@@ -528,3 +528,42 @@ fn resolve_pins_a_host_to_an_address_before_the_dns_flip() {
         "{location}"
     );
 }
+
+/// A 429 whose `Retry-After` is an HTTP-date an hour away is read as that date (about 3,600 s
+/// from now), not as a malformed header falling back to backoff: the wait is over
+/// `--max-retry-after`, so the probe fails naming it, with no hour spent waiting.
+#[test]
+fn a_retry_after_http_date_is_read_as_the_wait_until_that_date() {
+    let repo = Repo::new();
+    let specs: String = hundred_specs(&repo)
+        .lines()
+        .take(3)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let target = repo.target(TargetOptions {
+        rate_window: Duration::from_secs(3600),
+        limit_get: 2,
+        retry_after_date: true,
+        ..roomy()
+    });
+    let out = probe(
+        &[
+            "run",
+            &format!("--target={}", target.url()),
+            "--rate-limit=100000",
+            "--concurrency=1",
+        ],
+        &specs,
+    );
+    let results = lines(&stdout(&out));
+    assert_eq!(results.len(), 3, "{}", stderr(&out));
+    assert_eq!(target.throttled_requests(), 1, "one 429, not retried");
+    let throttled = results.iter().find(|r| r["status"] == 429).expect("a 429");
+    let note = throttled["note"].as_str().unwrap();
+    let secs: u64 = note
+        .strip_prefix("throttled: Retry-After ")
+        .and_then(|rest| rest.split_once("s is over the 120s limit"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{note}"));
+    assert!((3590..=3600).contains(&secs), "{note}");
+}
