@@ -20,6 +20,6 @@ pub mod retry_after;
 pub mod version;
 
 pub use exit::{Exit, Fatal, finish};
-pub use output::{Ndjson, OutputError, ReportError, write_report};
+pub use output::{Ndjson, OutputError, ReportError, write_page, write_report};
 pub use repo::{DATA_BRANCH_ENV, DATA_REPO_ENV, MissingDataRepo, data_repo};
 pub use version::VERSION;

@@ -117,6 +117,18 @@ pub fn write_report<T: Serialize + ?Sized>(
     })
 }
 
+/// Writes an HTML page (`--html=FILE`) rendered by `render`; does nothing without a path, so
+/// a run without the flag renders nothing. A failed write is the same error as the JSON's.
+pub fn write_page(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<(), ReportError> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    std::fs::write(path, render()).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

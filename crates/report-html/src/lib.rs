@@ -6,6 +6,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod chart;
 mod html;
 mod page;

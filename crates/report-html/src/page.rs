@@ -40,6 +40,18 @@ pub enum Block {
     Items(Vec<String>),
     /// A paragraph, e.g. where data does not exist yet.
     Note(String),
+    /// A command to copy, wrapped (never scrolled) on a narrow screen.
+    Code(String),
+}
+
+impl Section {
+    /// A section of `blocks` under `heading`.
+    pub fn new(heading: impl Into<String>, blocks: Vec<Block>) -> Self {
+        Section {
+            heading: heading.into(),
+            blocks,
+        }
+    }
 }
 
 /// One tile of the stage strip.
@@ -93,7 +105,7 @@ const STYLE: &str = "body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;max-w
 padding:1rem;color:#222}h1{font-size:1.4rem}h2{font-size:1.1rem;border-bottom:1px solid #ccc}\
 .verdict{padding:.8rem 1rem;font-size:1.3rem;font-weight:bold;border-radius:6px;color:#fff}\
 .verdict.passed{background:#1b7f3b}.verdict.failed{background:#b42318}\
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:#666}dd{margin:0;\
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}dt{color:#666}dd{margin:0;\
 overflow-wrap:anywhere}ol.stages{display:flex;flex-wrap:wrap;gap:.4rem;list-style:none;padding:0}\
 .stages li{padding:.4rem .7rem;border-radius:4px;color:#fff;min-width:6rem}\
 .stages .passed{background:#1b7f3b}.stages .failed{background:#b42318}\
@@ -102,6 +114,7 @@ td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;overflow-wrap:a
 td.passed{background:#e3f4e8}td.failed{background:#fde4e1}.chart{width:100%;height:auto}\
 .chart .ref{fill:#bbb}.chart .ok{fill:#1b7f3b}.chart .bad{fill:#b42318}\
 .chart .mark{stroke:#222;stroke-width:2}.chart text{font-size:13px;fill:#222}\
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.5rem;border-radius:4px}\
 @media print{.verdict,.stages li,td{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
 section{break-inside:avoid}}";
 
@@ -167,6 +180,9 @@ fn render_section(h: &mut Html, s: &Section) {
             }
             Block::Note(n) => {
                 h.el("p", &[("class", "note")], n);
+            }
+            Block::Code(c) => {
+                h.el("pre", &[], c);
             }
         }
     }
