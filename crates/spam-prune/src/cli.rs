@@ -15,6 +15,7 @@ use crate::{Class, DEFAULT_THRESHOLD, Options, Report};
     after_help = "Examples:
   export CFP_DATA_REPO_PATH=/scratch/codeforphilly-data
   spam-prune --evaluations-ref=spam-detection --branch=published --dry-run
+  spam-prune --dry-run --html=/scratch/prune.html   # then open it in a browser
   spam-prune --json=/scratch/prune.json && git -C \"$CFP_DATA_REPO_PATH\" push origin published
   spam-prune --dry-run | jq -r 'select(.atRisk != []) | .slug'
   spam-prune --protect=staff,github --threshold=0.9
@@ -26,7 +27,7 @@ held, never pruned. Pruned people who are staff, GitHub-linked, authors or
 maintainers are flagged atRisk; --protect keeps them.
 
 stdout: one NDJSON line per pruned person (also with --dry-run).
-stderr: the summary. --json=FILE: the full report.
+stderr: the summary. --json=FILE: the full report. --html=FILE: the same as a page.
 Exit: 0 ok (nothing to prune included); 1 ran, but some evaluation or branch
 records could not be read; 2 usage or fatal error (missing repo, ref or
 branch, non-bare path, branch moved during the run): nothing written.
@@ -58,6 +59,9 @@ pub struct Cli {
     /// Write the machine report (pretty JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// List every unreadable record on stderr (default: the first 20; all are in --json).
     #[arg(long)]
     pub verbose: bool,

@@ -7,6 +7,7 @@
 //!   cascade (§3), computed from the branch tip without writing anything (the dry run).
 //! - [`Plan::apply`]: the same cascade as one commit with a compare-and-swap ref update.
 //! - [`report`]: the NDJSON line per pruned person and the `--json` report.
+//! - [`page`]: the report as an HTML page (`--html`).
 //!
 //! ```no_run
 //! let opts = spam_prune::Options::new("/scratch/codeforphilly-data");
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod page;
 pub mod plan;
 pub mod report;
 pub mod verdicts;

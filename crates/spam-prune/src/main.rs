@@ -17,6 +17,9 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
     // The commit (if any) is made: report it before anything that can fail on output.
     let report = &outcome.report;
     ::cli::write_report(cli.json.as_deref(), report)?;
+    ::cli::write_page(cli.html.as_deref(), || {
+        spam_prune::page::page(report, &outcome.pruned).render()
+    })?;
     let _ = write_stderr(report, cli.verbose, std::io::stderr().lock());
     let mut out = Ndjson::stdout();
     let written = outcome
