@@ -287,6 +287,17 @@ fn apply_fixes(
     Ok(())
 }
 
+/// One category of the check, as the summary and the page show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Category {
+    /// The report's key (`orphanPublic`, …).
+    pub name: &'static str,
+    /// Whether a finding in it fails the check (exit 1).
+    pub gating: bool,
+    /// Each finding as one line (slug and id, never an email or a hash).
+    pub items: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct Line<'a, T: Serialize> {
     v: u8,
@@ -381,13 +392,8 @@ impl CheckReport {
         out
     }
 
-    /// The human summary for stderr (the reference's layout, plus our categories).
-    pub fn summary(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "=== reconcile report ({}) ===", self.run_at);
-        let _ = writeln!(s, "public people (live): {}", self.public_people_count);
-        let _ = writeln!(s, "private profiles:     {}", self.private_profile_count);
-        let _ = writeln!(s, "legacy passwords:     {}", self.legacy_password_count);
+    /// Every category in report order, gating ones first, each finding as one line.
+    pub fn categories(&self) -> Vec<Category> {
         let refs = |v: &[PersonRef]| -> Vec<String> {
             v.iter()
                 .map(|p| match &p.slug {
@@ -396,75 +402,91 @@ impl CheckReport {
                 })
                 .collect()
         };
-        let mut section = |name: &str, gating: bool, items: Vec<String>| {
-            let tag = if gating { " [gate]" } else { "" };
-            let _ = writeln!(s, "{name}{tag}: {}", items.len());
-            for it in items.iter().take(10) {
+        let category = |name, gating, items| Category {
+            name,
+            gating,
+            items,
+        };
+        vec![
+            category("orphanPublic", true, refs(&self.orphan_public)),
+            category("orphanPrivate", true, refs(&self.orphan_private)),
+            category(
+                "danglingReferences",
+                true,
+                self.dangling_references
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+            category(
+                "inconsistentNewsletter",
+                true,
+                self.inconsistent_newsletter
+                    .iter()
+                    .map(|i| format!("{} ({})", i.person_id, i.reason))
+                    .collect(),
+            ),
+            category(
+                "drainedLegacyPasswords",
+                false,
+                self.drained_legacy_passwords
+                    .iter()
+                    .map(|d| format!("{} ({}) gh={}", d.slug, d.person_id, d.github_user_id))
+                    .collect(),
+            ),
+            category(
+                "profilesOfDeletedPersons",
+                false,
+                refs(&self.profiles_of_deleted_persons),
+            ),
+            category(
+                "credentialsWithoutPerson",
+                false,
+                refs(&self.credentials_without_person),
+            ),
+            category(
+                "credentialsOfDeletedPersons",
+                false,
+                refs(&self.credentials_of_deleted_persons),
+            ),
+            category(
+                "credentialsWithoutProfile",
+                false,
+                refs(&self.credentials_without_profile),
+            ),
+            category(
+                "duplicateEmails",
+                false,
+                self.duplicate_emails
+                    .iter()
+                    .map(|d| d.person_ids.join(", "))
+                    .collect(),
+            ),
+            category(
+                "unrecognisedPasswordHashes",
+                false,
+                refs(&self.unrecognised_password_hashes),
+            ),
+        ]
+    }
+
+    /// The human summary for stderr (the reference's layout, plus our categories).
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "=== reconcile report ({}) ===", self.run_at);
+        let _ = writeln!(s, "public people (live): {}", self.public_people_count);
+        let _ = writeln!(s, "private profiles:     {}", self.private_profile_count);
+        let _ = writeln!(s, "legacy passwords:     {}", self.legacy_password_count);
+        for c in self.categories() {
+            let tag = if c.gating { " [gate]" } else { "" };
+            let _ = writeln!(s, "{}{tag}: {}", c.name, c.items.len());
+            for it in c.items.iter().take(10) {
                 let _ = writeln!(s, "  - {it}");
             }
-            if items.len() > 10 {
-                let _ = writeln!(s, "  ...and {} more", items.len() - 10);
+            if c.items.len() > 10 {
+                let _ = writeln!(s, "  ...and {} more", c.items.len() - 10);
             }
-        };
-        section("orphanPublic", true, refs(&self.orphan_public));
-        section("orphanPrivate", true, refs(&self.orphan_private));
-        section(
-            "danglingReferences",
-            true,
-            self.dangling_references
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        );
-        section(
-            "inconsistentNewsletter",
-            true,
-            self.inconsistent_newsletter
-                .iter()
-                .map(|i| format!("{} ({})", i.person_id, i.reason))
-                .collect(),
-        );
-        section(
-            "drainedLegacyPasswords",
-            false,
-            self.drained_legacy_passwords
-                .iter()
-                .map(|d| format!("{} ({}) gh={}", d.slug, d.person_id, d.github_user_id))
-                .collect(),
-        );
-        section(
-            "profilesOfDeletedPersons",
-            false,
-            refs(&self.profiles_of_deleted_persons),
-        );
-        section(
-            "credentialsWithoutPerson",
-            false,
-            refs(&self.credentials_without_person),
-        );
-        section(
-            "credentialsOfDeletedPersons",
-            false,
-            refs(&self.credentials_of_deleted_persons),
-        );
-        section(
-            "credentialsWithoutProfile",
-            false,
-            refs(&self.credentials_without_profile),
-        );
-        section(
-            "duplicateEmails",
-            false,
-            self.duplicate_emails
-                .iter()
-                .map(|d| d.person_ids.join(", "))
-                .collect(),
-        );
-        section(
-            "unrecognisedPasswordHashes",
-            false,
-            refs(&self.unrecognised_password_hashes),
-        );
+        }
         let _ = writeln!(
             s,
             "fixes applied: newsletterTokens={} legacyPasswordsDeleted={}",

@@ -21,6 +21,8 @@ use crate::people::{Person, load_people};
     after_help = "Examples:
   # T-1 gate: exit 1 unless the orphan, inconsistent and danglingReferences categories are all empty
   reconcile --data-repo=/scratch/codeforphilly-data --json=/scratch/reconcile-T1.json
+  # the same as a page to open in a browser: every category with its count, gating ones first
+  reconcile --html=/scratch/reconcile-T1.html
   # also create missing unsubscribe tokens
   reconcile --fix
   reconcile import-credentials --input=export.csv --dry-run
@@ -77,6 +79,9 @@ pub struct CheckArgs {
     /// Also delete the legacy credentials of GitHub-linked Persons.
     #[arg(long)]
     pub fix_drained: bool,
+    /// Also write the check's report as a self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// The `reconcile` subcommands.

@@ -3,7 +3,8 @@
 //! - [`check`]: the T-1 gate and weekly check (`reference/D` §3 plus the categories it misses);
 //! - [`import`]: merge the laddr credentials CSV into the store (`reference/D` §4, fixed);
 //! - [`drain`]: the T+180 deletion of unclaimed credentials;
-//! - [`nameids`]: Slack NameID continuity against laddr usernames.
+//! - [`nameids`]: Slack NameID continuity against laddr usernames;
+//! - [`page`]: the check as an HTML page (`--html`).
 //!
 //! Each works on plain inputs ([`people::Person`] lists and store tables) so the binary only
 //! wires the data repo, the store and the output together.
@@ -16,6 +17,7 @@ pub mod csvin;
 pub mod drain;
 pub mod import;
 pub mod nameids;
+pub mod page;
 pub mod people;
 
 /// Errors that stop a run (exit 2). Messages name the record, file or object involved.

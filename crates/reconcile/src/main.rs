@@ -66,6 +66,9 @@ fn run_check(common: &Common, args: &CheckArgs, run_at: String) -> Result<Exit, 
         store.save(&mut creds)?;
     }
     ::cli::write_report(common.json.as_deref(), &r)?;
+    ::cli::write_page(args.html.as_deref(), || {
+        reconcile::page::check_page(&r).render()
+    })?;
     eprint!("{}", r.summary());
     if r.fixes_applied != check::Fixes::default() {
         eprintln!("{RESTART}");
