@@ -58,7 +58,7 @@ pub struct Args {
     /// Keep logs, reports and the repo here (default: a temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
-    /// Test hook: plant a fault (`invalid-row`, `no-total`, `wrong-redirect`).
+    /// Test hook: plant a fault (`invalid-row`, `no-total`, `wrong-redirect`, `evil-name`).
     #[arg(long, hide = true)]
     pub plant: Vec<String>,
 }
@@ -183,10 +183,7 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     } else {
         print!("{text}");
     }
-    let html = page::page(&report).render();
-    for p in std::iter::once(work.join("report.html")).chain(a.html.clone()) {
-        std::fs::write(&p, &html).map_err(|e| format!("{}: {e}", p.display()))?;
-    }
+    crate::pages::write(&page::page(&report), &work, a.html.as_deref())?;
     eprint!("{}", summary(&report));
     // A failed rehearsal keeps its logs and repo, which the notes above point into.
     if !report.passed
@@ -215,6 +212,9 @@ impl<'a> Ctx<'a> {
                 .map_err(|e| format!("reading the fixture site: {e}"))?;
             if a.plant.iter().any(|p| p == "invalid-row") {
                 plant_invalid_row(&mut s);
+            }
+            if a.plant.iter().any(|p| p == "evil-name") {
+                plant_evil_name(&mut s);
             }
             let server = LaddrServer::start(s.clone(), Faults::none())
                 .map_err(|e| format!("cannot start the fixture laddr server: {e}"))?;
@@ -566,6 +566,17 @@ pub fn init_data_repo(path: &Path) -> crate::Result<()> {
     fixtures::data_repo::init_with_configs(path, "empty", &configs).map_err(|e| e.to_string())?;
     Ok(())
 }
+
+/// A member whose laddr username is markup: the import's slug warning quotes it, so the page
+/// must show it as text.
+fn plant_evil_name(site: &mut Site) {
+    if let Some(Value::Object(row)) = site.people.first_mut() {
+        row.insert("Username".into(), Value::String(EVIL_NAME.into()));
+    }
+}
+
+/// The username `evil-name` plants.
+const EVIL_NAME: &str = "Mallory<script>document.title='owned'</script>";
 
 /// A buzz headline over Zod's 200 characters (it is not truncated): a validation error.
 fn plant_invalid_row(site: &mut Site) {

@@ -5,6 +5,7 @@ mod dist;
 mod dryrun;
 mod fixture;
 mod journal;
+mod pages;
 mod pipeline;
 mod proc;
 mod t0;

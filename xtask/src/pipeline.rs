@@ -278,7 +278,8 @@ pub fn prune(
         "--branch",
         branch,
     ])
-    .args(["--json", &work.join("prune.json").display().to_string()]);
+    .args(["--json", &work.join("prune.json").display().to_string()])
+    .args(["--html", &work.join("prune.html").display().to_string()]);
     let step = run_tool(work, "spam-prune", cmd, Some(&work.join("pruned.ndjson")))?;
     Ok((step, read_json(&work.join("prune.json"))))
 }
@@ -313,7 +314,8 @@ pub fn reconcile(
     let mut cmd = tools.cmd("reconcile");
     cmd.envs(env.iter().map(|(k, v)| (k, v)))
         .args(["--data-repo", data_repo, "--branch", branch])
-        .args(["--json", &work.join("reconcile.json").display().to_string()]);
+        .args(["--json", &work.join("reconcile.json").display().to_string()])
+        .args(["--html", &work.join("reconcile.html").display().to_string()]);
     steps.push(run_tool(
         work,
         "reconcile",

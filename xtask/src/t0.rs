@@ -1,7 +1,10 @@
 //! `cargo xtask t0-delta`: the scripted T-0 final delta (runbook T-0 0:01). Fetch with a page
 //! cache kept for the record, `sheet-write` onto the import branch, merge it into the runtime
 //! branch, `spam-prune`, `reconcile`; one JSON report with the commit ids to push. It never
-//! pushes: it prints the push command.
+//! pushes: it prints the push command. The report is also a page, `report.html` in the work
+//! directory (and `--html=FILE`).
+
+mod page;
 
 use crate::journal::{Imported, Journal};
 use crate::pipeline::{self, Step, Tools};
@@ -37,6 +40,10 @@ pub struct Args {
     /// Write the report here too (it is always in the work directory as report.json).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write the report as an HTML page here (one is always written as `report.html` in
+    /// the work directory).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The git remote named in the printed push command.
     #[arg(long, default_value = "origin")]
     pub remote: String,
@@ -209,6 +216,7 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if let Some(p) = &a.json {
         std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    crate::pages::write(&page::page(&report), &cx.work, a.html.as_deref())?;
     eprint!("{}", summary(&report));
     Ok(if report.passed {
         ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 
 use fixtures::laddr::Site;
 use fixtures::laddr_server::{Faults, LaddrServer};
+use report_html::browser;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -118,8 +119,15 @@ fn second_run_commits_only_the_changes_prunes_again_and_a_conflict_writes_nothin
     // Run 2 (T-0): only the changed records are committed; the spammer comes back with the
     // merge and is pruned again.
     let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
-    let (code, r2, stderr) = t0(&env, &server.url(), 2, &[]);
+    let copy = tmp.path().join("t0-run2.html");
+    let (code, r2, stderr) = t0(&env, &server.url(), 2, &["--html", copy.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
+    let page2 = tmp.path().join("run2/report.html");
+    assert_eq!(
+        std::fs::read(&page2).unwrap(),
+        std::fs::read(&copy).unwrap(),
+        "--html writes the work directory's page"
+    );
     let before = r2["refs"]["importBefore"].as_str().unwrap();
     let after = r2["refs"]["importAfter"].as_str().unwrap();
     let changed = git(&bare, &["diff", "--name-only", before, after]);
@@ -145,6 +153,7 @@ fn second_run_commits_only_the_changes_prunes_again_and_a_conflict_writes_nothin
     );
     git(&bare, &["fsck", "--strict", "--no-dangling"]);
     drop(server);
+    check_passed_page(&page2, &r2);
 
     // Run 3: the runtime branch and upstream both change that project: the merge conflicts,
     // the run stops naming it, and every ref is as it was.
@@ -168,4 +177,63 @@ fn second_run_commits_only_the_changes_prunes_again_and_a_conflict_writes_nothin
     assert_eq!(refs(&bare), before, "nothing written");
     assert_eq!(r3["pushCommand"], Value::Null);
     git(&bare, &["fsck", "--strict", "--no-dangling"]);
+    check_conflict_page(&tmp.path().join("run3/report.html"), &path);
+}
+
+/// Run 2's page through a real browser: passed, every stage with its duration, the files the
+/// import changed, the prune, the tips before and after and the push command.
+fn check_passed_page(page: &Path, r: &Value) {
+    if browser::chromium().is_none() {
+        return;
+    }
+    let dom = browser::dump_dom(page);
+    assert!(
+        dom.contains(r#"id="verdict" class="verdict passed" data-status="passed">PASSED<"#),
+        "{dom}"
+    );
+    for stage in ["import", "merge", "prune", "reconcile"] {
+        let ms = &r["durationsMs"][stage];
+        let want = format!(
+            r#"data-stage="{stage}" data-status="passed">{stage}<small>passed · {ms} ms</small>"#
+        );
+        assert!(dom.contains(&want), "{want} in {dom}");
+    }
+    let projects = &r["importReport"]["sheets"]["projects"];
+    assert_eq!(projects["modified"], 1);
+    assert!(
+        dom.contains("<tr><td>projects</td><td>0</td><td>1</td><td>0</td></tr>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<tr><td>pruned</td><td>1</td></tr>"), "{dom}");
+    let refs = &r["refs"];
+    let import_row = format!(
+        "<tr><td>legacy-import</td><td>{}</td><td>{}</td></tr>",
+        refs["importBefore"].as_str().unwrap(),
+        refs["importAfter"].as_str().unwrap()
+    );
+    assert!(dom.contains(&import_row), "{import_row} in {dom}");
+    let push = r["pushCommand"].as_str().unwrap();
+    assert!(
+        dom.contains(&format!("<pre>{push}</pre>")),
+        "{push} in {dom}"
+    );
+    browser::screenshot_not_blank(page, 800, 900);
+    browser::assert_fits_a_phone(page);
+}
+
+/// Run 3's page: failed at the merge, the conflicting record named, nothing to push.
+fn check_conflict_page(page: &Path, conflict: &str) {
+    if browser::chromium().is_none() {
+        return;
+    }
+    let dom = browser::dump_dom(page);
+    assert!(dom.contains(r#"data-status="failed">FAILED<"#), "{dom}");
+    assert!(dom.contains(r#"data-stage="merge" data-status="failed""#));
+    assert!(dom.contains(r#"data-stage="import" data-status="passed""#));
+    assert!(
+        dom.contains(&format!("<li>conflict: {conflict}</li>")),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"<td class="failed" data-status="failed">conflicts</td>"#));
+    assert!(dom.contains("Nothing to push."));
 }

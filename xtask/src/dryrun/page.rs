@@ -1,11 +1,13 @@
 //! The dry-run report as a page people read on the T-3 call (`report.html`).
 
 use super::Report;
-use report_html::{Bar, Block, Cell, Page, Section, Stage};
+use crate::pages;
+use report_html::{Bar, Block, Cell, Page, Section};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The page for `r`: banner, stage strip, counts, files, warnings, prune, reconcile, smoke, notes.
+/// The page for `r`: banner, stage strip, counts, files, warnings, kept/merged/moved records,
+/// prune, reconcile, smoke, notes.
 pub fn page(r: &Report) -> Page {
     let mut facts = vec![
         ("runAt".to_string(), r.run_at.clone()),
@@ -21,50 +23,41 @@ pub fn page(r: &Report) -> Page {
             outcome.map_or_else(|| m.to_string(), str::to_owned),
         ));
     }
-    let section = |heading: &str, blocks| Section {
-        heading: heading.into(),
-        blocks,
-    };
-    Page {
-        title: format!("dry-run {}", r.source_host),
-        passed: r.passed,
-        facts,
-        sections: vec![
-            section("Stages", vec![Block::Stages(stages(r))]),
-            section("Imported vs laddr's totals", vec![counts(r)]),
-            section("Files", vec![files(r.import_report.as_ref())]),
-            section(
-                "Media",
-                vec![Block::Note(
-                    "Media written/kept/failed: not in the report yet.".into(),
-                )],
-            ),
-            section("Warnings", warnings(r.import_report.as_ref())),
-            section("Prune", vec![prune(r.prune_report.as_ref())]),
-            section("Reconcile", vec![reconcile(r.reconcile_report.as_ref())]),
-            section("Smoke probes", smoke(&r.smoke_checks)),
-            section("Notes", vec![Block::Items(r.notes.clone())]),
-        ],
-    }
-}
-
-fn stages(r: &Report) -> Vec<Stage> {
+    let import = r.import_report.as_ref();
     let (s, d) = (&r.stages, &r.durations_ms);
-    [
+    let strip = pages::stages(&[
         ("import", s.import, d.import),
         ("countDiff", s.count_diff, d.count_diff),
         ("merge", s.merge, d.merge),
         ("prune", s.prune, d.prune),
         ("reconcile", s.reconcile, d.reconcile),
         ("smoke", s.smoke, d.smoke),
-    ]
-    .into_iter()
-    .map(|(name, ok, duration_ms)| Stage {
-        name: name.into(),
-        ok,
-        duration_ms,
-    })
-    .collect()
+    ]);
+    Page {
+        title: format!("dry-run {}", r.source_host),
+        passed: r.passed,
+        facts,
+        sections: vec![
+            Section::new("Stages", vec![strip]),
+            Section::new(
+                "Imported vs laddr's totals",
+                vec![counts(r), pages::import_counts(import)],
+            ),
+            pages::files(import),
+            Section::new(
+                "Media",
+                vec![Block::Note(
+                    "Media written/kept/failed: not in the report yet.".into(),
+                )],
+            ),
+            pages::warnings(import),
+            pages::integrity(import),
+            pages::prune(r.prune_report.as_ref()),
+            pages::reconcile(r.reconcile_report.as_ref()),
+            Section::new("Smoke probes", smoke(&r.smoke_checks)),
+            pages::notes(&r.notes),
+        ],
+    }
 }
 
 fn counts(r: &Report) -> Block {
@@ -79,116 +72,6 @@ fn counts(r: &Report) -> Block {
             })
             .collect(),
     )
-}
-
-fn number(v: &Value) -> String {
-    v.as_u64().map_or("–".into(), |n| n.to_string())
-}
-
-fn files(import: Option<&Value>) -> Block {
-    let rows = import
-        .and_then(|i| i["sheets"].as_object())
-        .map(|sheets| {
-            sheets
-                .iter()
-                .map(|(name, s)| {
-                    let mut row = vec![Cell::text(name.clone())];
-                    row.extend(["added", "modified", "deleted"].map(|k| Cell::text(number(&s[k]))));
-                    row
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Block::Table {
-        head: ["sheet", "added", "modified", "deleted"]
-            .map(String::from)
-            .to_vec(),
-        rows,
-    }
-}
-
-/// Warnings grouped by their sheet, with counts and the first three examples.
-fn warnings(import: Option<&Value>) -> Vec<Block> {
-    let list = import
-        .and_then(|i| i["warnings"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for w in &list {
-        // Sheet-write's warnings are strings led by their sheet: "[tags] …".
-        let prefix = w
-            .as_str()
-            .and_then(|t| t.strip_prefix('[')?.split_once(']'));
-        let kind = prefix.map_or("other", |(sheet, _)| sheet);
-        let text = w.as_str().map_or_else(|| w.to_string(), String::from);
-        groups.entry(kind.into()).or_default().push(text);
-    }
-    let rows = groups
-        .into_iter()
-        .map(|(kind, all)| {
-            let first = all.iter().take(3).cloned().collect::<Vec<_>>().join(" · ");
-            vec![
-                Cell::text(kind),
-                Cell::text(all.len().to_string()),
-                Cell::text(first),
-            ]
-        })
-        .collect();
-    vec![Block::Table {
-        head: ["sheet", "count", "first examples"]
-            .map(String::from)
-            .to_vec(),
-        rows,
-    }]
-}
-
-fn prune(p: Option<&Value>) -> Block {
-    let Some(p) = p else {
-        return Block::Note("spam-prune wrote no report.".into());
-    };
-    let mut rows = vec![
-        vec![
-            Cell::text("people before"),
-            Cell::text(number(&p["peopleBefore"])),
-        ],
-        vec![
-            Cell::text("people after"),
-            Cell::text(number(&p["peopleAfter"])),
-        ],
-        vec![Cell::text("pruned"), Cell::text(number(&p["prunedPeople"]))],
-    ];
-    if let Some(cascade) = p["cascade"].as_object() {
-        for (k, v) in cascade {
-            rows.push(vec![
-                Cell::text(format!("cascade: {k}")),
-                Cell::text(number(v)),
-            ]);
-        }
-    }
-    Block::Table {
-        head: vec!["".into(), "count".into()],
-        rows,
-    }
-}
-
-/// Every numeric category of reconcile's report, non-zero ones first (the counts are facts, not
-/// verdicts: the tool's exit code, in the stage strip, is the verdict).
-fn reconcile(r: Option<&Value>) -> Block {
-    let Some(obj) = r.and_then(Value::as_object) else {
-        return Block::Note("reconcile wrote no report.".into());
-    };
-    let mut rows: Vec<(u64, &String)> = obj
-        .iter()
-        .filter_map(|(k, v)| v.as_u64().map(|n| (n, k)))
-        .collect();
-    rows.sort_by_key(|&(n, _)| n == 0);
-    Block::Table {
-        head: vec!["category".into(), "count".into()],
-        rows: rows
-            .into_iter()
-            .map(|(n, k)| vec![Cell::text(k.clone()), Cell::text(n.to_string())])
-            .collect(),
-    }
 }
 
 /// Route family × passed/failed, then every failure spelled out.
@@ -222,13 +105,80 @@ fn smoke(checks: &[Value]) -> Vec<Block> {
             ]
         })
         .collect();
-    vec![
-        Block::Table {
-            head: ["route family", "passed", "failed"]
-                .map(String::from)
-                .to_vec(),
-            rows,
-        },
-        Block::Items(failures),
-    ]
+    let mut blocks = vec![Block::Table {
+        head: ["route family", "passed", "failed"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    }];
+    if checks.is_empty() {
+        blocks.push(Block::Note("No probe ran.".into()));
+    } else if !failures.is_empty() {
+        blocks.push(Block::Items(failures));
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Durations, Stages};
+    use super::*;
+    use crate::pipeline::CountDiff;
+    use serde_json::json;
+
+    const EVIL: &str = "Mallory <script>alert(1)</script>";
+
+    /// A report whose member-supplied texts (warnings, slugs, a smoke note) carry a script.
+    fn report() -> Report {
+        Report {
+            run_at: "2026-08-15T12:00:00.000Z".into(),
+            source_host: "codeforphilly.org".into(),
+            target: None,
+            import_report: Some(json!({
+                "counts": {"people": {"imported": 2, "skipped": 0, "errors": 0}},
+                "sheets": {"people": {"added": 2, "modified": 0, "deleted": 0}},
+                "warnings": [format!("[people] legacyId=4 fullName \"{EVIL}\" truncated")],
+                "keptStale": [{"sheet": "people", "legacyId": 5, "id": "p-5", "reason": EVIL}],
+                "merges": [{"sheet": "tags", "key": "topic/transit", "survivor": 1, "merged": [2, 3]}],
+                "slugChanges": [{"sheet": "people", "legacyId": 6, "old": "mallory", "new": EVIL}],
+            })),
+            count_diffs: vec![CountDiff {
+                sheet: "people".into(),
+                source_total: Some(3),
+                imported_records: 2,
+                matched: false,
+            }],
+            smoke_checks: vec![json!({"kind": "person", "ok": false, "name": "person",
+                "url": "/people/mallory", "status": 500, "expected": 200, "note": EVIL})],
+            stages: Stages::default(),
+            passed: false,
+            durations_ms: Durations::default(),
+            data_repo: "/scratch/data.git".into(),
+            merge: None,
+            prune_report: None,
+            reconcile_report: Some(json!({"orphanPublic": [{"personId": "p"}], "unresolved": 1})),
+            steps: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn same_report_same_bytes_and_member_texts_arrive_as_text() {
+        let html = page(&report()).render();
+        assert_eq!(html, page(&report()).render());
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("Mallory &lt;script&gt;alert(1)&lt;/script&gt;"));
+        // keptStale, merges and slugChanges each have their table.
+        assert!(html.contains("<td>people</td><td>5</td><td>p-5</td>"));
+        assert!(html.contains("<td>tags</td><td>topic/transit</td><td>1</td><td>2, 3</td>"));
+        assert!(html.contains("<td>people</td><td>6</td><td>mallory</td>"));
+        // Warnings grouped by kind; reconcile's lists counted.
+        assert!(
+            html.contains(
+                "<td>[people] legacyId=… fullName &quot;…&quot; truncated</td><td>1</td>"
+            )
+        );
+        assert!(html.contains("<td>orphanPublic</td><td>1</td>"));
+        assert!(html.contains(">2 / 3</text>"));
+    }
 }
