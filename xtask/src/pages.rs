@@ -89,8 +89,14 @@ pub fn import_counts(import: Option<&Value>) -> Block {
 }
 
 /// A warning's kind: its sheet and its wording with the row's particulars (ids, quoted
-/// values, numbers) taken out, so "title truncated" warnings of many rows count as one kind.
+/// values, numbers, masked addresses) taken out, so "title truncated" warnings of many rows
+/// count as one kind.
 pub fn warning_kind(text: &str) -> String {
+    let words: Vec<&str> = text
+        .split(' ')
+        .map(|w| if w.contains('@') { "…" } else { w })
+        .collect();
+    let text = words.join(" ");
     let mut kind = String::new();
     let mut quoted = false;
     let mut after_eq = false;
@@ -299,6 +305,12 @@ mod tests {
         let b = warning_kind("[projects] legacyId=7 title truncated from 301 to 200 chars");
         assert_eq!(a, b);
         assert_eq!(a, "[projects] legacyId=… title truncated from N to N chars");
+        let email = |id, sample| {
+            warning_kind(&format!(
+                "[people] legacyId={id} field \"bio\" contains an email-like address ({sample}); kept (free text)"
+            ))
+        };
+        assert_eq!(email(4, "e***@example.org"), email(9, "p***@example.com"));
         let s = warning_kind("[people] legacyId=3 slug \"A b\" normalized to \"a-b\"");
         assert_eq!(s, "[people] legacyId=… slug \"…\" normalized to \"…\"");
         assert_ne!(a, s);

@@ -83,7 +83,8 @@ pub fn screenshot_not_blank(page: &Path, width: u32, height: u32) -> usize {
 
 /// The page's document width when laid out `width` CSS pixels wide, and that width: the page
 /// is loaded in an iframe of that width (headless windows are never narrower than 500 px) and
-/// a script of the test's own reads `scrollWidth`.
+/// a script of the test's own reads `scrollWidth`. The vertical scrollbar is hidden, as a
+/// phone's overlays the page instead of taking its width.
 pub fn laid_out_width(page: &Path, width: u32) -> (u64, u64) {
     let dir = scratch(page);
     let harness = dir.join(format!("narrow-{width}.html"));
@@ -92,7 +93,7 @@ pub fn laid_out_width(page: &Path, width: u32) -> (u64, u64) {
         "<!DOCTYPE html><html><body style=\"margin:0\"><iframe id=\"f\" src=\"file://{}\" \
          style=\"width:{width}px;height:844px;border:0\"></iframe><script>\
          const f=document.getElementById('f');f.onload=()=>{{\
-         const d=f.contentDocument.documentElement;\
+         const d=f.contentDocument.documentElement;d.style.overflowY='hidden';\
          document.body.dataset.scroll=d.scrollWidth;document.body.dataset.client=d.clientWidth;}};\
          </script></body></html>",
         src.display()
@@ -121,7 +122,11 @@ pub fn laid_out_width(page: &Path, width: u32) -> (u64, u64) {
 /// at that width is not blank.
 pub fn assert_fits_a_phone(page: &Path) {
     let (scroll, client) = laid_out_width(page, PHONE_WIDTH);
-    assert_eq!(client, u64::from(PHONE_WIDTH), "the iframe's width");
+    assert_eq!(
+        client,
+        u64::from(PHONE_WIDTH),
+        "the iframe's width ({scroll} scrolled)"
+    );
     assert!(
         scroll <= client,
         "{}: {scroll} px wide at {client} px: horizontal overflow",

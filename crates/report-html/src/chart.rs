@@ -1,13 +1,16 @@
-//! Horizontal bar charts as inline SVG: per row the reference (laddr's total) in grey, the
+//! Horizontal bar charts as inline SVG: per row its label and numbers on a line of their own
+//! (so a phone shows them at a readable size), then the reference (laddr's total) in grey, the
 //! measured value in green or red, and a mark where the reference ends (the tolerance mark).
 
 use crate::html::escape;
 use crate::page::Bar;
 
-const WIDTH: u64 = 640;
-const LABEL: u64 = 170;
-const ROW: u64 = 36;
-const PLOT: u64 = WIDTH - LABEL - 70;
+const WIDTH: u64 = 480;
+const ROW: u64 = 50;
+/// Text above the bars, in viewBox units (the stylesheet caps the chart's width so this stays
+/// near the body text's size on a wide screen).
+const TEXT: u64 = 16;
+const PLOT: u64 = WIDTH - 4;
 
 /// The chart for `bars`, scaled to the largest number among them.
 pub fn bar_chart(bars: &[Bar]) -> String {
@@ -18,47 +21,45 @@ pub fn bar_chart(bars: &[Bar]) -> String {
         .unwrap_or(0)
         .max(1);
     let scale = |n: u64| n * PLOT / max;
-    let height = ROW * bars.len() as u64 + 8;
+    let height = ROW * bars.len() as u64 + 4;
     let mut s = format!(
         "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 {WIDTH} {height}\" \
          xmlns=\"http://www.w3.org/2000/svg\">"
     );
     for (i, b) in bars.iter().enumerate() {
-        let y = ROW * i as u64 + 4;
+        let y = ROW * i as u64 + 2;
         let label = escape(&b.label);
-        s.push_str(&format!(
-            "<g data-bar=\"{label}\"><text x=\"0\" y=\"{}\" class=\"lbl\">{label}</text>",
-            y + 20
-        ));
-        if let Some(r) = b.reference {
-            s.push_str(&format!(
-                "<rect class=\"ref\" x=\"{LABEL}\" y=\"{y}\" width=\"{}\" height=\"12\"/>",
-                scale(r)
-            ));
-        }
-        let colour = if b.ok { "ok" } else { "bad" };
-        s.push_str(&format!(
-            "<rect class=\"{colour}\" x=\"{LABEL}\" y=\"{}\" width=\"{}\" height=\"12\"/>",
-            y + 14,
-            scale(b.value)
-        ));
-        if let Some(r) = b.reference {
-            let x = LABEL + scale(r);
-            s.push_str(&format!(
-                "<line class=\"mark\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\"/>",
-                y.saturating_sub(2),
-                y + 28
-            ));
-        }
         let numbers = match b.reference {
             Some(r) => format!("{} / {r}", b.value),
             None => format!("{} / ?", b.value),
         };
         s.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" class=\"num\">{numbers}</text></g>",
-            LABEL + PLOT + 6,
-            y + 20
+            "<g data-bar=\"{label}\"><text x=\"0\" y=\"{t}\" class=\"lbl\">{label}</text>\
+             <text x=\"{WIDTH}\" y=\"{t}\" text-anchor=\"end\" class=\"num\">{numbers}</text>",
+            t = y + TEXT
         ));
+        let bars_at = y + TEXT + 6;
+        if let Some(r) = b.reference {
+            s.push_str(&format!(
+                "<rect class=\"ref\" x=\"0\" y=\"{bars_at}\" width=\"{}\" height=\"10\"/>",
+                scale(r)
+            ));
+        }
+        let colour = if b.ok { "ok" } else { "bad" };
+        s.push_str(&format!(
+            "<rect class=\"{colour}\" x=\"0\" y=\"{}\" width=\"{}\" height=\"10\"/>",
+            bars_at + 12,
+            scale(b.value)
+        ));
+        if let Some(r) = b.reference {
+            let x = scale(r).max(1);
+            s.push_str(&format!(
+                "<line class=\"mark\" x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\"/>",
+                bars_at - 2,
+                bars_at + 24
+            ));
+        }
+        s.push_str("</g>");
     }
     s.push_str("</svg>");
     s

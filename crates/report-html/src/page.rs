@@ -110,13 +110,16 @@ overflow-wrap:anywhere}ol.stages{display:flex;flex-wrap:wrap;gap:.4rem;list-styl
 .stages li{padding:.4rem .7rem;border-radius:4px;color:#fff;min-width:6rem}\
 .stages .passed{background:#1b7f3b}.stages .failed{background:#b42318}\
 .stages small{display:block;opacity:.9}table{border-collapse:collapse;width:100%}\
-td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;overflow-wrap:anywhere}\
-td.passed{background:#e3f4e8}td.failed{background:#fde4e1}.chart{width:100%;height:auto}\
+td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}\
+td,li,p{overflow-wrap:anywhere}td.passed{background:#e3f4e8}td.failed{background:#fde4e1}\
+.chart{display:block;width:100%;max-width:36rem;height:auto}\
 .chart .ref{fill:#bbb}.chart .ok{fill:#1b7f3b}.chart .bad{fill:#b42318}\
-.chart .mark{stroke:#222;stroke-width:2}.chart text{font-size:13px;fill:#222}\
+.chart .mark{stroke:#222;stroke-width:2}.chart text{font-size:16px;fill:#222}\
+@media (max-width:600px){body{font-size:14px;padding:.6rem}td,th{padding:.2rem .3rem}}\
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.5rem;border-radius:4px}\
-@media print{.verdict,.stages li,td{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
-section{break-inside:avoid}}";
+@media print{body{max-width:none;font-size:10pt}\
+.verdict,.stages li,td,.chart{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
+h2{break-after:avoid}tr,.stages,.chart g,pre{break-inside:avoid}}";
 
 fn status_word(ok: bool) -> &'static str {
     if ok { "passed" } else { "failed" }

@@ -161,6 +161,10 @@ fn cascade(r: &Report) -> Vec<Block> {
             ("attachments deleted".into(), n(r.attachments_deleted)),
         ],
     );
+    if r.dangling_references.is_empty() {
+        let none = "No reference to a pruned person is left in place.";
+        return vec![removed, Block::Note(none.into())];
+    }
     let dangling = count_table(
         ["references left in place", "count"],
         r.dangling_references
