@@ -40,6 +40,22 @@ fn head(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
+/// What the import did, as both pages show it: files, media, warnings, kept/merged/moved.
+pub fn import_sections(import: Option<&Value>) -> [Section; 4] {
+    [
+        files(import),
+        media(import),
+        warnings(import),
+        integrity(import),
+    ]
+}
+
+/// Media written/kept/failed per sheet: a marked place until the import report carries them.
+pub fn media(_import: Option<&Value>) -> Section {
+    let note = "Media written/kept/failed: not in the report yet.";
+    Section::new("Media", vec![Block::Note(note.into())])
+}
+
 /// Files added/modified/deleted per sheet (`importReport.sheets`).
 pub fn files(import: Option<&Value>) -> Section {
     let rows = import

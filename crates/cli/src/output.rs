@@ -189,4 +189,16 @@ mod tests {
         assert!(e.to_string().starts_with("writing "), "{e}");
         assert!(e.to_string().contains("no-such-dir/report.json"), "{e}");
     }
+
+    #[test]
+    fn a_page_is_rendered_only_when_asked_and_a_failed_write_names_the_file() {
+        write_page(None, || unreachable!("no --html: nothing renders")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.html");
+        write_page(Some(&path), || "<p>page</p>".into()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "<p>page</p>");
+        let missing = dir.path().join("no-such-dir/report.html");
+        let e = write_page(Some(&missing), String::new).unwrap_err();
+        assert!(e.to_string().contains("no-such-dir/report.html"), "{e}");
+    }
 }

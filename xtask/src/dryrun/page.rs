@@ -43,20 +43,16 @@ pub fn page(r: &Report) -> Page {
                 "Imported vs laddr's totals",
                 vec![counts(r), pages::import_counts(import)],
             ),
-            pages::files(import),
-            Section::new(
-                "Media",
-                vec![Block::Note(
-                    "Media written/kept/failed: not in the report yet.".into(),
-                )],
-            ),
-            pages::warnings(import),
-            pages::integrity(import),
+        ]
+        .into_iter()
+        .chain(pages::import_sections(import))
+        .chain([
             pages::prune(r.prune_report.as_ref()),
             pages::reconcile(r.reconcile_report.as_ref()),
             Section::new("Smoke probes", smoke(&r.smoke_checks)),
             pages::notes(&r.notes),
-        ],
+        ])
+        .collect(),
     }
 }
 

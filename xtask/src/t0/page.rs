@@ -40,15 +40,10 @@ pub fn page(r: &Report) -> Page {
                     pages::import_counts(import),
                 ],
             ),
-            pages::files(import),
-            Section::new(
-                "Media",
-                vec![Block::Note(
-                    "Media written/kept/failed: not in the report yet.".into(),
-                )],
-            ),
-            pages::warnings(import),
-            pages::integrity(import),
+        ]
+        .into_iter()
+        .chain(pages::import_sections(import))
+        .chain([
             Section::new("Merge", merge(r)),
             pages::prune(r.prune_report.as_ref()),
             pages::reconcile(r.reconcile_report.as_ref()),
@@ -62,7 +57,8 @@ pub fn page(r: &Report) -> Page {
             ),
             Section::new("Refs and the push", refs(r)),
             pages::notes(&r.notes),
-        ],
+        ])
+        .collect(),
     }
 }
 
