@@ -100,7 +100,8 @@ impl Parsed {
         match line {
             LaddrLine::Row(row) => Some(Parsed::Row(row)),
             LaddrLine::End(resource, end) => Some(Parsed::End(resource, end)),
-            LaddrLine::Totals(_) => None,
+            // Media lines are the media step's (sheet-write --media-dir), not the translator's.
+            LaddrLine::Totals(_) | LaddrLine::Media(_) => None,
         }
     }
 }
