@@ -86,12 +86,15 @@ fn fetch(source: &MediaSource, input: &Input, id: u64) -> Fetched {
     }
 }
 
+/// A record of the run: its sheet and id.
+pub(crate) type RecordKey = (Sheet, String);
+
 /// The attachment changes the step decided, per record (sheet, record id): files to write
 /// (names relative to the record's folder) and parent files to drop.
 #[derive(Default)]
 pub(crate) struct Plan {
-    pub put: HashMap<(Sheet, String), Vec<(String, Vec<u8>)>>,
-    pub drop: HashMap<(Sheet, String), Vec<String>>,
+    pub put: HashMap<RecordKey, Vec<(String, Vec<u8>)>>,
+    pub drop: HashMap<RecordKey, Vec<String>>,
     pub counts: BTreeMap<String, MediaCounts>,
 }
 
