@@ -2,7 +2,6 @@
 
 use std::io::Cursor;
 
-use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Rgb, RgbImage};
 
@@ -73,7 +72,7 @@ pub enum AvatarError {
     Decode(ImageError),
     /// Encoding the JPEG failed.
     #[error("encoding the avatar: {0}")]
-    Encode(ImageError),
+    Encode(String),
 }
 
 fn decode_error(e: ImageError, max: u64) -> AvatarError {
@@ -146,9 +145,17 @@ fn centre_square(img: &RgbImage) -> RgbImage {
 
 fn jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, AvatarError> {
     let mut out = Vec::with_capacity(img.as_raw().len() / 8);
-    JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(img)
-        .map_err(AvatarError::Encode)?;
+    let side = |v: u32| {
+        u16::try_from(v).map_err(|_| AvatarError::Encode(format!("{v} px is too large for JPEG")))
+    };
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(
+            img.as_raw(),
+            side(img.width())?,
+            side(img.height())?,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .map_err(|e| AvatarError::Encode(e.to_string()))?;
     Ok(out)
 }
 
