@@ -159,7 +159,7 @@ fn jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, AvatarError> {
     Ok(out)
 }
 
-/// Catmull-Rom rather than sharp's Lanczos3: indistinguishable at avatar sizes, and a fifth
+/// Catmull-Rom (bicubic) rather than sharp's Lanczos3: a slightly softer kernel, and a fifth
 /// less time for the whole avatar (measured: 200 photos on 2 threads, 6.4-7.5 s → 5.2 s).
 fn scaled(img: &RgbImage, side: u32) -> RgbImage {
     image::imageops::resize(img, side, side, FilterType::CatmullRom)
