@@ -10,6 +10,7 @@
 //! `laddr-fetch` (issue 3), `spam-prune` (issue 5) and `reconcile` (issue 6) in `bench/`.
 
 mod fetch;
+mod media;
 mod prune;
 mod reconcile;
 mod setup;
@@ -33,7 +34,7 @@ pub struct Args {
     /// Seed of the full-scale fixture site.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile;
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile, media;
     /// spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
     #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
     pub only: Vec<String>,
@@ -85,12 +86,13 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if a.runs == 0 || a.slow_runs == 0 {
         return Err("--runs and --slow-runs must be at least 1".into());
     }
-    const SUITES: [&str; 5] = [
+    const SUITES: [&str; 6] = [
         "sheets",
         "sheet-write",
         "laddr-fetch",
         "spam-prune",
         "reconcile",
+        "media",
     ];
     if let Some(bad) = a.only.iter().find(|s| !SUITES.contains(&s.as_str())) {
         return Err(format!(
@@ -104,7 +106,10 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if wanted("sheets") {
         sections.push(sheets_write(&a)?);
     }
-    if SUITES[1..].iter().any(|s| wanted(s)) {
+    if wanted("media") {
+        sections.push(media::run(&a)?);
+    }
+    if SUITES[1..5].iter().any(|s| wanted(s)) {
         let ctx = setup::Ctx::new(a.seed)?;
         if wanted("sheet-write") {
             sections.push(snapshot::run(&ctx, &a)?);
@@ -627,6 +632,9 @@ fn sheets_write(a: &Args) -> crate::Result<Section> {
 
 fn run_child(args: &[String]) -> crate::Result<ExitCode> {
     let what = args.first().map(String::as_str).unwrap_or("");
+    if what == "avatars" {
+        return media::run_child(args);
+    }
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let secs = match what {
         "floor" => {

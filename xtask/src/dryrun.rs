@@ -71,6 +71,9 @@ struct Report {
     source_host: String,
     target: Option<String>,
     import_report: Option<Value>,
+    /// sheet-write's media counts per sheet (`importReport.media`): `written`, `kept`,
+    /// `failed` (`legacyId`, `mediaId`, `reason`), `removed`; null when it reported none.
+    import_media: Option<Value>,
     count_diffs: Vec<CountDiff>,
     smoke_checks: Vec<Value>,
     stages: Stages,
@@ -164,6 +167,10 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         run_at,
         source_host,
         target,
+        import_media: import_report
+            .as_ref()
+            .map(|r| r["media"].clone())
+            .filter(|m| !m.is_null()),
         import_report,
         count_diffs,
         smoke_checks,
@@ -517,7 +524,8 @@ fn summary(r: &Report) -> String {
         r.source_host,
         r.target.as_deref().unwrap_or("(none)")
     ));
-    s.push_str(&stage_line("import", r.stages.import, d.import, ""));
+    let media = pipeline::media_detail(r.import_report.as_ref());
+    s.push_str(&stage_line("import", r.stages.import, d.import, &media));
     s.push_str(&stage_line(
         "countDiff",
         r.stages.count_diff,

@@ -243,6 +243,11 @@ pub struct ImportArgs<'a> {
 }
 
 pub fn import(tools: &Tools, work: &Path, a: &ImportArgs<'_>) -> crate::Result<Import> {
+    // The media laddr-fetch downloads (`work/media`, kept like the page cache so a T-0 re-run
+    // fetches and encodes nothing again) and sheet-write attaches.
+    let media = work.join("media");
+    std::fs::create_dir_all(&media)
+        .map_err(|e| format!("cannot create {}: {e}", media.display()))?;
     let mut fetch = tools.cmd("laddr-fetch");
     fetch
         .args(a.source_args)
@@ -252,6 +257,7 @@ pub fn import(tools: &Tools, work: &Path, a: &ImportArgs<'_>) -> crate::Result<I
     write
         .args(["--data-repo", a.data_repo, "--branch", a.branch])
         .args(["--source-host", a.source_host, "--now", a.now])
+        .args(["--media-dir", &media.display().to_string()])
         .args(["--json", &work.join("import.json").display().to_string()]);
     let (fetch, write) = run_pipe(work, ("laddr-fetch", "sheet-write"), fetch, write)?;
     Ok(Import {
@@ -330,6 +336,25 @@ pub fn stage_line(name: &str, ok: bool, ms: u128, detail: &str) -> String {
     let mark = if ok { "pass" } else { "FAIL" };
     let sep = if detail.is_empty() { "" } else { "  " };
     format!("  {name:<10} {mark}  ({ms} ms){sep}{detail}\n")
+}
+
+/// sheet-write's media counts in one line: `media people 65 written, 0 kept, 2 failed, 0
+/// removed; blog-posts …`; empty when the report has none.
+pub fn media_detail(import_report: Option<&Value>) -> String {
+    let Some(media) = import_report.and_then(|r| r["media"].as_object()) else {
+        return String::new();
+    };
+    let sheets: Vec<String> = media
+        .iter()
+        .map(|(sheet, c)| {
+            let failed = c["failed"].as_array().map_or(0, Vec::len);
+            format!(
+                "{sheet} {} written, {} kept, {failed} failed, {} removed",
+                c["written"], c["kept"], c["removed"]
+            )
+        })
+        .collect();
+    format!("media {}", sheets.join("; "))
 }
 
 /// What a spam-prune report says in one line.

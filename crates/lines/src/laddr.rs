@@ -1,9 +1,11 @@
-//! The laddr-fetch lines (version 1): rows, one end line per resource, and `--totals` lines.
+//! The laddr-fetch lines (version 1): rows, one end line per resource, `--totals` lines and,
+//! after all of them, the media lines ([`crate::media`]).
 //!
 //! ```text
 //! {"v":1,"resource":"people","row":{...the row exactly as laddr sent it...}}
 //! {"v":1,"resource":"people","end":{"rows":4211,"total":4212,"complete":false}}
 //! {"v":1,"resource":"people","total":4212}
+//! {"v":1,"media":{"id":555,"url":"…","contentType":"image/png","size":1234,"sha256":"…"}}
 //! ```
 //!
 //! `row` holds laddr's bytes verbatim (PHP escapes such as `\/` and `\u00e9` included), so
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::media::{MediaLine, parse_media};
 use crate::{LineError, Resource, check_version};
 
 /// One row line, borrowing its row. Deserialize with `serde_json::from_str::<Line>(line)`.
@@ -121,6 +124,8 @@ pub enum LaddrLine {
     End(Resource, End),
     /// `{"v":1,"resource":…,"total":n}` (`laddr-fetch --totals`).
     Totals(Totals),
+    /// `{"v":1,"media":{…}}`, after every resource's rows ([`crate::media`]).
+    Media(MediaLine),
 }
 
 #[derive(Deserialize)]
@@ -130,10 +135,11 @@ struct Envelope {
     row: Option<Box<RawValue>>,
     end: Option<Value>,
     total: Option<Value>,
+    media: Option<Box<RawValue>>,
 }
 
 /// Parse one laddr-fetch line; a blank line gives `Ok(None)`. Unknown keys are ignored
-/// (forward compatible); another `v`, an unknown resource, a line with both `row` and `end`
+/// (forward compatible); a line with `media` is a media line ([`crate::media`]); another `v`, an unknown resource, a line with both `row` and `end`
 /// or with none of `row`, `end` and `total`, a `row` that is not an object and an end line
 /// that breaks the [`End`] rules are errors.
 pub fn parse_laddr_line(text: &str) -> Result<Option<LaddrLine>, LineError> {
@@ -142,6 +148,12 @@ pub fn parse_laddr_line(text: &str) -> Result<Option<LaddrLine>, LineError> {
     }
     let env: Envelope = serde_json::from_str(text).map_err(LineError::Json)?;
     check_version(env.v.as_ref())?;
+    if let Some(media) = &env.media {
+        if env.resource.is_some() {
+            return Err(shape("a media line has no \"resource\""));
+        }
+        return parse_media(media.get()).map(|m| Some(LaddrLine::Media(m)));
+    }
     let resource = match &env.resource {
         Some(Value::String(s)) => Resource::from_name(s)
             .ok_or_else(|| LineError::Shape(format!("unknown resource \"{s}\"")))?,

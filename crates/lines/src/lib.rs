@@ -1,5 +1,6 @@
 //! The NDJSON line contract the laddr-cutover tools exchange, in one place: the laddr
-//! resources ([`Resource`]), the laddr-fetch row, end and `--totals` lines ([`laddr`]), probe
+//! resources ([`Resource`]), the laddr-fetch row, end and `--totals` lines ([`laddr`]) and media
+//! lines ([`media`]), probe
 //! specs and results ([`probe`]), spam-prune's pruned lines ([`prune`]), sheet-write's
 //! `--emit-records` lines ([`records`]) and the `{"v":1,…}` envelope reconcile's lines share
 //! ([`Versioned`]). Every reader refuses a line of another version; every writer writes the
@@ -17,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod laddr;
+pub mod media;
 pub mod probe;
 pub mod prune;
 pub mod records;
@@ -32,6 +34,7 @@ pub use laddr::{
     End, LaddrLine, Line, OwnedLine, ReadError, RowLine, Totals, parse_laddr_line,
     read_laddr_lines, write_end, write_line, write_totals,
 };
+pub use media::{MediaFailure, MediaLine, MediaMeta, write_media_line};
 pub use resource::Resource;
 
 /// The version every line format here has (`"v":1`).

@@ -65,6 +65,11 @@ pub struct Cli {
     /// (default: keep them and warn; an email address as a whole field value is always refused).
     #[arg(long)]
     pub strict_free_text_pii: bool,
+    /// laddr-fetch's media directory: people with a `PrimaryPhotoID` get `avatar.jpg` and
+    /// `avatar-128.jpg` (and `avatarKey`), blog images become attachments and their body
+    /// placeholders links. Without it every record keeps the attachments it has.
+    #[arg(long, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -137,6 +142,7 @@ impl Cli {
             allow_incomplete: self.allow_incomplete,
             options,
             signature: None,
+            media_dir: self.media_dir.clone(),
         })
     }
 

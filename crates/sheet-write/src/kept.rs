@@ -40,7 +40,6 @@ fn children_of(sheet: Sheet) -> &'static [Sheet] {
 /// Find the parent-tree files of the kept records and their children.
 pub(crate) fn kept_files(
     repo: &DataRepo,
-    tree: sheets::ObjectId,
     configs: &[(Sheet, SheetConfig)],
     parent: &ParentFiles,
     kept_stale: &[translate::KeptStale],
@@ -72,9 +71,8 @@ pub(crate) fn kept_files(
                 .map_err(|e| Fatal::Repo(sheets::RepoError::Sheet(e)))?;
             let files = kept.files.entry(*sheet).or_default();
             files.push((f.path.clone(), bytes));
-            let folder = f.path.rsplit_once('.').map_or(f.path.as_str(), |(p, _)| p);
-            for a in repo.walk_blobs(tree, folder)? {
-                files.push((a.path, repo.read_object(a.id)?.1));
+            for a in &f.attachments {
+                files.push((a.path.clone(), repo.read_object(a.id)?.1));
             }
             kept.records.push(KeptRecord {
                 sheet: *sheet,

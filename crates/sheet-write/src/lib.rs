@@ -20,7 +20,9 @@ use std::path::PathBuf;
 use translate::{Input, Options, Output, Sheet};
 
 mod kept;
+pub mod media;
 use kept::{Kept, dangling, kept_files};
+pub use media::{MediaCounts, MediaFailed};
 
 /// What one run is asked to do.
 pub struct Run {
@@ -45,6 +47,9 @@ pub struct Run {
     pub options: Options,
     /// Signs each commit when given.
     pub signature: Option<sheets::Signature>,
+    /// laddr-fetch's media directory (`--media-dir`): avatars and blog assets come from it.
+    /// Without it every record keeps the attachments and `avatarKey` of the parent tree.
+    pub media_dir: Option<PathBuf>,
 }
 
 /// Fatal errors: nothing was written.
@@ -56,6 +61,9 @@ pub enum Fatal {
     /// A sheet's tree could not be edited.
     #[error(transparent)]
     Edit(#[from] sheets::tree::EditError),
+    /// The media directory could not be opened.
+    #[error("--media-dir {0}")]
+    Media(#[from] ::media::MediaError),
     #[error(
         "the input has no rows of {}: as a snapshot it would delete every record of their sheets; \
          refusing (is the laddr-fetch output complete? --allow-missing-resources imports it anyway)",
@@ -216,6 +224,10 @@ pub struct Report {
     pub write_errors: Vec<String>,
     /// Rows skipped for an error or failed validation.
     pub problems: usize,
+    /// Media per sheet (`people`, `blog-posts`): written, kept, failed, removed; absent when
+    /// the run neither had `--media-dir` nor kept an attachment.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub media: BTreeMap<String, MediaCounts>,
     /// Resources imported although incomplete (`--allow-incomplete`); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<Incomplete>,
@@ -272,6 +284,8 @@ fn owned_configs(
 struct ParentFile {
     path: String,
     blob: sheets::ObjectId,
+    /// The record's attachments (`sheets::DataRepo::attachments`), paths from the repo root.
+    attachments: Vec<sheets::BlobEntry>,
     id: Option<String>,
     /// `taggableId` or `projectId`: the record a tag-assignment or membership belongs to.
     owner: Option<String>,
@@ -293,6 +307,7 @@ fn existing_records(
     let mut files = ParentFiles::new();
     for (sheet, config) in configs {
         let read = repo.read_sheet(tree, config)?;
+        let mut attachments = repo.attachments(tree, config)?;
         if let Some(first) = read.errors.first() {
             // A record we cannot read would get a new id and churn every reference to it.
             return Err(Fatal::UnreadableParent {
@@ -309,6 +324,7 @@ fn existing_records(
             record.retain(|k, _| translate::READ_FORWARD_FIELDS.contains(&k.as_str()));
             let field = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_owned);
             parent.push(ParentFile {
+                attachments: attachments.remove(&r.path).unwrap_or_default(),
                 path: r.path,
                 blob: r.blob,
                 id: field("id"),
@@ -422,6 +438,8 @@ struct Prepared {
     configs: Vec<(Sheet, SheetConfig)>,
     out: Output,
     kept: Kept,
+    parent_files: ParentFiles,
+    media: media::Plan,
 }
 
 /// Translate without a repo (a dry run or `--emit-records` with none given): new ids, no
@@ -452,15 +470,82 @@ fn prepare(run: &Run, input: &Input) -> Result<Option<Prepared>, Fatal> {
     let (existing, parent_files) = existing_records(&repo, tree, &configs)?;
     let rf = translate::build_read_forward(&existing);
     drop(existing);
-    let out = translate::translate(input, &run.options, &rf, &mut translate::UuidV7);
-    let kept = kept_files(&repo, tree, &configs, &parent_files, &out.kept_stale)?;
+    let mut out = translate::translate(input, &run.options, &rf, &mut translate::UuidV7);
+    let kept = kept_files(&repo, &configs, &parent_files, &out.kept_stale)?;
+    let source = run
+        .media_dir
+        .clone()
+        .map(media::MediaSource::open)
+        .transpose()?;
+    let media = media::apply(
+        &mut out,
+        &parent_attachments(&parent_files),
+        source.as_ref(),
+        input,
+    );
     Ok(Some(Prepared {
         repo,
         parent,
         configs,
         out,
         kept,
+        parent_files,
+        media,
     }))
+}
+
+/// Each parent record's attachment names, by (sheet, record id).
+fn parent_attachments(files: &ParentFiles) -> media::ParentAttachments<'_> {
+    files
+        .iter()
+        .flat_map(|(sheet, files)| files.iter().map(move |f| (*sheet, f)))
+        .filter(|(_, f)| !f.attachments.is_empty())
+        .filter_map(|(sheet, f)| Some(((sheet, f.id.as_deref()?), media::attachment_names(f))))
+        .collect()
+}
+
+/// The attachment files of the placed records of one sheet: each record's parent-tree
+/// attachments (found by record id, so a changed slug moves them along), less what the media
+/// step drops or replaces, plus what it writes; paths from the repo root.
+fn attachment_files(
+    repo: &DataRepo,
+    sheet: Sheet,
+    files: &[PlacedFile<'_>],
+    parent: &ParentFiles,
+    plan: &mut media::Plan,
+) -> Result<Vec<(String, Vec<u8>)>, Fatal> {
+    let by_id: HashMap<&str, &ParentFile> = parent
+        .get(&sheet)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f.id.as_deref()?, f)))
+        .collect();
+    let mut out = Vec::new();
+    for file in files {
+        let Some(id) = file.record.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        let folder = file
+            .path
+            .rsplit_once('.')
+            .map_or(file.path.as_str(), |(p, _)| p);
+        let key = (sheet, id.to_owned());
+        let put = plan.put.remove(&key).unwrap_or_default();
+        let drop = plan.drop.remove(&key).unwrap_or_default();
+        if let Some(old) = by_id.get(id) {
+            for (name, blob) in media::named_attachments(old) {
+                let replaced = put.iter().any(|(n, _)| n == name);
+                if !replaced && !drop.iter().any(|d| d == name) {
+                    out.push((format!("{folder}/{name}"), repo.read_object(blob.id)?.1));
+                }
+            }
+        }
+        out.extend(
+            put.into_iter()
+                .map(|(name, bytes)| (format!("{folder}/{name}"), bytes)),
+        );
+    }
+    Ok(out)
 }
 
 /// `--emit-records`: the translated records with their paths. Without a repo the paths
@@ -496,7 +581,7 @@ pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Repo
     let parent = Some(p.parent.base.to_string());
     Ok((
         records,
-        report(run, &p.out, parent, BTreeMap::new(), write_errors, None),
+        report(run, &p.out, parent, BTreeMap::new(), write_errors, None).with_media(p.media.counts),
     ))
 }
 
@@ -540,6 +625,8 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
         configs,
         out,
         mut kept,
+        parent_files,
+        media: mut plan,
     } = p;
     let mut write_errors = Vec::new();
     let mut placed = place(&out, &configs, &kept, &mut write_errors);
@@ -558,7 +645,14 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
     let mut sheets_out = BTreeMap::new();
     for (sheet, config) in &configs {
         let files = placed.remove(sheet).unwrap_or_default();
-        let kept_files = kept.files.remove(sheet).unwrap_or_default();
+        let mut kept_files = kept.files.remove(sheet).unwrap_or_default();
+        kept_files.extend(attachment_files(
+            &repo,
+            *sheet,
+            &files,
+            &parent_files,
+            &mut plan,
+        )?);
         let count = files.len() + kept.records.iter().filter(|k| k.sheet == *sheet).count();
         let before = tx.tip_tree();
         let root_prefix = format!("{}/", config.root);
@@ -616,11 +710,17 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
     let no_changes = !run.dry_run && tip.is_none();
     Ok(
         report(run, &out, Some(parent_id), sheets_out, write_errors, tip)
-            .with_no_changes(no_changes),
+            .with_no_changes(no_changes)
+            .with_media(plan.counts),
     )
 }
 
 impl Report {
+    fn with_media(mut self, media: BTreeMap<String, MediaCounts>) -> Self {
+        self.media = media;
+        self
+    }
+
     fn with_no_changes(mut self, no_changes: bool) -> Self {
         self.no_changes = no_changes;
         self
@@ -663,6 +763,7 @@ fn report(
         sheets,
         write_errors,
         problems: out.problems.len(),
+        media: BTreeMap::new(),
         incomplete: Vec::new(),
         kept_stale: out.kept_stale.clone(),
         merges: out.merges.clone(),

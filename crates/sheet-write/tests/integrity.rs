@@ -39,6 +39,7 @@ fn run_on(bare: &Path, branch: &str) -> Run {
         allow_incomplete: false,
         options: Options::new(NOW),
         signature: None,
+        media_dir: None,
     }
 }
 

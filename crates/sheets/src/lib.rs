@@ -29,7 +29,7 @@ pub use closure::{Dangling, RecordRef};
 pub use config::{Format, SheetConfig, SheetError};
 pub use gix::ObjectId;
 pub use merge::{MergeOutcome, merge_branch};
-pub use repo::{DataRepo, Parent, RepoError, StoredRecord, TreeRecords};
+pub use repo::{BlobEntry, DataRepo, Parent, RepoError, StoredRecord, TreeRecords};
 pub use template::{PathError, PathTemplate};
 pub use tree::TreeEdit;
 pub use write::{CommitSpec, Signature, Transaction, WriteOutcome};

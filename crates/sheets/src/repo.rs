@@ -3,7 +3,7 @@
 use crate::config::{SheetConfig, SheetError};
 use gix::ObjectId;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong between us and the data repo.
@@ -438,19 +438,43 @@ impl DataRepo {
         tree: ObjectId,
         config: &SheetConfig,
     ) -> Result<Vec<BlobEntry>, RepoError> {
-        let ext = format!(".{}", config.extension());
-        let root_depth = if config.root.is_empty() {
-            0
-        } else {
-            config.root.split('/').count()
-        };
-        let depth = root_depth + config.path.depth();
         let mut files = self.walk_blobs(tree, &config.root)?;
-        files.retain(|f| f.path.ends_with(&ext) && f.path.split('/').count() == depth);
-        if config.root.is_empty() {
-            files.retain(|f| !f.path.starts_with(".gitsheets/"));
-        }
+        let is_record = record_file_rule(config);
+        files.retain(|f| is_record(&f.path));
         Ok(files)
+    }
+
+    /// The attachments of a sheet's records (`reference/B` §1.5): every blob under a record's
+    /// folder (its path without the extension, e.g. `people/alice/` of `people/alice.toml`)
+    /// that is not itself a record, by the record's path; the nearest record folder owns a
+    /// blob. Blobs under no record folder are not listed.
+    pub fn attachments(
+        &self,
+        tree: ObjectId,
+        config: &SheetConfig,
+    ) -> Result<BTreeMap<String, Vec<BlobEntry>>, RepoError> {
+        let is_record = record_file_rule(config);
+        let ext = format!(".{}", config.extension());
+        let (records, others): (Vec<BlobEntry>, Vec<BlobEntry>) = self
+            .walk_blobs(tree, &config.root)?
+            .into_iter()
+            .partition(|f| is_record(&f.path));
+        let folders: HashMap<&str, &str> = records
+            .iter()
+            .filter_map(|r| Some((r.path.strip_suffix(&ext)?, r.path.as_str())))
+            .collect();
+        let mut out: BTreeMap<String, Vec<BlobEntry>> = BTreeMap::new();
+        for blob in others {
+            let owner = blob
+                .path
+                .match_indices('/')
+                .rev()
+                .find_map(|(i, _)| folders.get(&blob.path[..i]));
+            if let Some(record) = owner {
+                out.entry((*record).to_owned()).or_default().push(blob);
+            }
+        }
+        Ok(out)
     }
 
     /// Read every record of a sheet at `tree`. Files that do not parse are listed in
@@ -482,6 +506,24 @@ impl DataRepo {
         let tree = self.tree_of(commit)?;
         let config = self.sheet_config(tree, sheet)?;
         self.read_sheet(tree, &config)
+    }
+}
+
+/// Which paths (from the repo root) are a sheet's record files: exactly the template's depth
+/// below the root, with the sheet's extension, never under `.gitsheets/`. Attachments (deeper,
+/// or other extensions) are not records.
+fn record_file_rule(config: &SheetConfig) -> impl Fn(&str) -> bool + '_ {
+    let ext = format!(".{}", config.extension());
+    let root_depth = if config.root.is_empty() {
+        0
+    } else {
+        config.root.split('/').count()
+    };
+    let depth = root_depth + config.path.depth();
+    move |path| {
+        path.ends_with(&ext)
+            && path.split('/').count() == depth
+            && !(config.root.is_empty() && path.starts_with(".gitsheets/"))
     }
 }
 

@@ -312,6 +312,22 @@ fn deleting_a_record_removes_its_attachment_folder_and_patches_keep_the_rest() {
             "people",
         )
         .unwrap();
+    // The attachments belong to the record whose folder holds them; records are not attachments.
+    let tip_tree = repo
+        .tree_of(repo.resolve("refs/heads/published").unwrap().unwrap())
+        .unwrap();
+    let attachments = repo.attachments(tip_tree, &config).unwrap();
+    let names: Vec<(&str, Vec<&str>)> = attachments
+        .iter()
+        .map(|(r, a)| (r.as_str(), a.iter().map(|b| b.path.as_str()).collect()))
+        .collect();
+    assert_eq!(
+        names,
+        [(
+            "people/alice.toml",
+            vec!["people/alice/avatar-128.jpg", "people/alice/avatar.jpg"]
+        )]
+    );
     let parent = repo.parent_for("published", &["main"]).unwrap();
     let mut tx = Transaction::begin(&repo, parent).unwrap();
     assert!(tx.edit().delete_record("people/alice.toml").unwrap());

@@ -100,7 +100,8 @@ impl Parsed {
         match line {
             LaddrLine::Row(row) => Some(Parsed::Row(row)),
             LaddrLine::End(resource, end) => Some(Parsed::End(resource, end)),
-            LaddrLine::Totals(_) => None,
+            // Media lines are the media step's (sheet-write --media-dir), not the translator's.
+            LaddrLine::Totals(_) | LaddrLine::Media(_) => None,
         }
     }
 }
@@ -129,6 +130,8 @@ pub struct Input {
     ends: BTreeMap<Resource, End>,
     /// The input line of each end line, for naming a row that comes after it.
     end_lines: BTreeMap<Resource, u64>,
+    /// laddr-fetch's media lines, by media ID: the media step reads why an item is missing.
+    media: BTreeMap<u64, lines::MediaLine>,
 }
 
 impl Input {
@@ -143,6 +146,11 @@ impl Input {
     /// Add a row given as JSON text (as [`parse_line`] returns it).
     pub fn push_raw(&mut self, resource: Resource, raw: Box<RawValue>, line: Option<u64>) {
         self.buckets[resource as usize].push(Row { line, raw });
+    }
+
+    /// laddr-fetch's media line for `id` (stored or failed), when it wrote one.
+    pub fn media(&self, id: u64) -> Option<&lines::MediaLine> {
+        self.media.get(&id)
     }
 
     /// The rows of one resource, in input order.
@@ -214,6 +222,10 @@ impl Input {
         let mut input = Input::default();
         for read in read_laddr_lines(reader) {
             let (line_no, line) = read?;
+            if let LaddrLine::Media(m) = line {
+                input.media.insert(m.id(), m);
+                continue;
+            }
             match Parsed::of(line) {
                 Some(Parsed::Row(l)) => {
                     if let Some(end) = input.end_lines.get(&l.resource) {

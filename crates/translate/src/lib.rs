@@ -22,6 +22,7 @@ pub mod example;
 mod ids;
 pub mod input;
 pub mod js;
+pub mod media;
 pub mod pii;
 mod plan;
 mod sheet;
@@ -36,6 +37,7 @@ pub use ids::{IdSource, READ_FORWARD_FIELDS, ReadForward, Sequential, UuidV7, bu
 pub use input::{
     End, Input, InputError, InputLine, Parsed, Resource, Row, parse_line, parse_record,
 };
+pub use media::{MediaOwner, MediaRef, MediaRefs, media_references, media_url_path};
 pub use pii::PiiPolicy;
 pub use sheet::Sheet;
 pub use slug::{normalize_person_slug, normalize_person_slug_for};

@@ -1,0 +1,60 @@
+//! Map over items on every core, results in input order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `f` over `items` on `threads` workers (at least one), each taking the next item as it
+/// finishes one, so one large photo does not hold up a fixed share of the others. Results come
+/// back in input order.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let workers = threads.clamp(1, items.len().max(1));
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The machine's cores (1 when unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_is_kept_whatever_the_threads() {
+        let items: Vec<u32> = (0..100).collect();
+        for threads in [0, 1, 3, 16, 500] {
+            let out = par_map(&items, threads, |x| x * 2);
+            assert_eq!(out, (0..100).map(|x| x * 2).collect::<Vec<_>>());
+        }
+        assert!(par_map(&[] as &[u32], 4, |x| *x).is_empty());
+    }
+}
