@@ -134,9 +134,10 @@ impl<'r> TreeEdit<'r> {
             children: Some(BTreeMap::new()),
             dirty: true,
         };
-        for (rel, bytes) in files {
-            let id = self.sink.add(Kind::Blob, bytes);
-            let parts = split(&rel)?;
+        let (paths, bytes): (Vec<String>, Vec<Vec<u8>>) = files.into_iter().unzip();
+        let ids = self.sink.add_all(Kind::Blob, bytes);
+        for (rel, id) in paths.iter().zip(ids) {
+            let parts = split(rel)?;
             insert_new(&mut fresh, &parts, id).map_err(|e| match e {
                 EditError::Duplicate(_) => EditError::Duplicate(format!("{path}/{rel}")),
                 other => other,
