@@ -7,13 +7,15 @@
 //! its own (wait4's rusage).
 //!
 //! Suites: `sheets` (issue 2) here; on the full-scale fixture site, `sheet-write` (issue 4),
-//! `laddr-fetch` (issue 3), `spam-prune` (issue 5) and `reconcile` (issue 6) in `bench/`.
+//! `laddr-fetch` (issue 3), `spam-prune` (issue 5), `reconcile` (issue 6) and `t0-delta`
+//! (issue 15) in `bench/`.
 
 mod fetch;
 mod prune;
 mod reconcile;
 mod setup;
 mod snapshot;
+mod t0;
 
 use crate::proc::{root, wait_measured};
 use sha1::{Digest, Sha1};
@@ -33,8 +35,8 @@ pub struct Args {
     /// Seed of the full-scale fixture site.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile;
-    /// spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile,
+    /// t0-delta; spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
     #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
     pub only: Vec<String>,
     /// Records in the `sheets` write benchmark.
@@ -85,12 +87,13 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if a.runs == 0 || a.slow_runs == 0 {
         return Err("--runs and --slow-runs must be at least 1".into());
     }
-    const SUITES: [&str; 5] = [
+    const SUITES: [&str; 6] = [
         "sheets",
         "sheet-write",
         "laddr-fetch",
         "spam-prune",
         "reconcile",
+        "t0-delta",
     ];
     if let Some(bad) = a.only.iter().find(|s| !SUITES.contains(&s.as_str())) {
         return Err(format!(
@@ -118,6 +121,9 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
             if wanted("reconcile") {
                 sections.push(reconcile::run(&ctx, &a, &pruned)?);
             }
+        }
+        if wanted("t0-delta") {
+            sections.push(t0::run(&ctx, &a)?);
         }
         if a.keep {
             eprintln!("xtask: bench: kept {}", ctx.keep().display());
