@@ -557,7 +557,11 @@ fn encode_tree(mut items: Vec<(Vec<u8>, u32, ObjectId)>) -> Vec<u8> {
     });
     let mut data = Vec::with_capacity(items.len() * 40);
     for (name, mode, id) in &items {
-        data.extend_from_slice(format!("{mode:o}").as_bytes());
+        match *mode {
+            MODE_BLOB => data.extend_from_slice(b"100644"),
+            MODE_TREE => data.extend_from_slice(b"40000"),
+            other => data.extend_from_slice(format!("{other:o}").as_bytes()),
+        }
         data.push(b' ');
         data.extend_from_slice(name);
         data.push(0);
