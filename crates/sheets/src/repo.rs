@@ -78,6 +78,28 @@ pub struct SheetRead {
     pub errors: Vec<SheetError>,
 }
 
+impl SheetRead {
+    /// Each file with its decoding: the records, and the errors listed (never dropped).
+    fn of(
+        files: Vec<BlobEntry>,
+        decoded: Vec<Result<Map<String, Value>, SheetError>>,
+    ) -> SheetRead {
+        let mut out = SheetRead::default();
+        out.records.reserve(files.len());
+        for (f, result) in files.into_iter().zip(decoded) {
+            match result {
+                Ok(record) => out.records.push(StoredRecord {
+                    path: f.path,
+                    blob: f.id,
+                    record,
+                }),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out
+    }
+}
+
 /// A file in a tree walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobEntry {
@@ -408,20 +430,12 @@ impl DataRepo {
     /// `errors`, never dropped silently.
     pub fn read_sheet(&self, tree: ObjectId, config: &SheetConfig) -> Result<SheetRead, RepoError> {
         let files = self.record_files(tree, config)?;
-        let mut out = SheetRead::default();
-        out.records.reserve(files.len());
-        for f in files {
+        let mut decoded = Vec::with_capacity(files.len());
+        for f in &files {
             let bytes = self.read_object(f.id)?.1;
-            match config.decode(&f.path, &bytes) {
-                Ok(record) => out.records.push(StoredRecord {
-                    path: f.path,
-                    blob: f.id,
-                    record,
-                }),
-                Err(e) => out.errors.push(e),
-            }
+            decoded.push(config.decode(&f.path, &bytes));
         }
-        Ok(out)
+        Ok(SheetRead::of(files, decoded))
     }
 
     /// `f` of every item and the bytes of its blob (`id_of`), the blobs read on every core;
@@ -476,19 +490,7 @@ impl DataRepo {
             |f| f.id,
             |f, bytes| config.decode_keys(&f.path, bytes, keys),
         )?;
-        let mut out = SheetRead::default();
-        out.records.reserve(files.len());
-        for (f, result) in files.into_iter().zip(decoded) {
-            match result {
-                Ok(record) => out.records.push(StoredRecord {
-                    path: f.path,
-                    blob: f.id,
-                    record,
-                }),
-                Err(e) => out.errors.push(e),
-            }
-        }
-        Ok(out)
+        Ok(SheetRead::of(files, decoded))
     }
 
     /// Read every record of a sheet at a branch (or any ref name).
