@@ -296,13 +296,14 @@ fn section(
             ),
             format!(
                 "Stages (median of the runs' own reports): {}; their sum {:.3} s; the rest ({:.3} s) is \
-                 starting the command (cargo's check that the tools are built) and writing the report.",
+                 starting the command (t0-delta runs `cargo build` of the tools first: a rebuild, if \
+                 sources changed since, lands here) and writing the report.",
                 shares.join(", "),
                 sum.as_secs_f64(),
                 other.as_secs_f64()
             ),
             format!(
-                "Against the reference's import and prune alone ({REFERENCE}): {:.0}x less time for the whole window.",
+                "Against the reference's import and prune alone ({REFERENCE}): the whole window takes {:.1}x less time.",
                 96.0 / t0.median.as_secs_f64().max(1e-9)
             ),
         ],
