@@ -7,7 +7,8 @@
 //! its own (wait4's rusage).
 //!
 //! Suites: `sheets` (issue 2) here; on the full-scale fixture site, `sheet-write` (issue 4),
-//! `laddr-fetch` (issue 3), `spam-prune` (issue 5) and `reconcile` (issue 6) in `bench/`.
+//! `laddr-fetch` (issue 3), `spam-prune` (issue 5), `reconcile` (issue 6) and `t0-delta`
+//! (issue 15) in `bench/`.
 
 mod fetch;
 mod media;
@@ -15,6 +16,7 @@ mod prune;
 mod reconcile;
 mod setup;
 mod snapshot;
+mod t0;
 
 use crate::proc::{root, wait_measured};
 use sha1::{Digest, Sha1};
@@ -34,8 +36,8 @@ pub struct Args {
     /// Seed of the full-scale fixture site.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile, media;
-    /// spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile, media,
+    /// t0-delta; spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
     #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
     pub only: Vec<String>,
     /// Records in the `sheets` write benchmark.
@@ -86,13 +88,14 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if a.runs == 0 || a.slow_runs == 0 {
         return Err("--runs and --slow-runs must be at least 1".into());
     }
-    const SUITES: [&str; 6] = [
+    const SUITES: [&str; 7] = [
         "sheets",
         "sheet-write",
         "laddr-fetch",
         "spam-prune",
         "reconcile",
         "media",
+        "t0-delta",
     ];
     if let Some(bad) = a.only.iter().find(|s| !SUITES.contains(&s.as_str())) {
         return Err(format!(
@@ -123,6 +126,9 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
             if wanted("reconcile") {
                 sections.push(reconcile::run(&ctx, &a, &pruned)?);
             }
+        }
+        if wanted("t0-delta") {
+            sections.push(t0::run(&ctx, &a)?);
         }
         if a.keep {
             eprintln!("xtask: bench: kept {}", ctx.keep().display());

@@ -83,7 +83,11 @@ pub fn media(import: Option<&Value>) -> Section {
             list.into_iter().map(move |f| {
                 let id = |k: &str| f[k].as_i64().map_or("?".into(), |n| n.to_string());
                 let reason = f["reason"].as_str().unwrap_or("");
-                format!("{name}: laddr ID {} media {}: {reason}", id("legacyId"), id("mediaId"))
+                format!(
+                    "{name}: laddr ID {} media {}: {reason}",
+                    id("legacyId"),
+                    id("mediaId")
+                )
             })
         })
         .take(EXAMPLES * 4)

@@ -63,22 +63,25 @@ impl Branch {
             return Ok(Vec::new());
         };
         let files = repo.record_files(self.tree, config)?;
-        let mut out = Vec::with_capacity(files.len());
-        for f in files {
-            let bytes = repo.read_object(f.id)?.1;
-            match config.decode(&f.path, &bytes) {
-                Ok(mut full) => {
-                    let record = keys.iter().filter_map(|k| full.remove_entry(*k)).collect();
-                    out.push(Rec {
-                        path: f.path,
-                        record,
-                    });
-                }
-                Err(e) => self.unreadable.push(Unreadable {
-                    path: f.path,
-                    error: e.to_string(),
-                }),
-            }
+        let read = repo.read_records_keys(files, config, keys)?;
+        let out = read
+            .records
+            .into_iter()
+            .map(|r| Rec {
+                path: r.path,
+                record: r.record,
+            })
+            .collect();
+        for e in read.errors {
+            // Decoding fails only with `Parse`, which names the file.
+            let path = match &e {
+                sheets::SheetError::Parse { path, .. } => path.clone(),
+                _ => String::new(),
+            };
+            self.unreadable.push(Unreadable {
+                path,
+                error: e.to_string(),
+            });
         }
         Ok(out)
     }
