@@ -10,6 +10,7 @@
 //! `laddr-fetch` (issue 3), `spam-prune` (issue 5) and `reconcile` (issue 6) in `bench/`.
 
 mod fetch;
+mod media_fetch;
 mod prune;
 mod reconcile;
 mod setup;
@@ -33,7 +34,7 @@ pub struct Args {
     /// Seed of the full-scale fixture site.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile;
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, media-fetch, spam-prune, reconcile;
     /// spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
     #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
     pub only: Vec<String>,
@@ -85,10 +86,11 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if a.runs == 0 || a.slow_runs == 0 {
         return Err("--runs and --slow-runs must be at least 1".into());
     }
-    const SUITES: [&str; 5] = [
+    const SUITES: [&str; 6] = [
         "sheets",
         "sheet-write",
         "laddr-fetch",
+        "media-fetch",
         "spam-prune",
         "reconcile",
     ];
@@ -111,6 +113,9 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         }
         if wanted("laddr-fetch") {
             sections.push(fetch::run(&ctx, &a)?);
+        }
+        if wanted("media-fetch") {
+            sections.push(media_fetch::run(&ctx, &a)?);
         }
         if wanted("spam-prune") || wanted("reconcile") {
             let (section, pruned) = prune::run(&ctx, &a)?;

@@ -48,7 +48,6 @@ fn fetch(cli: &Cli, report: &mut Report) -> Result<Output, Failure> {
     if let Some(dir) = cli.media_dir() {
         let dir = media::MediaDir::open(dir)?;
         let (lines, media) = fetch_media(&fetched, cli.media_options(), dir, cli.quiet)?;
-        report.ok &= media.failed.is_empty();
         report.media = Some(media);
         media_lines = lines;
     }
@@ -73,8 +72,10 @@ fn write(cli: &Cli, report: &Report, output: Output) -> Result<Exit, Failure> {
         }
     }
     out.finish()?;
-    if !report.ok {
+    // `ok` is the rows' verdict; a failed medium makes the exit 1 as well.
+    let media_failed = report.media.as_ref().is_some_and(|m| !m.failed.is_empty());
+    if !report.ok || media_failed {
         eprintln!("laddr-fetch: finished with problems (see above); exit 1");
     }
-    Ok(Exit::problems_if(!report.ok))
+    Ok(Exit::problems_if(!report.ok || media_failed))
 }
