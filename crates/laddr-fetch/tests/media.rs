@@ -16,11 +16,7 @@ use common::{Run, report, run, small_site};
 /// The media IDs the small site's rows reference, worked out from the rows by hand: photos,
 /// blog Media items and inline codeforphilly.org links (`media/<id>`, `sitedata/<id>`).
 fn referenced(site: &Site) -> BTreeSet<u64> {
-    let mut ids: BTreeSet<u64> = site
-        .people
-        .iter()
-        .filter_map(|p| p["PrimaryPhotoID"].as_u64())
-        .collect();
+    let mut ids: BTreeSet<u64> = photos(site).into_iter().collect();
     for post in &site.blog {
         for item in post["items"].as_array().into_iter().flatten() {
             if let Some(id) = item["Data"]["MediaID"].as_u64() {
@@ -40,6 +36,14 @@ fn referenced(site: &Site) -> BTreeSet<u64> {
         }
     }
     ids
+}
+
+/// The people's photo IDs, in row order.
+fn photos(site: &Site) -> Vec<u64> {
+    site.people
+        .iter()
+        .filter_map(|p| p["PrimaryPhotoID"].as_u64())
+        .collect()
 }
 
 fn media_lines(stdout: &[u8]) -> Vec<MediaLine> {
@@ -166,11 +170,7 @@ fn http_bytes(base: &str, id: u64) -> Vec<u8> {
 #[test]
 fn never_a_conditional_request_or_a_json_accept() {
     let site = small_site();
-    let photo = site
-        .people
-        .iter()
-        .find_map(|p| p["PrimaryPhotoID"].as_u64())
-        .unwrap();
+    let photo = photos(&site)[0];
     let server = LaddrServer::start(site, Faults::none()).unwrap();
     // The trap is live: laddr answers any conditional request with a bodiless 304, and a JSON
     // Accept with the record instead of the bytes.
@@ -206,11 +206,7 @@ fn never_a_conditional_request_or_a_json_accept() {
 #[test]
 fn server_errors_resets_and_truncation_are_retried_and_429_waits_for_retry_after() {
     let site = small_site();
-    let photos: Vec<u64> = site
-        .people
-        .iter()
-        .filter_map(|p| p["PrimaryPhotoID"].as_u64())
-        .collect();
+    let photos = photos(&site);
     let faults = Faults::none()
         .with_rule("media", Some(photos[0]), 2, FaultKind::Status(503))
         .with_rule("media", Some(photos[1]), 1, FaultKind::Reset)
@@ -260,11 +256,7 @@ fn server_errors_resets_and_truncation_are_retried_and_429_waits_for_retry_after
 #[test]
 fn over_the_cap_and_gave_up_are_failure_lines_with_nothing_stored() {
     let site = small_site();
-    let photos: Vec<u64> = site
-        .people
-        .iter()
-        .filter_map(|p| p["PrimaryPhotoID"].as_u64())
-        .collect();
+    let photos = photos(&site);
     let faults = Faults::none().with_rule("media", Some(photos[1]), 99, FaultKind::Status(500));
     let server = LaddrServer::start(site, faults).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -316,32 +308,18 @@ fn offline_replays_the_media_lines_byte_for_byte() {
     );
     let url = server.url();
     drop(server);
-    let offline = run(
-        &url,
-        &[
-            "--resources",
-            "people,blog",
-            "--offline",
-            "--cache-dir",
-            cache_dir,
-        ],
-    );
+    let replay = || {
+        let offline = ["--resources", "people,blog", "--offline", "--cache-dir"];
+        run(&url, &[&offline[..], &[cache_dir]].concat())
+    };
+    let offline = replay();
     assert_eq!(offline.stdout, online.stdout);
     assert_eq!(offline.code, 1);
     // A medium gone from the cache is said to be so.
     let store = MediaDir::open(cache.path().join("media")).unwrap();
     let gone = store.ids().unwrap()[0];
     std::fs::remove_file(store.sidecar_path(gone)).unwrap();
-    let offline = run(
-        &url,
-        &[
-            "--resources",
-            "people,blog",
-            "--offline",
-            "--cache-dir",
-            cache_dir,
-        ],
-    );
+    let offline = replay();
     let line = media_lines(&offline.stdout)
         .into_iter()
         .find(|l| l.id() == gone)
