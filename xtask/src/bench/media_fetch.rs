@@ -144,12 +144,17 @@ fn fetch_once(
     label: &str,
     concurrency: usize,
 ) -> crate::Result<Value> {
+    let log = dir.join(format!("{label}.log"));
+    let stderr = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
     let status = command(ctx, url, dir, label, concurrency)
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .status()
         .map_err(|e| format!("laddr-fetch: {e}"))?;
     if status.code().is_none_or(|c| c > 1) {
-        return Err(format!("laddr-fetch ({label}) failed: {status}"));
+        return Err(format!(
+            "laddr-fetch ({label}) failed: {status}; see {}",
+            log.display()
+        ));
     }
     read_report(&dir.join(format!("report-{label}.json")))
 }
