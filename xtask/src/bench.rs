@@ -12,6 +12,7 @@
 
 mod fetch;
 mod media;
+mod media_fetch;
 mod prune;
 mod reconcile;
 mod setup;
@@ -36,8 +37,9 @@ pub struct Args {
     /// Seed of the full-scale fixture site.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile, media,
-    /// t0-delta; spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, media-fetch, spam-prune,
+    /// reconcile, media, t0-delta; spam-prune is needed by reconcile). docs/BENCHMARKS.md is
+    /// then left alone.
     #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
     pub only: Vec<String>,
     /// Records in the `sheets` write benchmark.
@@ -88,10 +90,11 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if a.runs == 0 || a.slow_runs == 0 {
         return Err("--runs and --slow-runs must be at least 1".into());
     }
-    const SUITES: [&str; 7] = [
+    const SUITES: [&str; 8] = [
         "sheets",
         "sheet-write",
         "laddr-fetch",
+        "media-fetch",
         "spam-prune",
         "reconcile",
         "media",
@@ -119,6 +122,9 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         }
         if wanted("laddr-fetch") {
             sections.push(fetch::run(&ctx, &a)?);
+        }
+        if wanted("media-fetch") {
+            sections.push(media_fetch::run(&ctx, &a)?);
         }
         if wanted("spam-prune") || wanted("reconcile") {
             let (section, pruned) = prune::run(&ctx, &a)?;
