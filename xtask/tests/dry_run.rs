@@ -102,6 +102,24 @@ fn every_stage_passes_on_the_embedded_fixture() {
     );
     assert!(r["pruneReport"]["prunedPeople"].as_u64().unwrap() > 0);
     assert_eq!(r["importReport"]["counts"]["people"]["imported"], 36);
+    // Media went through the pipes, laddr-fetch's media dir to sheet-write: avatars and blog
+    // images written, the fixture's broken media failed with a reason, and the page says so.
+    let media = &r["importReport"]["media"];
+    for sheet in ["people", "blog-posts"] {
+        let written = media[sheet]["written"].as_u64().unwrap_or(0);
+        assert!(written > 0, "{sheet}: {media}");
+        assert!(
+            html.contains(&format!("<td>{sheet}</td><td>{written}</td>")),
+            "{sheet} media in {html}"
+        );
+    }
+    for f in media["blog-posts"]["failed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert!(!f["reason"].as_str().unwrap_or("").is_empty(), "{f}");
+    }
     // The page says the same: passed, and laddr's 36 people imported as 36.
     assert!(html.contains(r#"data-status="passed">PASSED<"#));
     assert!(html.contains(">36 / 36</text>"), "{html}");
