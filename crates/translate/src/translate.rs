@@ -357,16 +357,6 @@ fn map_account_level(raw: &str) -> &'static str {
     }
 }
 
-const STAGES: [&str; 7] = [
-    "commenting",
-    "bootstrapping",
-    "prototyping",
-    "testing",
-    "maintaining",
-    "drifting",
-    "hibernating",
-];
-
 impl Tx<'_> {
     /// The `now` fallback for a record: the `createdAt` it already has in the parent tree
     /// when there is one (so a missing laddr timestamp does not churn the file on every
@@ -657,7 +647,7 @@ impl Tx<'_> {
             None => "commenting",
             Some(raw) => {
                 let lower = js::to_lower(&raw);
-                match STAGES.iter().find(|s| **s == lower) {
+                match crate::validate::STAGES.iter().find(|s| **s == lower) {
                     Some(s) => s,
                     None => {
                         self.warn(format!(
@@ -793,19 +783,32 @@ impl Tx<'_> {
         self.accept(sheet, r, &who, Some(format!("assignment {triple}")));
     }
 
+    /// The project a row's `ProjectID` names (its id and slug), or `None` after counting the
+    /// row skipped with the reference's unresolved-FK warning (updates and buzz alike).
+    fn project_of(
+        &mut self,
+        sheet: Sheet,
+        row: &Map<String, Value>,
+        id: i64,
+    ) -> Option<(String, String)> {
+        let p_raw = row.get("ProjectID");
+        let found = legacy(p_raw).and_then(|p| self.project.get(&p).cloned());
+        if found.is_none() {
+            self.out.counts.at(sheet).skipped += 1;
+            self.warn(format!(
+                "[{}] legacyId={id} project={} — unresolved FK; skipped",
+                sheet.as_str(),
+                disp(p_raw)
+            ));
+        }
+        found
+    }
+
     // ---- project-updates (B §2.5) -------------------------------------------------------
 
     fn update_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let sheet = Sheet::ProjectUpdates;
-        let p_raw = row.get("ProjectID");
-        let Some((project_id, project_slug)) =
-            legacy(p_raw).and_then(|p| self.project.get(&p).cloned())
-        else {
-            self.out.counts.at(sheet).skipped += 1;
-            self.warn(format!(
-                "[project-updates] legacyId={id} project={} — unresolved FK; skipped",
-                disp(p_raw)
-            ));
+        let Some((project_id, project_slug)) = self.project_of(sheet, row, id) else {
             return Ok(());
         };
         let next = self
@@ -849,15 +852,7 @@ impl Tx<'_> {
 
     fn buzz_row(&mut self, row: &Map<String, Value>, id: i64, who: &Who) -> RowResult {
         let sheet = Sheet::ProjectBuzz;
-        let p_raw = row.get("ProjectID");
-        let Some((project_id, project_slug)) =
-            legacy(p_raw).and_then(|p| self.project.get(&p).cloned())
-        else {
-            self.out.counts.at(sheet).skipped += 1;
-            self.warn(format!(
-                "[project-buzz] legacyId={id} project={} — unresolved FK; skipped",
-                disp(p_raw)
-            ));
+        let Some((project_id, project_slug)) = self.project_of(sheet, row, id) else {
             return Ok(());
         };
         let Some(url) = text(row, "URL")?.and_then(|u| urls::http_or_https(&u)) else {

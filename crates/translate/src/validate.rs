@@ -108,7 +108,8 @@ const PERSON: &[F] = &[
     req("updatedAt", Str, DT),
 ];
 
-const STAGES: &[&str] = &[
+/// A project's `stage` values (the Zod enum), which the translation maps laddr's stage onto.
+pub(crate) const STAGES: &[&str] = &[
     "commenting",
     "bootstrapping",
     "prototyping",
