@@ -135,11 +135,23 @@ fn flatten(img: DynamicImage) -> RgbImage {
     out
 }
 
-/// The centred square at the short side.
-fn centre_square(img: &RgbImage) -> RgbImage {
+/// The centred square at the short side: the image itself when it is square already, else its
+/// centre rows copied whole (a row-slice copy, not pixel by pixel).
+fn centre_square(img: RgbImage) -> RgbImage {
     let (w, h) = img.dimensions();
-    let side = w.min(h);
-    image::imageops::crop_imm(img, (w - side) / 2, (h - side) / 2, side, side).to_image()
+    if w == h {
+        return img;
+    }
+    let side = w.min(h) as usize;
+    let (left, top) = ((w as usize - side) / 2, (h as usize - side) / 2);
+    let stride = w as usize * 3;
+    let raw = img.as_raw();
+    let mut out = Vec::with_capacity(side * side * 3);
+    for row in raw.chunks_exact(stride).skip(top).take(side) {
+        out.extend_from_slice(&row[left * 3..(left + side) * 3]);
+    }
+    // `side * side * 3` bytes were copied, exactly the buffer a side×side RGB image needs.
+    RgbImage::from_raw(side as u32, side as u32, out).unwrap_or_default()
 }
 
 fn jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, AvatarError> {
@@ -181,7 +193,7 @@ fn scaled(img: &RgbImage, side: u32) -> Result<RgbImage, AvatarError> {
 
 /// The avatar pair of one photo.
 pub fn avatar(bytes: &[u8], limits: Limits) -> Result<AvatarPair, AvatarError> {
-    let square = centre_square(&flatten(decode(bytes, limits)?));
+    let square = centre_square(flatten(decode(bytes, limits)?));
     let full = if square.width() > AVATAR_MAX_SIDE {
         scaled(&square, AVATAR_MAX_SIDE)?
     } else {
@@ -212,10 +224,17 @@ mod tests {
     #[test]
     fn the_square_is_the_centre() {
         let img = RgbImage::from_fn(5, 3, |x, _| Rgb([x as u8, 0, 0]));
-        let sq = centre_square(&img);
+        let sq = centre_square(img);
         assert_eq!(sq.dimensions(), (3, 3));
         assert_eq!(sq.get_pixel(0, 0)[0], 1);
         assert_eq!(sq.get_pixel(2, 2)[0], 3);
+        let tall = RgbImage::from_fn(3, 6, |x, y| Rgb([x as u8, y as u8, 0]));
+        let sq = centre_square(tall);
+        assert_eq!(sq.dimensions(), (3, 3));
+        assert_eq!(sq.get_pixel(0, 0), &Rgb([0, 1, 0]));
+        assert_eq!(sq.get_pixel(2, 2), &Rgb([2, 3, 0]));
+        let square = RgbImage::from_fn(2, 2, |x, y| Rgb([x as u8, y as u8, 7]));
+        assert_eq!(centre_square(square.clone()), square);
     }
 
     #[test]
