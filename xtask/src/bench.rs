@@ -7,14 +7,17 @@
 //! its own (wait4's rusage).
 //!
 //! Suites: `sheets` (issue 2) here; on the full-scale fixture site, `sheet-write` (issue 4),
-//! `laddr-fetch` (issue 3), `spam-prune` (issue 5) and `reconcile` (issue 6) in `bench/`.
+//! `laddr-fetch` (issue 3), `spam-prune` (issue 5), `reconcile` (issue 6) and `t0-delta`
+//! (issue 15) in `bench/`.
 
 mod fetch;
 mod media;
+mod media_fetch;
 mod prune;
 mod reconcile;
 mod setup;
 mod snapshot;
+mod t0;
 
 use crate::proc::{root, wait_measured};
 use sha1::{Digest, Sha1};
@@ -34,8 +37,9 @@ pub struct Args {
     /// Seed of the full-scale fixture site.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run only these suites (sheets, sheet-write, laddr-fetch, spam-prune, reconcile, media;
-    /// spam-prune is needed by reconcile). docs/BENCHMARKS.md is then left alone.
+    /// Run only these suites (sheets, sheet-write, laddr-fetch, media-fetch, spam-prune,
+    /// reconcile, media, t0-delta; spam-prune is needed by reconcile). docs/BENCHMARKS.md is
+    /// then left alone.
     #[arg(long, value_delimiter = ',', value_name = "SUITE,…")]
     pub only: Vec<String>,
     /// Records in the `sheets` write benchmark.
@@ -86,13 +90,15 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     if a.runs == 0 || a.slow_runs == 0 {
         return Err("--runs and --slow-runs must be at least 1".into());
     }
-    const SUITES: [&str; 6] = [
+    const SUITES: [&str; 8] = [
         "sheets",
         "sheet-write",
         "laddr-fetch",
+        "media-fetch",
         "spam-prune",
         "reconcile",
         "media",
+        "t0-delta",
     ];
     if let Some(bad) = a.only.iter().find(|s| !SUITES.contains(&s.as_str())) {
         return Err(format!(
@@ -117,12 +123,18 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
         if wanted("laddr-fetch") {
             sections.push(fetch::run(&ctx, &a)?);
         }
+        if wanted("media-fetch") {
+            sections.push(media_fetch::run(&ctx, &a)?);
+        }
         if wanted("spam-prune") || wanted("reconcile") {
             let (section, pruned) = prune::run(&ctx, &a)?;
             sections.push(section);
             if wanted("reconcile") {
                 sections.push(reconcile::run(&ctx, &a, &pruned)?);
             }
+        }
+        if wanted("t0-delta") {
+            sections.push(t0::run(&ctx, &a)?);
         }
         if a.keep {
             eprintln!("xtask: bench: kept {}", ctx.keep().display());

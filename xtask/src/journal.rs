@@ -34,6 +34,13 @@ impl Journal {
                 import.write.log
             ));
         }
+        let media_failed = import.media_failed();
+        if media_failed > 0 {
+            self.notes.push(format!(
+                "import: {media_failed} medium/media could not be fetched (fetch.json media.failed); their records keep what they have; see {}",
+                import.fetch.log
+            ));
+        }
         let wrote = import.write.exit.is_some_and(|c| c <= 1);
         self.steps.extend([import.fetch, import.write]);
         Imported {

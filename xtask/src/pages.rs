@@ -50,10 +50,52 @@ pub fn import_sections(import: Option<&Value>) -> [Section; 4] {
     ]
 }
 
-/// Media written/kept/failed per sheet: a marked place until the import report carries them.
-pub fn media(_import: Option<&Value>) -> Section {
-    let note = "Media written/kept/failed: not in the report yet.";
-    Section::new("Media", vec![Block::Note(note.into())])
+/// Media per sheet (`importReport.media`): attachments written from the media directory, kept
+/// from the parent tree, removed (photo gone upstream) and failed (red when any), then the
+/// first failures spelled out with the laddr ID, media ID and reason.
+pub fn media(import: Option<&Value>) -> Section {
+    let Some(sheets) = import.and_then(|i| i["media"].as_object()) else {
+        let note = "No media in this import (no --media-dir, and no attachment kept).";
+        return Section::new("Media", vec![Block::Note(note.into())]);
+    };
+    let count = |v: &Value| v.as_array().map_or(0, Vec::len);
+    let rows = sheets
+        .iter()
+        .map(|(name, m)| {
+            let failed = count(&m["failed"]);
+            vec![
+                Cell::text(name.clone()),
+                Cell::text(number(&m["written"])),
+                Cell::text(number(&m["kept"])),
+                Cell::text(number(&m["removed"])),
+                Cell::status(failed.to_string(), failed == 0),
+            ]
+        })
+        .collect();
+    let mut blocks = vec![Block::Table {
+        head: head(&["sheet", "written", "kept", "removed", "failed"]),
+        rows,
+    }];
+    let failures: Vec<String> = sheets
+        .iter()
+        .flat_map(|(name, m)| {
+            let list = m["failed"].as_array().cloned().unwrap_or_default();
+            list.into_iter().map(move |f| {
+                let id = |k: &str| f[k].as_i64().map_or("?".into(), |n| n.to_string());
+                let reason = f["reason"].as_str().unwrap_or("");
+                format!(
+                    "{name}: laddr ID {} media {}: {reason}",
+                    id("legacyId"),
+                    id("mediaId")
+                )
+            })
+        })
+        .take(EXAMPLES * 4)
+        .collect();
+    if !failures.is_empty() {
+        blocks.push(Block::Items(failures));
+    }
+    Section::new("Media", blocks)
 }
 
 /// Files added/modified/deleted per sheet (`importReport.sheets`).

@@ -210,12 +210,15 @@ pub fn count_diffs(totals_ndjson: &str, import_report: Option<&Value>) -> Vec<Co
     )
 }
 
-/// `laddr-fetch | sheet-write` onto `branch`, keeping the page cache and both reports in
+/// `laddr-fetch | sheet-write` onto `branch`, keeping the page cache, the media
+/// (`<work>/media`, kept across runs so a re-run fetches only new media) and both reports in
 /// `work`. Returns the two steps and sheet-write's report.
 pub struct Import {
     pub fetch: Step,
     pub write: Step,
     pub report: Option<Value>,
+    /// laddr-fetch's `--json` report.
+    pub fetch_report: Option<Value>,
 }
 
 impl Import {
@@ -228,9 +231,24 @@ impl Import {
             .unwrap_or(0)
     }
 
+    /// Media laddr-fetch could not fetch (their records keep what they have).
+    pub fn media_failed(&self) -> usize {
+        self.fetch_report
+            .as_ref()
+            .and_then(|r| r["media"]["failed"].as_array())
+            .map_or(0, Vec::len)
+    }
+
+    /// Every row fetched: exit 0, or exit 1 when only media failed (the report's `ok` covers
+    /// the rows alone; a medium laddr no longer has must not stop the cutover).
+    pub fn fetch_ok(&self) -> bool {
+        let rows_ok = self.fetch_report.as_ref().is_some_and(|r| r["ok"] == true);
+        self.fetch.ok() || (self.fetch.exit == Some(1) && rows_ok && self.media_failed() > 0)
+    }
+
     /// Everything fetched, nothing failed validation or was skipped for an error.
     pub fn ok(&self) -> bool {
-        self.fetch.ok() && self.write.ok() && self.report.is_some() && self.validation_errors() == 0
+        self.fetch_ok() && self.write.ok() && self.report.is_some() && self.validation_errors() == 0
     }
 }
 
@@ -252,6 +270,7 @@ pub fn import(tools: &Tools, work: &Path, a: &ImportArgs<'_>) -> crate::Result<I
     fetch
         .args(a.source_args)
         .args(["--cache-dir", &work.join("cache").display().to_string()])
+        .args(["--media-dir", &work.join("media").display().to_string()])
         .args(["--json", &work.join("fetch.json").display().to_string()]);
     let mut write = tools.cmd("sheet-write");
     write
@@ -264,6 +283,7 @@ pub fn import(tools: &Tools, work: &Path, a: &ImportArgs<'_>) -> crate::Result<I
         fetch,
         write,
         report: read_json(&work.join("import.json")),
+        fetch_report: read_json(&work.join("fetch.json")),
     })
 }
 

@@ -44,6 +44,9 @@ pub struct Args {
     /// the work directory).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// An option passed on to `laddr-fetch`, e.g. `--fetch-arg=--concurrency=4` (repeatable).
+    #[arg(long = "fetch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub fetch_args: Vec<String>,
     /// The git remote named in the printed push command.
     #[arg(long, default_value = "origin")]
     pub remote: String,
@@ -231,10 +234,11 @@ impl Run {
     fn import(&mut self, cx: &Ctx<'_>) -> crate::Result<(Option<Value>, bool)> {
         let t = Instant::now();
         let a = cx.a;
-        let source_args = match &a.source_url {
+        let mut source_args = match &a.source_url {
             Some(u) => vec!["--source-url".to_owned(), u.clone()],
             None => vec!["--source-host".to_owned(), a.source_host.clone()],
         };
+        source_args.extend(a.fetch_args.iter().cloned());
         eprintln!(
             "[xtask] t0-delta: source={} data-repo={} work={}",
             source_args[1],

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use laddr::{FetchError, Options, Report, Resource};
+use laddr::{FetchError, MediaOptions, Options, Report, Resource};
 
 const AFTER_HELP: &str = "\
 Output: one line per row, {\"v\":1,\"resource\":\"<name>\",\"row\":<the row exactly as laddr sent it>},
@@ -15,9 +15,12 @@ After each resource's rows, one end line:
 complete is true only when the resource came back whole (false when rows were lost, and always
 with --limit), so a reader such as sheet-write can refuse to take a partial fetch as a snapshot.
 With --totals: {\"v\":1,\"resource\":\"<name>\",\"total\":<n>} per resource.
+With --media-dir (or --cache-dir), after the last end line, one line per referenced medium by ID:
+{\"v\":1,\"media\":{\"id\":<n>,\"url\":<fetched from>,\"contentType\":…,\"size\":<n>,\"sha256\":…}} or
+{\"v\":1,\"media\":{\"id\":<n>,\"url\":…,\"error\":<why nothing was stored>}}
 
 Exit codes: 0 every resource complete; 1 ran, but rows were lost (a page laddr could not encode),
-malformed, or did not add up to the server's total; 2 usage or fatal error (nothing is written).
+malformed, or did not add up to the server's total, or a medium failed; 2 usage or fatal error (nothing is written).
 
 Examples:
   laddr-fetch > laddr.ndjson
@@ -69,6 +72,16 @@ pub struct Cli {
     /// Replay --cache-dir without any network access; output is byte-identical.
     #[arg(long, requires = "cache_dir")]
     pub offline: bool,
+    /// Download the media the rows reference (member photos, blog images) into DIR, by media
+    /// ID; media already there are not fetched again. Default with --cache-dir: <cache>/media.
+    #[arg(long, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Parallel media requests.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub media_concurrency: usize,
+    /// The largest medium stored, in bytes (a larger one is a failure line).
+    #[arg(long, default_value_t = laddr::media::DEFAULT_MAX_BYTES, value_name = "BYTES")]
+    pub media_max_bytes: u64,
     /// Print only each resource's total.
     #[arg(long)]
     pub totals: bool,
@@ -103,6 +116,22 @@ impl Cli {
         r.sort();
         r.dedup();
         r
+    }
+
+    /// Where media go: `--media-dir`, else `<--cache-dir>/media`, else nowhere (no media).
+    pub fn media_dir(&self) -> Option<PathBuf> {
+        self.media_dir
+            .clone()
+            .or_else(|| self.cache_dir.as_ref().map(|c| c.join("media")))
+    }
+
+    /// The media fetch's options (same source, timeout, retries and User-Agent as the pages).
+    pub fn media_options(&self) -> MediaOptions {
+        MediaOptions::of(
+            &self.options(),
+            self.media_concurrency,
+            self.media_max_bytes,
+        )
     }
 
     /// The client's options.
@@ -142,5 +171,8 @@ impl Cli {
         /// The fetch stopped; nothing was written to stdout.
         #[error("{0}")]
         Fetch(#[from] FetchError),
+        /// The media directory could not be opened.
+        #[error("{0}")]
+        Media(#[from] media::MediaError),
     }
 }

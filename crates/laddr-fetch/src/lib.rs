@@ -2,7 +2,8 @@
 //!
 //! - [`cli`]: the flags, the client options they give and the top-level error;
 //! - [`fetch_totals`]: the `--totals` lines' totals;
-//! - [`fetch_rows`]: every resource in order, with a progress bar on a terminal.
+//! - [`fetch_rows`]: every resource in order, with a progress bar on a terminal;
+//! - [`fetch_media`]: the media those rows reference, into the media directory.
 
 #![deny(missing_docs)]
 
@@ -10,7 +11,13 @@ pub mod cli;
 
 use std::io::{self, IsTerminal};
 
-use laddr::{Client, FetchError, Fetched, Report, Resource, ResourceReport};
+use laddr::{
+    Client, FetchError, Fetched, MediaFetcher, MediaOptions, MediaReport, Report, Resource,
+    ResourceReport,
+};
+use lines::MediaLine;
+use media::MediaDir;
+use translate::MediaRefs;
 
 /// Each resource's total. A total that does not come back is named on stderr and in the
 /// report (`report.error`, so exit 1); the ones that did are kept, since the count diff can
@@ -97,6 +104,74 @@ pub fn fetch_rows(
     Ok(fetched)
 }
 
+/// The media `fetched` rows reference ([`translate::media_references`]'s rule), each as
+/// `(media ID, path on the source)`, by ID.
+pub fn referenced_media(fetched: &[Fetched]) -> Vec<(u64, String)> {
+    let mut refs = MediaRefs::default();
+    for f in fetched {
+        for raw in f.rows.values() {
+            // Rows were checked as JSON objects when they were paged in.
+            if let Ok(row) = serde_json::from_str(raw.get()) {
+                refs.add_row(f.resource, &row);
+            }
+        }
+    }
+    refs.into_refs()
+        .into_iter()
+        .map(|r| (r.id, r.url_path))
+        .collect()
+}
+
+/// The referenced media into `dir` (or, offline, from it): a progress bar on a terminal
+/// (unless `quiet`), a summary line and one line per failed medium on stderr.
+pub fn fetch_media(
+    fetched: &[Fetched],
+    opts: MediaOptions,
+    dir: MediaDir,
+    quiet: bool,
+) -> Result<(Vec<MediaLine>, MediaReport), FetchError> {
+    let wanted = referenced_media(fetched);
+    let fetcher = MediaFetcher::new(opts, dir)?;
+    let progress = (!quiet && io::stderr().is_terminal()).then(|| {
+        let pb = progress_bar();
+        pb.set_message("media");
+        pb.set_length(wanted.len() as u64);
+        pb
+    });
+    let tick = progress
+        .clone()
+        .map(|pb| move |done: u64, _total: u64| pb.set_position(done));
+    let (lines, report) = fetcher.fetch_all(
+        &wanted,
+        tick.as_ref().map(|t| t as &laddr::media::MediaProgress),
+    )?;
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    if !quiet {
+        eprintln!("{}", media_summary_line(&report));
+    }
+    for f in &report.failed {
+        eprintln!("laddr-fetch: media {} ({}): {}", f.id, f.url, f.reason);
+    }
+    Ok((lines, report))
+}
+
+/// The stderr line after the media.
+pub fn media_summary_line(rep: &MediaReport) -> String {
+    format!(
+        "laddr-fetch: media: {} referenced, {} fetched ({} bytes), {} already present, {} failed, {} requests, {} retries, {:.1}s",
+        rep.referenced,
+        rep.fetched,
+        rep.bytes_fetched,
+        rep.already_present,
+        rep.failed.len(),
+        rep.requests,
+        rep.retries,
+        rep.duration_ms as f64 / 1000.0
+    )
+}
+
 /// The stderr line after each resource.
 pub fn summary_line(rep: &ResourceReport) -> String {
     format!(
@@ -114,7 +189,7 @@ pub fn summary_line(rep: &ResourceReport) -> String {
 fn progress_bar() -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new(0);
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} rows {elapsed}")
+        indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
     {
         pb.set_style(style.progress_chars("=> "));
     }

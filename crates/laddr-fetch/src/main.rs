@@ -7,12 +7,12 @@ use ::cli::{Exit, Ndjson};
 use clap::Parser;
 use laddr::{Client, Report};
 use laddr_fetch::cli::{Cli, Failure};
-use laddr_fetch::{fetch_rows, fetch_totals};
+use laddr_fetch::{fetch_media, fetch_rows, fetch_totals};
 
 /// What goes to stdout once every resource is in.
 enum Output {
     Totals(Vec<laddr::Totals>),
-    Rows(Vec<laddr::Fetched>),
+    Rows(Vec<laddr::Fetched>, Vec<lines::MediaLine>),
 }
 
 fn main() -> ExitCode {
@@ -29,13 +29,13 @@ fn main() -> ExitCode {
             // The fetch error is what the operator needs to see; a report that also fails
             // to write would only hide it.
             let _ = ::cli::write_report(cli.json.as_deref(), &report);
-            Err(e.into())
+            Err(e)
         }
     };
     ::cli::finish("laddr-fetch", result)
 }
 
-fn fetch(cli: &Cli, report: &mut Report) -> Result<Output, laddr::FetchError> {
+fn fetch(cli: &Cli, report: &mut Report) -> Result<Output, Failure> {
     let client = Client::new(cli.options())?;
     let resources = cli.resources();
     if cli.totals {
@@ -44,7 +44,14 @@ fn fetch(cli: &Cli, report: &mut Report) -> Result<Output, laddr::FetchError> {
     let fetched = fetch_rows(client, &resources, cli.quiet)?;
     report.resources = fetched.iter().map(|f| f.report.clone()).collect();
     report.ok = report.resources.iter().all(|r| r.ok());
-    Ok(Output::Rows(fetched))
+    let mut media_lines = Vec::new();
+    if let Some(dir) = cli.media_dir() {
+        let dir = media::MediaDir::open(dir)?;
+        let (lines, media) = fetch_media(&fetched, cli.media_options(), dir, cli.quiet)?;
+        report.media = Some(media);
+        media_lines = lines;
+    }
+    Ok(Output::Rows(fetched, media_lines))
 }
 
 /// The report first, then stdout (1 MiB buffer), then the exit code.
@@ -55,13 +62,20 @@ fn write(cli: &Cli, report: &Report, output: Output) -> Result<Exit, Failure> {
         Output::Totals(totals) => totals
             .iter()
             .try_for_each(|t| out.write_with(|w| laddr::write_totals(w, t)))?,
-        Output::Rows(fetched) => fetched
-            .iter()
-            .try_for_each(|f| out.write_with(|w| f.write_ndjson(w)))?,
+        Output::Rows(fetched, media) => {
+            fetched
+                .iter()
+                .try_for_each(|f| out.write_with(|w| f.write_ndjson(w)))?;
+            media
+                .iter()
+                .try_for_each(|m| out.write_with(|w| lines::write_media_line(w, m)))?;
+        }
     }
     out.finish()?;
-    if !report.ok {
+    // `ok` is the rows' verdict; a failed medium makes the exit 1 as well.
+    let media_failed = report.media.as_ref().is_some_and(|m| !m.failed.is_empty());
+    if !report.ok || media_failed {
         eprintln!("laddr-fetch: finished with problems (see above); exit 1");
     }
-    Ok(Exit::problems_if(!report.ok))
+    Ok(Exit::problems_if(!report.ok || media_failed))
 }

@@ -1,7 +1,6 @@
 //! laddr-fetch as a process against the laddr fixture server on loopback.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -11,43 +10,8 @@ use fixtures::php_json;
 use laddr::Resource;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_laddr-fetch");
-
-fn small_site() -> Site {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/laddr-small");
-    Site::read_dir(&dir).unwrap()
-}
-
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-/// Run the binary with fast retries and no politeness delay.
-fn run(url: &str, extra: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args([
-            "--source-url",
-            url,
-            "--delay-ms",
-            "0",
-            "--retry-base-ms",
-            "1",
-            "--retry-max-ms",
-            "5",
-            "-q",
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::{BIN, report, run, small_site};
 
 /// The exact bytes laddr-fetch must print for `site`: every row as the server encodes it,
 /// then each resource's end line (whole: rows = total, complete).
@@ -78,10 +42,6 @@ fn expected_short(site: &Site, resources: &[Resource], short: &[(&str, u64)]) ->
         ));
     }
     out.into_bytes()
-}
-
-fn report(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn resource_report<'a>(rep: &'a Value, name: &str) -> &'a Value {

@@ -21,18 +21,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
 
 use crate::report::{LostRow, MalformedRow, ResourceReport};
+use crate::retry::{RetryPolicy, retry_after};
 use crate::wire::{Envelope, find_pii, minify};
 use lines::{End, Resource, write_end, write_line};
 
 /// The largest page body accepted (a 200-row page of 10 kB bios is about 2 MB).
 const MAX_BODY: u64 = 512 * 1024 * 1024;
-/// Never sleep longer than this for one `Retry-After`.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// How to fetch.
 #[derive(Debug, Clone)]
@@ -63,6 +62,17 @@ pub struct Options {
     pub limit: Option<u64>,
     /// More lost rows than this in one resource is treated as a broken server, not bad rows.
     pub max_bad_rows: usize,
+}
+
+impl Options {
+    /// The retry policy of `retries`, `retry_base` and `retry_max`.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            retries: self.retries,
+            base: self.retry_base,
+            max: self.retry_max,
+        }
+    }
 }
 
 impl Default for Options {
@@ -606,7 +616,6 @@ impl Client {
             ctr.requests.fetch_add(1, Ordering::Relaxed);
             return self.replay(r, url, cache);
         }
-        let attempts = self.opts.retries + 1;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -636,13 +645,15 @@ impl Client {
                 Err(AttemptError::Fatal(e)) => return Err(AttemptError::Fatal(e)),
                 Err(e) => e,
             };
-            let retryable = match &err {
-                AttemptError::Status { status, .. } => {
-                    *status == 429 || *status == 408 || *status >= 500
-                }
-                _ => true,
+            let (retryable, retry_after) = match &err {
+                AttemptError::Status {
+                    status,
+                    retry_after,
+                    ..
+                } => (RetryPolicy::retryable_status(*status), *retry_after),
+                _ => (true, None),
             };
-            if !retryable || attempt >= attempts {
+            if !retryable || !self.opts.retry_policy().wait(attempt, retry_after, offset) {
                 return Err(AttemptError::Fatal(FetchError::Page {
                     url: url.to_string(),
                     attempts: attempt,
@@ -650,14 +661,6 @@ impl Client {
                 }));
             }
             ctr.retries.fetch_add(1, Ordering::Relaxed);
-            let wait = match &err {
-                AttemptError::Status {
-                    retry_after: Some(d),
-                    ..
-                } => (*d).min(MAX_RETRY_AFTER),
-                _ => backoff(self.opts.retry_base, self.opts.retry_max, attempt, offset),
-            };
-            thread::sleep(wait);
         }
     }
 
@@ -713,11 +716,7 @@ impl Client {
             .call()
             .map_err(|e| AttemptError::Network(e.to_string()))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| ::cli::retry_after::parse(v, SystemTime::now()));
+        let retry_after = retry_after(&resp);
         let bytes = resp
             .body_mut()
             .with_config()
@@ -946,20 +945,8 @@ fn snippet(body: &str) -> String {
     }
 }
 
-/// Exponential backoff with deterministic jitter (50–100 % of the step), capped.
-fn backoff(base: Duration, max: Duration, attempt: u32, salt: u64) -> Duration {
-    let step = base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(max);
-    let mut z = salt
-        .wrapping_add(attempt as u64)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let frac = 0.5 + (z >> 11) as f64 / (1u64 << 53) as f64 / 2.0;
-    step.mul_f64(frac)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
+/// Write a cache file atomically (temp file, fsync, rename).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     let err = |e| FetchError::Cache {
         path: path.to_path_buf(),
         source: e,
@@ -979,17 +966,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_caps() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_millis(1000);
-        let b1 = backoff(base, max, 1, 0);
-        let b4 = backoff(base, max, 4, 0);
-        assert!(b1 >= Duration::from_millis(50) && b1 <= base);
-        assert!(b4 >= Duration::from_millis(400) && b4 <= Duration::from_millis(800));
-        assert!(backoff(base, max, 30, 0) <= max);
-    }
 
     #[test]
     fn page_url_matches_reference_shape() {

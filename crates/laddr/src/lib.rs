@@ -15,11 +15,14 @@
 
 pub mod bench;
 pub mod client;
+pub mod media;
 pub mod report;
+pub mod retry;
 pub mod wire;
 
 pub use client::{Client, FetchError, Fetched, Options};
 pub use lines::{
     End, LINE_VERSION, Line, OwnedLine, Resource, Totals, write_end, write_line, write_totals,
 };
+pub use media::{MediaFetcher, MediaOptions, MediaReport};
 pub use report::{LostRow, Report, ResourceReport};

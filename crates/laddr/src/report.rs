@@ -122,4 +122,7 @@ pub struct Report {
     pub duration_ms: u64,
     /// The fatal error that stopped the run, if any.
     pub error: Option<String>,
+    /// The media fetch (`--media-dir`), when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::media::MediaReport>,
 }

@@ -306,8 +306,9 @@ fn existing_records(
     let mut existing = BTreeMap::new();
     let mut files = ParentFiles::new();
     for (sheet, config) in configs {
-        let read = repo.read_sheet(tree, config)?;
+        let record_files = repo.record_files(tree, config)?;
         let mut attachments = repo.attachments(tree, config)?;
+        let read = repo.read_records_keys(record_files, config, &translate::READ_FORWARD_FIELDS)?;
         if let Some(first) = read.errors.first() {
             // A record we cannot read would get a new id and churn every reference to it.
             return Err(Fatal::UnreadableParent {
@@ -316,12 +317,11 @@ fn existing_records(
                 first: first.to_string(),
             });
         }
-        // Keep only what read-forward ids need; the rest of each record is dropped at once.
+        // Only what read-forward ids need was read.
         let mut slim = Vec::with_capacity(read.records.len());
         let parent = files.entry(*sheet).or_default();
         for r in read.records {
-            let mut record = r.record;
-            record.retain(|k, _| translate::READ_FORWARD_FIELDS.contains(&k.as_str()));
+            let record = r.record;
             let field = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_owned);
             parent.push(ParentFile {
                 attachments: attachments.remove(&r.path).unwrap_or_default(),

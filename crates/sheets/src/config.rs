@@ -246,6 +246,29 @@ impl SheetConfig {
     }
 }
 
+impl SheetConfig {
+    /// Only the top-level `keys` of a record (those it has), as [`SheetConfig::decode`] then
+    /// dropping the rest would give, errors included; a TOML record in the simple line form
+    /// is read without building a document ([`crate::toml::read_keys`]).
+    pub fn decode_keys(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        keys: &[&str],
+    ) -> Result<Map<String, Value>, SheetError> {
+        if self.format == Format::Toml
+            && let Ok(text) = std::str::from_utf8(bytes)
+        {
+            return crate::toml::read_keys(text, keys).map_err(|e| SheetError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            });
+        }
+        let mut full = self.decode(path, bytes)?;
+        Ok(keys.iter().filter_map(|k| full.remove_entry(*k)).collect())
+    }
+}
+
 /// How errors name a record: its `id`, else its `legacyId`, else its `slug`.
 pub fn describe(record: &Map<String, Value>) -> String {
     for key in ["id", "legacyId", "slug"] {

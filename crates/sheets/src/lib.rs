@@ -18,10 +18,12 @@ pub mod closure;
 pub mod config;
 pub mod merge;
 mod pack;
+pub mod par;
 pub mod people;
 pub mod repo;
 pub mod template;
 pub mod toml;
+mod toml_scan;
 pub mod tree;
 pub mod write;
 

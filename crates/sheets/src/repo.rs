@@ -122,6 +122,28 @@ pub struct SheetRead {
     pub errors: Vec<SheetError>,
 }
 
+impl SheetRead {
+    /// Each file with its decoding: the records, and the errors listed (never dropped).
+    fn of(
+        files: Vec<BlobEntry>,
+        decoded: Vec<Result<Map<String, Value>, SheetError>>,
+    ) -> SheetRead {
+        let mut out = SheetRead::default();
+        out.records.reserve(files.len());
+        for (f, result) in files.into_iter().zip(decoded) {
+            match result {
+                Ok(record) => out.records.push(StoredRecord {
+                    path: f.path,
+                    blob: f.id,
+                    record,
+                }),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out
+    }
+}
+
 /// A file in a tree walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobEntry {
@@ -481,20 +503,67 @@ impl DataRepo {
     /// `errors`, never dropped silently.
     pub fn read_sheet(&self, tree: ObjectId, config: &SheetConfig) -> Result<SheetRead, RepoError> {
         let files = self.record_files(tree, config)?;
-        let mut out = SheetRead::default();
-        out.records.reserve(files.len());
-        for f in files {
+        let mut decoded = Vec::with_capacity(files.len());
+        for f in &files {
             let bytes = self.read_object(f.id)?.1;
-            match config.decode(&f.path, &bytes) {
-                Ok(record) => out.records.push(StoredRecord {
-                    path: f.path,
-                    blob: f.id,
-                    record,
-                }),
-                Err(e) => out.errors.push(e),
-            }
+            decoded.push(config.decode(&f.path, &bytes));
         }
-        Ok(out)
+        Ok(SheetRead::of(files, decoded))
+    }
+
+    /// `f` of every item and the bytes of its blob (`id_of`), the blobs read on every core;
+    /// in the order of `items`. Any blob that cannot be read fails the whole call.
+    pub fn map_blobs<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        id_of: impl Fn(&T) -> ObjectId + Sync,
+        f: impl Fn(&T, &[u8]) -> R + Sync,
+    ) -> Result<Vec<R>, RepoError> {
+        let path = &self.path;
+        crate::par::map_chunks(items, |chunk| {
+            // gix handles are per thread (built without its `parallel` feature): each chunk
+            // reads through a handle of its own.
+            let local = match gix::open_opts(path, gix::open::Options::isolated()) {
+                Ok(repo) => repo,
+                Err(e) => {
+                    let error = RepoError::Open {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    };
+                    return vec![Err(error)];
+                }
+            };
+            chunk
+                .iter()
+                .map(|item| {
+                    let id = id_of(item);
+                    let obj = local.find_object(id).map_err(|e| RepoError::Object {
+                        id,
+                        message: e.to_string(),
+                    })?;
+                    Ok(f(item, &obj.data))
+                })
+                .collect()
+        })
+        .into_iter()
+        .collect()
+    }
+
+    /// Read the records of `files` (from [`DataRepo::record_files`]) keeping only `keys`, the
+    /// blobs read and decoded on every core; in the order of `files`. Files that do not parse
+    /// are listed in `errors`, never dropped silently.
+    pub fn read_records_keys(
+        &self,
+        files: Vec<BlobEntry>,
+        config: &SheetConfig,
+        keys: &[&str],
+    ) -> Result<SheetRead, RepoError> {
+        let decoded = self.map_blobs(
+            &files,
+            |f| f.id,
+            |f, bytes| config.decode_keys(&f.path, bytes, keys),
+        )?;
+        Ok(SheetRead::of(files, decoded))
     }
 
     /// Read every record of a sheet at a branch (or any ref name).

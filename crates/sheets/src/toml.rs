@@ -465,6 +465,17 @@ fn write_multiline_string(out: &mut String, s: &str) {
     out.push_str("\"\"\"");
 }
 
+/// Only the top-level `keys` of a TOML document (those it has): the same result as
+/// [`from_str`] then dropping the other keys, errors included, but without building a
+/// document when the text is in the simple line form records are written in.
+pub fn read_keys(text: &str, keys: &[&str]) -> Result<Map<String, Value>, ReadError> {
+    if let Some(found) = crate::toml_scan::keys(text, keys) {
+        return Ok(found);
+    }
+    let mut full = from_str(text)?;
+    Ok(keys.iter().filter_map(|k| full.remove_entry(*k)).collect())
+}
+
 /// Parse a TOML document into a JSON object. Datetimes become their TOML text.
 pub fn from_str(text: &str) -> Result<Map<String, Value>, ReadError> {
     let doc: toml_edit::Document<String> = toml_edit::Document::parse(text.to_owned())

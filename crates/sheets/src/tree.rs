@@ -144,9 +144,10 @@ impl<'r> TreeEdit<'r> {
             children: Some(BTreeMap::new()),
             dirty: true,
         };
-        for (rel, bytes) in files {
-            let id = self.sink.add(Kind::Blob, bytes);
-            let parts = split(&rel)?;
+        let (paths, bytes): (Vec<String>, Vec<Vec<u8>>) = files.into_iter().unzip();
+        let ids = self.sink.add_all(Kind::Blob, bytes);
+        for (rel, id) in paths.iter().zip(ids) {
+            let parts = split(rel)?;
             insert_new(&mut fresh, &parts, id).map_err(|e| match e {
                 EditError::Duplicate(_) => EditError::Duplicate(format!("{path}/{rel}")),
                 other => other,
@@ -566,7 +567,11 @@ fn encode_tree(mut items: Vec<(Vec<u8>, u32, ObjectId)>) -> Vec<u8> {
     });
     let mut data = Vec::with_capacity(items.len() * 40);
     for (name, mode, id) in &items {
-        data.extend_from_slice(format!("{mode:o}").as_bytes());
+        match *mode {
+            MODE_BLOB => data.extend_from_slice(b"100644"),
+            MODE_TREE => data.extend_from_slice(b"40000"),
+            other => data.extend_from_slice(format!("{other:o}").as_bytes()),
+        }
         data.push(b' ');
         data.extend_from_slice(name);
         data.push(0);

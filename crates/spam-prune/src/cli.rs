@@ -23,8 +23,12 @@ use crate::{Class, DEFAULT_THRESHOLD, Options, Report};
 Rule: prune a person when some evaluation says spam with confidence >=
 --threshold, none says legit (any confidence, any evaluator), and they have no
 project membership. A person with an evaluation file that cannot be parsed is
-held, never pruned. Pruned people who are staff, GitHub-linked, authors or
-maintainers are flagged atRisk; --protect keeps them.
+held, never pruned. So is a person a kept record still references (buzz poster,
+blog author, maintainer, role poster, tag assigner, ...: heldByReference), so
+the prune never leaves a reference to no record; --allow-dangling prunes them
+anyway, as the reference did, and counts what it leaves. Pruned people who are
+staff, GitHub-linked, authors or maintainers are flagged atRisk; --protect
+keeps them.
 
 stdout: one NDJSON line per pruned person (also with --dry-run).
 stderr: the summary. --json=FILE: the full report. --html=FILE: the same as a page.
@@ -53,7 +57,10 @@ pub struct Cli {
     /// Compute everything (cascade included) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Commit even if the result references a pruned person (refused by default, exit 2).
+    /// Prune people that kept records still reference, leaving those references dangling
+    /// (counted in the report), as the reference did. Without it they are held
+    /// (`heldByReference`), and a result that still references a pruned person is refused
+    /// (exit 2).
     #[arg(long)]
     pub allow_dangling: bool,
     /// Write the machine report (pretty JSON) to FILE.

@@ -87,6 +87,7 @@ fn reasons(r: &Report) -> Block {
         ("protectedByLegit", x.protected_by_legit),
         ("protectedByMembership", x.protected_by_membership),
         ("protectedByClass", x.protected_by_class),
+        ("heldByReference", x.held_by_reference),
         (
             "heldByUnreadableEvaluation",
             x.held_by_unreadable_evaluation,

@@ -63,22 +63,25 @@ impl Branch {
             return Ok(Vec::new());
         };
         let files = repo.record_files(self.tree, config)?;
-        let mut out = Vec::with_capacity(files.len());
-        for f in files {
-            let bytes = repo.read_object(f.id)?.1;
-            match config.decode(&f.path, &bytes) {
-                Ok(mut full) => {
-                    let record = keys.iter().filter_map(|k| full.remove_entry(*k)).collect();
-                    out.push(Rec {
-                        path: f.path,
-                        record,
-                    });
-                }
-                Err(e) => self.unreadable.push(Unreadable {
-                    path: f.path,
-                    error: e.to_string(),
-                }),
-            }
+        let read = repo.read_records_keys(files, config, keys)?;
+        let out = read
+            .records
+            .into_iter()
+            .map(|r| Rec {
+                path: r.path,
+                record: r.record,
+            })
+            .collect();
+        for e in read.errors {
+            // Decoding fails only with `Parse`, which names the file.
+            let path = match &e {
+                sheets::SheetError::Parse { path, .. } => path.clone(),
+                _ => String::new(),
+            };
+            self.unreadable.push(Unreadable {
+                path,
+                error: e.to_string(),
+            });
         }
         Ok(out)
     }
@@ -146,21 +149,9 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     let (verdicts, sheets) = read_both(repo, &mut branch, evaluations_commit)?;
     let index = Index::of(&sheets);
     let people = branch_people(&sheets.people, &index, &mut branch.unreadable);
-    let decisions = decide(&people, &verdicts, &index.member_of, opts);
-
-    let pruned_ids: HashSet<&str> = decisions
-        .chosen
-        .iter()
-        .filter_map(|(p, _)| p.id.as_deref())
-        .collect();
-    let deletes = decisions
-        .chosen
-        .iter()
-        .map(|(p, _)| p.path.clone())
-        .collect();
-    let cascade = Cascade::sweep_all(&sheets, &pruned_ids, deletes);
+    let mut decisions = decide(&people, &verdicts, &index.member_of, opts);
+    let (cascade, dangling) = hold_referenced(&sheets, &mut decisions, opts);
     let attachments = attachments_by_slug(repo, branch.tree, &people_config, &decisions.chosen)?;
-    let dangling = Dangling::count(&sheets, &pruned_ids, &cascade.tag_deleted);
     let (pruned, at_risk) =
         pruned_lines(&decisions.chosen, &cascade, &attachments, &dangling, opts);
     let (evaluations, flagged_slugs) =
@@ -409,6 +400,45 @@ fn decide<'a>(
         }
     }
     d
+}
+
+/// The cascade of the people chosen, after holding back every one the result would still
+/// reference (a buzz poster, blog author, maintainer, role poster, assigner, revocation,
+/// slug-history entry: records the cascade keeps), so the prune never leaves a reference to
+/// no record. Holding someone keeps their own records too, which may reference another
+/// chosen person, so this repeats until nothing more is held. `--allow-dangling` skips it
+/// (the reference's behaviour: prune, and count what is left dangling).
+fn hold_referenced<'a>(
+    sheets: &Sheets,
+    decisions: &mut Decisions<'a>,
+    opts: &Options,
+) -> (Cascade<'a>, Dangling<'a>) {
+    loop {
+        let pruned_ids: HashSet<&'a str> = decisions
+            .chosen
+            .iter()
+            .filter_map(|(p, _)| p.id.as_deref())
+            .collect();
+        let deletes = decisions
+            .chosen
+            .iter()
+            .map(|(p, _)| p.path.clone())
+            .collect();
+        let cascade = Cascade::sweep_all(sheets, &pruned_ids, deletes);
+        let dangling = Dangling::count(sheets, &pruned_ids, &cascade.tag_deleted);
+        if opts.allow_dangling || dangling.per_person.is_empty() {
+            return (cascade, dangling);
+        }
+        let before = decisions.chosen.len();
+        decisions.chosen.retain(|(p, _)| {
+            !p.id
+                .as_deref()
+                .is_some_and(|i| dangling.per_person.contains_key(i))
+        });
+        let held = before - decisions.chosen.len();
+        decisions.reasons.pruned -= held;
+        decisions.reasons.held_by_reference += held;
+    }
 }
 
 /// The cascade (reference/C §3), swept by person id.

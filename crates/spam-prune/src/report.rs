@@ -61,6 +61,10 @@ pub struct Reasons {
     pub held_by_unreadable_evaluation: usize,
     /// Would be pruned, but in a class named by `--protect`.
     pub protected_by_class: usize,
+    /// Would be pruned, but a record the prune keeps references them (a buzz poster, blog
+    /// author, maintainer, …): held so no reference is left to no record. Always 0 with
+    /// `--allow-dangling`, which prunes them and counts the references left.
+    pub held_by_reference: usize,
     /// Pruned: confident spam, no legit verdict, no membership, no protected class.
     pub pruned: usize,
 }
@@ -159,13 +163,14 @@ impl Report {
     /// The human summary for stderr, in the reference's `key: value` layout.
     pub fn write_summary(&self, mut w: impl Write) -> io::Result<()> {
         writeln!(w, "=== spam-prune report ===")?;
-        let rows: [(&str, usize); 10] = [
+        let rows: [(&str, usize); 11] = [
             ("peopleBefore", self.people_before),
             ("prunedPeople", self.pruned_people),
             ("peopleAfter", self.people_after),
             ("protectedByMembership", self.protected_by_membership),
             ("protectedByLegit", self.reasons.protected_by_legit),
             ("protectedByClass", self.reasons.protected_by_class),
+            ("heldByReference", self.reasons.held_by_reference),
             ("membershipsDeleted", self.memberships_deleted),
             (
                 "helpWantedInterestDeleted",

@@ -120,6 +120,8 @@ pub fn read(repo: &DataRepo, commit: ObjectId) -> Result<Verdicts, Error> {
         ..Verdicts::default()
     };
     let prefix_len = root.len() + 1;
+    // Which files are records, and whose: from the tree alone, before any blob is read.
+    let mut files = Vec::new();
     for entry in repo.walk_blobs(tree, &root)? {
         let rel = &entry.path[prefix_len.min(entry.path.len())..];
         let parts: Vec<&str> = rel.split('/').collect();
@@ -131,11 +133,14 @@ pub fn read(repo: &DataRepo, commit: ObjectId) -> Result<Verdicts, Error> {
             out.ignored_files += 1;
             continue;
         }
-        let slug = parts[slug_at].to_owned();
-        let bytes = repo.read_object(entry.id)?.1;
-        match parse(&bytes) {
+        let (slug, file) = (parts[slug_at].to_owned(), file.to_owned());
+        files.push((entry, slug, file));
+    }
+    let parsed = repo.map_blobs(&files, |(entry, ..)| entry.id, |_, bytes| parse(bytes))?;
+    for ((entry, slug, file), result) in files.into_iter().zip(parsed) {
+        match result {
             Ok(mut e) => {
-                e.evaluator = file.to_owned();
+                e.evaluator = file;
                 out.records += 1;
                 if e.verdict.is_none() {
                     out.unknown_verdicts += 1;
@@ -175,11 +180,21 @@ fn layout(config: &SheetConfig) -> Result<(String, usize, usize), Error> {
     Ok((config.root.clone(), segments.len(), slug_at))
 }
 
+/// The keys the rule reads.
+const KEYS: [&str; 2] = ["verdict", "confidence"];
+
 /// Parse one evaluation blob. Only `verdict` and `confidence` are used; `confidence` is
-/// required only for a spam verdict, since a legit verdict protects at any confidence.
+/// required only for a spam verdict, since a legit verdict protects at any confidence. The
+/// two keys are read without building a document where the text allows
+/// ([`sheets::toml::read_keys`]), with the same result as the full parser.
 pub fn parse(bytes: &[u8]) -> Result<Evaluation, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-    let record = sheets::toml::from_str(text).map_err(|e| e.to_string())?;
+    let record = sheets::toml::read_keys(text, &KEYS).map_err(|e| e.to_string())?;
+    judge(&record)
+}
+
+/// The evaluation a record's `verdict` and `confidence` make, or why they make none.
+fn judge(record: &serde_json::Map<String, Value>) -> Result<Evaluation, String> {
     let verdict = match record.get("verdict") {
         Some(Value::String(s)) => match s.as_str() {
             "spam" => Some(VerdictKind::Spam),
@@ -241,6 +256,45 @@ mod tests {
         assert_eq!(e.confidence, None);
         let e = parse(b"verdict = \"maybe\"\nconfidence = 0.9\n").unwrap();
         assert_eq!(e.verdict, None);
+    }
+
+    /// The fast path (a few keys scanned) and the full parser give the same evaluation, or
+    /// the same error, for every record of the full-scale fixture and for planted odd ones.
+    #[test]
+    fn fast_and_full_parsing_agree_on_the_fixture() {
+        let full = |bytes: &[u8]| -> Result<Evaluation, String> {
+            let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+            let record = sheets::toml::from_str(text).map_err(|e| e.to_string())?;
+            judge(&record)
+        };
+        let site = fixtures::laddr::generate(1, fixtures::laddr::Scale::Full);
+        let records = fixtures::evaluations::generate(&site);
+        assert!(records.len() > 50_000, "{}", records.len());
+        let odd: [&[u8]; 12] = [
+            b"verdict = spam\nconfidence = 0.9\n",
+            b"verdict = \"spam\"\nconfidence = 0.9\nverdict = \"legit\"\n",
+            b"verdict = \"spam\"\nconfidence = 0.9 # sure\n",
+            b"verdict = \"sp\\u0061m\"\nconfidence = 9e-1\n",
+            b"verdict = \"spam\"\nconfidence = 1_0.0\n",
+            b"verdict = \"spam\"\nconfidence = 01.0\n",
+            b"verdict = \"spam\"\nconfidence = +0.9\n",
+            b"verdict = \"spam\"\nconfidence = inf\n",
+            b"reasoning = \"\"\"\nx \\\n y\"\"\"\nverdict = \"spam\"\nconfidence = 1\n",
+            b"at = 2024-02-30T00:00:00Z\nverdict = \"spam\"\nconfidence = 1\n",
+            b"[meta]\nverdict = \"spam\"\nconfidence = 1\n",
+            b"verdict = \"spam\"\nconfidence = 0.9\nflags = [ 'a', \"b\", ]\n",
+        ];
+        let mut checked = 0;
+        for bytes in records.iter().map(|r| r.toml.as_bytes()).chain(odd) {
+            assert_eq!(
+                parse(bytes),
+                full(bytes),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, records.len() + odd.len());
     }
 
     #[test]

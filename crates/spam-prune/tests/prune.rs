@@ -70,7 +70,7 @@ fn decision_matrix() {
         report["reasons"],
         json!({"noEvaluation": 1, "notConfidentSpam": 3, "protectedByLegit": 2,
                "protectedByMembership": 1, "heldByUnreadableEvaluation": 0,
-               "protectedByClass": 0, "pruned": 2})
+               "protectedByClass": 0, "heldByReference": 0, "pruned": 2})
     );
     let e = &report["evaluations"];
     assert_eq!(e["records"], 12);
@@ -315,7 +315,7 @@ fn dry_run_computes_everything_and_writes_nothing() {
     let repo = cascade_world().build();
     let state = repo.state();
     let objects = repo.git(&["count-objects", "-v"]);
-    let (dry, dry_report) = repo.run_json(&["--dry-run"]);
+    let (dry, dry_report) = repo.run_json(&["--dry-run", "--allow-dangling"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert_eq!(repo.state(), state);
     assert_eq!(repo.git(&["count-objects", "-v"]), objects);
@@ -523,7 +523,17 @@ fn protect_keeps_classes_and_at_risk_flags_the_rest() {
     );
     let repo = w.build();
 
+    // By default the maintainer is held: its project still names it.
     let (run, report) = repo.run_json(&["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["reasons"]["heldByReference"], 1);
+    assert!(
+        !run.slugs().contains(&"maintainer".to_owned()),
+        "{:?}",
+        run.slugs()
+    );
+
+    let (run, report) = repo.run_json(&["--dry-run", "--allow-dangling"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.slugs(),
@@ -762,22 +772,43 @@ fn an_evaluations_ref_without_evaluations_prunes_nothing_and_says_so() {
     assert_eq!(repo.state(), state);
 }
 
-/// Without `--allow-dangling` a prune whose result references the pruned person (as a buzz
-/// poster, blog author, maintainer, …) is refused: exit 2, nothing written, each named.
+/// Without `--allow-dangling` a person whom a record the prune keeps references (as a buzz
+/// poster, blog author, maintainer, …) is held, not pruned: no reference is left to no record,
+/// nothing is written, and the report says why.
 #[test]
-fn a_result_with_dangling_references_is_refused() {
+fn a_person_still_referenced_is_held_not_pruned() {
     let repo = cascade_world().build();
+    let state = repo.state();
+    let (run, report) = repo.run_json(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["prunedPeople"], 0);
+    assert_eq!(report["reasons"]["heldByReference"], 1);
+    assert_eq!(report["reasons"]["pruned"], 0);
+    assert_eq!(report["danglingReferences"], json!({}));
+    assert_eq!(report["result"], "no-changes");
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_eq!(repo.state(), state, "nothing written");
+    repo.fsck();
+}
+
+/// A reference the prune cannot know about (any UUID-valued `…Id` field) is still caught by
+/// the closure check on the result: exit 2, nothing written, the record and field named.
+#[test]
+fn a_result_with_an_unknown_reference_is_refused() {
+    let spam = uuid(1);
+    let mut w = World::new();
+    w.person(1, "spammer", json!({}))
+        .eval("spammer", "heuristic-v1", "spam", 0.97);
+    w.record(
+        "projects/bikes.toml",
+        json!({"id": uuid(801), "slug": "bikes", "title": "Bikes", "sponsorId": spam}),
+    );
+    let repo = w.build();
     let state = repo.state();
     let run = repo.run(&[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("would leave 8 reference(s) to no record"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("projects/bikes.toml: maintainerId = "),
+        run.stderr.contains("projects/bikes.toml: sponsorId = "),
         "{}",
         run.stderr
     );

@@ -137,7 +137,10 @@ mod tests {
                 "keptStale": [{"sheet": "people", "legacyId": 5, "id": "p-5", "reason": EVIL}],
                 "merges": [{"sheet": "tags", "key": "topic/transit", "survivor": 1, "merged": [2, 3]}],
                 "slugChanges": [{"sheet": "people", "legacyId": 6, "old": "mallory", "new": EVIL}],
+                "media": {"people": {"written": 1, "kept": 2, "removed": 0,
+                    "failed": [{"legacyId": 7, "mediaId": 9, "reason": EVIL}]}},
             })),
+            import_media: None,
             count_diffs: vec![CountDiff {
                 sheet: "people".into(),
                 source_total: Some(3),
@@ -176,5 +179,8 @@ mod tests {
         );
         assert!(html.contains("<td>orphanPublic</td><td>1</td>"));
         assert!(html.contains(">2 / 3</text>"));
+        // Media per sheet, the failure spelled out (its reason escaped like every text).
+        assert!(html.contains("<td>people</td><td>1</td><td>2</td><td>0</td>"));
+        assert!(html.contains("people: laddr ID 7 media 9: Mallory &lt;script&gt;"));
     }
 }
