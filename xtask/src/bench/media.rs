@@ -126,7 +126,7 @@ pub fn run(a: &Args) -> crate::Result<Section> {
         what: format!(
             "{PHOTOS} photo-like JPEGs (400×400 to 1200×630, one in 25 a 3000×2000 frame), each made \
              into `avatar.jpg` (centre square, q85, at most 1024 px) and `avatar-128.jpg` (q80): \
-             `media-process` (`image` decoders, Catmull-Rom, `jpeg-encoder`) in one process with {threads} workers, against \
+             `media-process` (`image` decoders, `fast_image_resize` Catmull-Rom, `jpeg-encoder`) in one process with {threads} workers, against \
              sharp {ver} (the reference's library; `node interop/sharp/avatars.mjs`, {threads} at \
              a time on a libuv pool of {threads}). The process time includes reading the files and, \
              for sharp, starting node. The ratio is avatars per second against sharp.",
