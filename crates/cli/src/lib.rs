@@ -15,6 +15,7 @@ pub mod clock;
 pub mod duration;
 pub mod exit;
 pub mod output;
+pub mod par;
 pub mod repo;
 pub mod retry_after;
 pub mod version;

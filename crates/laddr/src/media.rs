@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::thread;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lines::{MediaFailure, MediaLine, MediaMeta};
@@ -198,47 +197,26 @@ impl MediaFetcher {
         wanted.sort_unstable();
         wanted.dedup_by_key(|w| w.0);
         let ctr = Counters::default();
-        let next = AtomicUsize::new(0);
         let total = wanted.len() as u64;
-        let workers = self.opts.concurrency.min(wanted.len()).max(1);
-        let mut outcomes: Vec<(usize, Outcome)> = thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some((id, path)) = wanted.get(i) else {
-                                break;
-                            };
-                            mine.push((i, self.one(*id, &self.url(path), &ctr)));
-                            let done = ctr.done.fetch_add(1, Ordering::Relaxed) + 1;
-                            if let Some(p) = progress {
-                                p(done, total);
-                            }
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+        let workers = self.opts.concurrency.max(1);
+        let outcomes = ::cli::par::map(&wanted, workers, |(id, path)| {
+            let outcome = self.one(*id, &self.url(path), &ctr);
+            let done = ctr.done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = progress {
+                p(done, total);
+            }
+            outcome
         });
-        outcomes.sort_by_key(|(i, _)| *i);
         let mut report = MediaReport {
             referenced: total,
             requests: ctr.requests.load(Ordering::Relaxed),
             retries: ctr.retries.load(Ordering::Relaxed),
             ..MediaReport::default()
         };
-        let lines = outcomes
-            .into_iter()
-            .map(|(i, outcome)| {
-                let (id, path) = &wanted[i];
-                line_of(*id, self.url(path), outcome, &mut report)
-            })
+        let lines = wanted
+            .iter()
+            .zip(outcomes)
+            .map(|((id, path), outcome)| line_of(*id, self.url(path), outcome, &mut report))
             .collect::<Vec<_>>();
         self.record_failures(&lines)?;
         report.duration_ms = started.elapsed().as_millis() as u64;

@@ -7,15 +7,12 @@
 //!   out, so an unchanged photo is an unchanged blob.
 //! - [`kind`]: which content types become which attachments.
 //! - [`cache`]: derived avatars kept by source digest, so a re-run encodes nothing.
-//! - [`par_map`]: the processing on all cores.
 
 #![deny(missing_docs)]
 
 pub mod avatar;
 pub mod cache;
 pub mod kind;
-mod parallel;
 
 pub use avatar::{AVATAR_MAX_SIDE, AVATAR_SMALL_SIDE, AvatarError, AvatarPair, Limits, avatar};
 pub use cache::DerivedCache;
-pub use parallel::{cores, par_map};

@@ -158,7 +158,7 @@ fn output_is_deterministic() {
     let b = avatar(&bytes, Limits::default()).unwrap();
     assert_eq!(a, b);
     // Across threads too (the run processes on every core).
-    let again = media_process::par_map(&[&bytes, &bytes, &bytes], 3, |b| {
+    let again = cli::par::map(&[&bytes, &bytes, &bytes], 3, |b| {
         avatar(b, Limits::default()).unwrap()
     });
     assert!(again.iter().all(|p| *p == a));

@@ -208,7 +208,7 @@ fn avatar_outcomes(
             }
         })
         .collect();
-    let outcomes = media_process::par_map(&jobs, media_process::cores(), |job| {
+    let outcomes = ::cli::par::map(&jobs, ::cli::par::cores(), |job| {
         match (&job.fetched, source) {
             (Some(Fetched::Bytes(meta, bytes)), Some(s)) => make_avatar(s, meta, bytes),
             (Some(Fetched::Missing(reason)), _) => Outcome::FetchFailed(reason.clone()),

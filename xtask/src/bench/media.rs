@@ -76,7 +76,7 @@ pub fn child(dir: &Path, threads: usize) -> crate::Result<Duration> {
         .collect();
     paths.sort();
     let started = Instant::now();
-    let made = media_process::par_map(&paths, threads, |p| {
+    let made = ::cli::par::map(&paths, threads, |p| {
         let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
         media_process::avatar(&bytes, media_process::Limits::default())
             .map(|pair| pair.full.len() + pair.small.len())
@@ -96,7 +96,7 @@ pub fn run(a: &Args) -> crate::Result<Section> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let photos = tmp.path().join("photos");
     write_photos(&photos)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = ::cli::par::cores();
     let ours = measure_runs("avatars-media-process", tmp.path(), a.runs, &[0], |_| {
         let mut c = tool(std::env::current_exe().map_err(|e| e.to_string())?);
         c.args(["bench", "--child", "avatars"])

@@ -1,15 +1,13 @@
-//! Map over items on every core, results in input order.
+//! Work on every core, each worker taking the next item as it finishes one (so one slow
+//! item, a large photo or a slow URL, does not hold up a fixed share of the others); results
+//! in input order. Shared by the media fetch (`laddr`) and the avatar processing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `f` over `items` on `threads` workers (at least one), each taking the next item as it
-/// finishes one, so one large photo does not hold up a fixed share of the others. Results come
-/// back in input order.
-pub fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
+/// finishes one. Results come back in input order; a panicking `f` panics the caller (no
+/// result is ever dropped).
+pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let workers = threads.clamp(1, items.len().max(1));
     let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
@@ -52,9 +50,9 @@ mod tests {
     fn order_is_kept_whatever_the_threads() {
         let items: Vec<u32> = (0..100).collect();
         for threads in [0, 1, 3, 16, 500] {
-            let out = par_map(&items, threads, |x| x * 2);
+            let out = map(&items, threads, |x| x * 2);
             assert_eq!(out, (0..100).map(|x| x * 2).collect::<Vec<_>>());
         }
-        assert!(par_map(&[] as &[u32], 4, |x| *x).is_empty());
+        assert!(map(&[] as &[u32], 4, |x| *x).is_empty());
     }
 }
