@@ -306,8 +306,7 @@ fn existing_records(
     let mut existing = BTreeMap::new();
     let mut files = ParentFiles::new();
     for (sheet, config) in configs {
-        let record_files = repo.record_files(tree, config)?;
-        let mut attachments = repo.attachments(tree, config)?;
+        let (record_files, mut attachments) = repo.records_and_attachments(tree, config)?;
         let read = repo.read_records_keys(record_files, config, &translate::READ_FORWARD_FIELDS)?;
         if let Some(first) = read.errors.first() {
             // A record we cannot read would get a new id and churn every reference to it.

@@ -144,6 +144,9 @@ impl SheetRead {
     }
 }
 
+/// A sheet's attachments by the path of the record that owns them.
+pub type Attachments = BTreeMap<String, Vec<BlobEntry>>;
+
 /// A file in a tree walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobEntry {
@@ -474,7 +477,17 @@ impl DataRepo {
         &self,
         tree: ObjectId,
         config: &SheetConfig,
-    ) -> Result<BTreeMap<String, Vec<BlobEntry>>, RepoError> {
+    ) -> Result<Attachments, RepoError> {
+        Ok(self.records_and_attachments(tree, config)?.1)
+    }
+
+    /// [`Self::record_files`] and [`Self::attachments`] from one walk of the sheet's tree, for
+    /// a reader that needs both (sheet-write reads every owned sheet this way).
+    pub fn records_and_attachments(
+        &self,
+        tree: ObjectId,
+        config: &SheetConfig,
+    ) -> Result<(Vec<BlobEntry>, Attachments), RepoError> {
         let is_record = record_file_rule(config);
         let ext = format!(".{}", config.extension());
         let (records, others): (Vec<BlobEntry>, Vec<BlobEntry>) = self
@@ -485,7 +498,7 @@ impl DataRepo {
             .iter()
             .filter_map(|r| Some((r.path.strip_suffix(&ext)?, r.path.as_str())))
             .collect();
-        let mut out: BTreeMap<String, Vec<BlobEntry>> = BTreeMap::new();
+        let mut out = Attachments::new();
         for blob in others {
             let owner = blob
                 .path
@@ -496,7 +509,7 @@ impl DataRepo {
                 out.entry((*record).to_owned()).or_default().push(blob);
             }
         }
-        Ok(out)
+        Ok((records, out))
     }
 
     /// Read every record of a sheet at `tree`. Files that do not parse are listed in
