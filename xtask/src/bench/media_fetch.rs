@@ -3,7 +3,7 @@
 //! request, and the T-0 re-run with the media directory kept (which must fetch nothing).
 
 use super::setup::Ctx;
-use super::{Args, Row, Section, measure_runs, met, tool};
+use super::{Args, Row, Section, measure_runs, met, run_logged, tool};
 use fixtures::laddr_server::{Faults, LaddrServer};
 use serde_json::Value;
 use std::path::Path;
@@ -144,18 +144,8 @@ fn fetch_once(
     label: &str,
     concurrency: usize,
 ) -> crate::Result<Value> {
-    let log = dir.join(format!("{label}.log"));
-    let stderr = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let status = command(ctx, url, dir, label, concurrency)
-        .stderr(stderr)
-        .status()
-        .map_err(|e| format!("laddr-fetch: {e}"))?;
-    if status.code().is_none_or(|c| c > 1) {
-        return Err(format!(
-            "laddr-fetch ({label}) failed: {status}; see {}",
-            log.display()
-        ));
-    }
+    let mut cmd = command(ctx, url, dir, label, concurrency);
+    run_logged(&mut cmd, &dir.join(format!("{label}.log")), &[0, 1])?;
     read_report(&dir.join(format!("report-{label}.json")))
 }
 
