@@ -79,6 +79,12 @@ pub struct Cli {
     /// Parallel media requests.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub media_concurrency: usize,
+    /// Ask again for media an earlier run into the same media directory failed on. Without
+    /// it, one that failed for good (HTTP 4xx, a JSON answer, over the cap; laddr's media
+    /// never change) is not requested again, and one given up after retries gets one attempt,
+    /// so a T-0 re-run does not wait on the T-1 run's broken media.
+    #[arg(long)]
+    pub media_retry_failed: bool,
     /// The largest medium stored, in bytes (a larger one is a failure line).
     #[arg(long, default_value_t = laddr::media::DEFAULT_MAX_BYTES, value_name = "BYTES")]
     pub media_max_bytes: u64,
@@ -127,11 +133,14 @@ impl Cli {
 
     /// The media fetch's options (same source, timeout, retries and User-Agent as the pages).
     pub fn media_options(&self) -> MediaOptions {
-        MediaOptions::of(
-            &self.options(),
-            self.media_concurrency,
-            self.media_max_bytes,
-        )
+        MediaOptions {
+            retry_failed: self.media_retry_failed,
+            ..MediaOptions::of(
+                &self.options(),
+                self.media_concurrency,
+                self.media_max_bytes,
+            )
+        }
     }
 
     /// The client's options.

@@ -151,8 +151,16 @@ pub fn fetch_media(
     if !quiet {
         eprintln!("{}", media_summary_line(&report));
     }
-    for f in &report.failed {
+    // The earlier run named the ones it found broken for good: count them here.
+    for f in report.failed.iter().filter(|f| !f.earlier) {
         eprintln!("laddr-fetch: media {} ({}): {}", f.id, f.url, f.reason);
+    }
+    if report.known_failed > 0 {
+        eprintln!(
+            "laddr-fetch: media: {} failed for good in an earlier run into {}, not asked again (--media-retry-failed asks; their lines and the report name them)",
+            report.known_failed,
+            fetcher.dir().display()
+        );
     }
     Ok((lines, report))
 }
@@ -160,12 +168,13 @@ pub fn fetch_media(
 /// The stderr line after the media.
 pub fn media_summary_line(rep: &MediaReport) -> String {
     format!(
-        "laddr-fetch: media: {} referenced, {} fetched ({} bytes), {} already present, {} failed, {} requests, {} retries, {:.1}s",
+        "laddr-fetch: media: {} referenced, {} fetched ({} bytes), {} already present, {} failed ({} as in an earlier run, not asked again), {} requests, {} retries, {:.1}s",
         rep.referenced,
         rep.fetched,
         rep.bytes_fetched,
         rep.already_present,
         rep.failed.len(),
+        rep.known_failed,
         rep.requests,
         rep.retries,
         rep.duration_ms as f64 / 1000.0

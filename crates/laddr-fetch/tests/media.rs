@@ -146,11 +146,83 @@ fn referenced_media_are_stored_as_served_and_a_second_run_fetches_none() {
         (rep["fetched"].as_u64(), rep["alreadyPresent"].as_u64()),
         (Some(0), Some(stored as u64))
     );
-    // Only the failed ones are asked for again.
+    // The failures were 404s, which laddr's immutable media repeat: not asked for again.
+    assert_eq!(server.media_stats().requests - requests, 0);
+    assert_eq!(rep["knownFailed"], want.len() - stored);
+    assert!(
+        rep["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["earlier"] == true),
+        "{rep}"
+    );
+    assert!(
+        second.stderr.contains("failed for good in an earlier run")
+            && !second.stderr.contains("HTTP 404"),
+        "{}",
+        second.stderr
+    );
+    // --media-retry-failed asks again, and the lines are still the same.
+    let requests = server.media_stats().requests;
+    let third = fetch(&server, &dir, &["--media-retry-failed"]);
+    assert_eq!(third.stdout, first.stdout);
     assert_eq!(
         server.media_stats().requests - requests,
         (want.len() - stored) as u64
     );
+}
+
+#[test]
+fn a_medium_given_up_on_gets_one_attempt_in_the_next_run_and_is_stored_when_it_passes() {
+    let site = small_site();
+    let photo = photos(&site)[1];
+    let failing = Faults::none().with_rule("media", Some(photo), 99, FaultKind::Status(500));
+    let server = LaddrServer::start(site.clone(), failing).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    let line_of = |out: &Run| {
+        media_lines(&out.stdout)
+            .into_iter()
+            .find(|l| l.id() == photo)
+            .unwrap()
+    };
+    let count = |server: &LaddrServer, run: &dyn Fn() -> Run| {
+        let before = server.media_stats().requests;
+        let out = run();
+        (out, server.media_stats().requests - before)
+    };
+    let (first, _) = count(&server, &|| fetch(&server, &dir, &["--retries", "2"]));
+    assert!(
+        matches!(line_of(&first), MediaLine::Failed(f) if f.error == "HTTP 500 (gave up after 3 attempt(s))")
+    );
+    let store = MediaDir::open(&dir).unwrap();
+    let record = store.failure(photo).unwrap().unwrap();
+    assert!(!record.permanent, "{record:?}");
+    // The next run into the same directory: one attempt for it, nothing else requested.
+    let (second, requests) = count(&server, &|| fetch(&server, &dir, &["--retries", "2"]));
+    assert!(
+        matches!(line_of(&second), MediaLine::Failed(f) if f.error == "HTTP 500 (gave up after 1 attempt(s))"),
+        "{}",
+        second.stderr
+    );
+    let not_found = media_lines(&first.stdout)
+        .iter()
+        .filter(|l| matches!(l, MediaLine::Failed(f) if f.error == "HTTP 404"))
+        .count();
+    assert!(not_found > 0);
+    assert_eq!(requests, 1, "only the medium given up on, once");
+    // Once laddr serves it, it is stored and its failure record goes.
+    let healthy = LaddrServer::start(site, Faults::none()).unwrap();
+    let (third, requests) = count(&healthy, &|| fetch(&healthy, &dir, &[]));
+    assert!(
+        matches!(line_of(&third), MediaLine::Stored(_)),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(requests, 1);
+    assert!(store.contains(photo));
+    assert_eq!(store.failure(photo).unwrap(), None);
 }
 
 /// The raw bytes the server sends for a medium.

@@ -5,19 +5,19 @@
 //! so every request here is unconditional and sends no JSON `Accept`; a 304 or a JSON body is
 //! a failure, never a cue to keep something. Media are immutable by ID: an ID already in the
 //! directory is not fetched again. Retries follow the pager's [`RetryPolicy`]; a body over the
-//! size cap is refused without being stored.
+//! size cap is refused without being stored. A failure is recorded in the directory
+//! ([`media::FailureRecord`]) so the next run into it (the T-0 delta after the T-1 import)
+//! does not pay for it again: a permanent one is not requested, a transient one gets one
+//! attempt without retries, unless [`MediaOptions::retry_failed`].
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lines::{MediaFailure, MediaLine, MediaMeta};
-use media::MediaDir;
+use media::{FailureRecord, MediaDir};
 use serde::Serialize;
 
-use crate::client::{FetchError, Options, write_atomic};
+use crate::client::{FetchError, Options};
 use crate::retry::{RetryPolicy, retry_after};
 
 /// The default size cap: 20 MB.
@@ -40,9 +40,10 @@ pub struct MediaOptions {
     pub max_bytes: u64,
     /// Read only the media directory, never the network.
     pub offline: bool,
-    /// Where a run records its failure lines (`<cache-dir>/media-failures.ndjson`), so an
-    /// offline replay repeats them byte for byte instead of saying `not in cache`.
-    pub failures: Option<PathBuf>,
+    /// Ask again, with the full retry policy, for media an earlier run into the same
+    /// directory failed on (by default a permanent failure is not requested again and a
+    /// transient one gets a single attempt).
+    pub retry_failed: bool,
 }
 
 impl MediaOptions {
@@ -56,10 +57,7 @@ impl MediaOptions {
             user_agent: opts.user_agent.clone(),
             max_bytes,
             offline: opts.offline,
-            failures: opts
-                .cache_dir
-                .as_ref()
-                .map(|c| c.join("media-failures.ndjson")),
+            retry_failed: false,
         }
     }
 }
@@ -75,6 +73,8 @@ pub struct FailedMedia {
     pub reason: String,
     /// Bytes received (or announced, for a body over the cap) before giving up.
     pub bytes: u64,
+    /// Failed for good in an earlier run into the same directory, so not requested again.
+    pub earlier: bool,
 }
 
 /// The `media` object of the `--json` report.
@@ -89,6 +89,9 @@ pub struct MediaReport {
     pub already_present: u64,
     /// Media not stored, by ID.
     pub failed: Vec<FailedMedia>,
+    /// Of `failed`, those with `earlier`: media an earlier run found permanently broken (an HTTP 4xx, a JSON
+    /// answer, a body over the cap), not requested again.
+    pub known_failed: u64,
     /// HTTP requests made, retries included.
     pub requests: u64,
     /// Requests retried.
@@ -106,7 +109,14 @@ pub type MediaProgress = dyn Fn(u64, u64) + Send + Sync;
 enum Outcome {
     Present(MediaMeta),
     Fetched(MediaMeta),
-    Failed { reason: String, bytes: u64 },
+    Failed {
+        reason: String,
+        bytes: u64,
+        /// Asking again would give the same answer.
+        permanent: bool,
+    },
+    /// Failed for good in an earlier run; not requested.
+    KnownFailed(String),
 }
 
 /// Why one attempt did not give bytes.
@@ -132,8 +142,6 @@ pub struct MediaFetcher {
     opts: MediaOptions,
     agent: Option<ureq::Agent>,
     dir: MediaDir,
-    /// Offline: the failures the online run recorded, by ID.
-    recorded: BTreeMap<u64, String>,
 }
 
 impl MediaFetcher {
@@ -155,29 +163,12 @@ impl MediaFetcher {
                 .build();
             ureq::Agent::new_with_config(config)
         });
-        let recorded = match (&opts.failures, opts.offline) {
-            (Some(path), true) => read_failures(path)?,
-            _ => BTreeMap::new(),
-        };
-        Ok(MediaFetcher {
-            opts,
-            agent,
-            dir,
-            recorded,
-        })
+        Ok(MediaFetcher { opts, agent, dir })
     }
 
-    /// Online with a failures file: record this run's failure lines there.
-    fn record_failures(&self, lines: &[MediaLine]) -> Result<(), FetchError> {
-        let (Some(path), false) = (&self.opts.failures, self.opts.offline) else {
-            return Ok(());
-        };
-        let mut out = Vec::new();
-        for line in lines.iter().filter(|l| matches!(l, MediaLine::Failed(_))) {
-            // Writing into a Vec cannot fail.
-            let _ = lines::write_media_line(&mut out, line);
-        }
-        write_atomic(path, &out)
+    /// The media directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// `<base>/media/<id>/original`-style URL of a media path.
@@ -218,35 +209,69 @@ impl MediaFetcher {
             .zip(outcomes)
             .map(|((id, path), outcome)| line_of(*id, self.url(path), outcome, &mut report))
             .collect::<Vec<_>>();
-        self.record_failures(&lines)?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok((lines, report))
     }
 
-    /// One medium: from the directory if it is there, else (online) from the network.
+    /// One medium: from the directory if it is there, else (online) from the network, as
+    /// far as an earlier failure recorded in the directory allows.
     fn one(&self, id: u64, url: &str, ctr: &Counters) -> Outcome {
         if self.opts.offline {
-            return match self.dir.get(id) {
-                Ok(Some((meta, _))) => Outcome::Present(meta),
-                Ok(None) => Outcome::Failed {
-                    reason: self
-                        .recorded
-                        .get(&id)
-                        .cloned()
-                        .unwrap_or_else(|| "not in cache".into()),
-                    bytes: 0,
-                },
-                Err(e) => Outcome::Failed {
-                    reason: e.to_string(),
-                    bytes: 0,
-                },
-            };
+            return self.replay(id);
         }
         if self.dir.contains(id)
             && let Ok(Some(meta)) = self.dir.meta(id)
         {
             return Outcome::Present(meta);
         }
+        // An unreadable record counts as none: the medium is asked for again.
+        let earlier = self.dir.failure(id).ok().flatten();
+        let retry = match earlier.filter(|_| !self.opts.retry_failed) {
+            Some(f) if f.permanent => return Outcome::KnownFailed(f.error),
+            // The run that recorded it retried in full: one more attempt, no more.
+            Some(_) => RetryPolicy {
+                retries: 0,
+                ..self.opts.retry
+            },
+            None => self.opts.retry,
+        };
+        let outcome = self.download(id, url, &retry, ctr);
+        if let Outcome::Failed {
+            reason, permanent, ..
+        } = &outcome
+        {
+            let record = FailureRecord {
+                id,
+                url: url.to_owned(),
+                error: reason.clone(),
+                permanent: *permanent,
+            };
+            // Unrecorded, the medium is only asked for again next time.
+            let _ = self.dir.put_failure(&record);
+        }
+        outcome
+    }
+
+    /// Offline: the stored medium, else the failure an online run recorded.
+    fn replay(&self, id: u64) -> Outcome {
+        let failed = |reason: String| Outcome::Failed {
+            reason,
+            bytes: 0,
+            permanent: false,
+        };
+        match self.dir.get(id) {
+            Ok(Some((meta, _))) => Outcome::Present(meta),
+            Ok(None) => match self.dir.failure(id) {
+                Ok(Some(f)) => failed(f.error),
+                Ok(None) => failed("not in cache".into()),
+                Err(e) => failed(e.to_string()),
+            },
+            Err(e) => failed(e.to_string()),
+        }
+    }
+
+    /// GET `url` under `retry` and store the bytes.
+    fn download(&self, id: u64, url: &str, retry: &RetryPolicy, ctr: &Counters) -> Outcome {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -254,16 +279,21 @@ impl MediaFetcher {
             match self.attempt(url) {
                 Ok((content_type, bytes)) => return self.store(id, url, &content_type, &bytes),
                 Err(AttemptError::Fail { reason, bytes }) => {
-                    return Outcome::Failed { reason, bytes };
+                    return Outcome::Failed {
+                        reason,
+                        bytes,
+                        permanent: true,
+                    };
                 }
                 Err(AttemptError::Retry {
                     reason,
                     retry_after,
                 }) => {
-                    if !self.opts.retry.wait(attempt, retry_after, id) {
+                    if !retry.wait(attempt, retry_after, id) {
                         return Outcome::Failed {
                             reason: format!("{reason} (gave up after {attempt} attempt(s))"),
                             bytes: 0,
+                            permanent: false,
                         };
                     }
                     ctr.retries.fetch_add(1, Ordering::Relaxed);
@@ -279,6 +309,7 @@ impl MediaFetcher {
             Err(e) => Outcome::Failed {
                 reason: format!("not stored: {e}"),
                 bytes: bytes.len() as u64,
+                permanent: false,
             },
         }
     }
@@ -363,48 +394,32 @@ fn line_of(id: u64, url: String, outcome: Outcome, report: &mut MediaReport) -> 
             report.bytes_fetched += meta.size;
             MediaLine::Stored(meta)
         }
-        Outcome::Failed { reason, bytes } => {
-            report.failed.push(FailedMedia {
-                id,
-                url: url.clone(),
-                reason: reason.clone(),
-                bytes,
-            });
-            MediaLine::Failed(MediaFailure {
-                id,
-                url,
-                error: reason,
-            })
+        Outcome::KnownFailed(reason) => {
+            report.known_failed += 1;
+            failed_line(id, url, reason, 0, true, report)
         }
+        Outcome::Failed { reason, bytes, .. } => failed_line(id, url, reason, bytes, false, report),
     }
 }
 
-/// The failure lines an online run recorded (none when the file is missing).
-fn read_failures(path: &std::path::Path) -> Result<BTreeMap<u64, String>, FetchError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(source) => {
-            return Err(FetchError::Cache {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
-    let mut out = BTreeMap::new();
-    for line in lines::read_laddr_lines(text.as_bytes()) {
-        match line {
-            Ok((_, lines::LaddrLine::Media(MediaLine::Failed(f)))) => {
-                out.insert(f.id, f.error);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                return Err(FetchError::CacheCorrupt {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                });
-            }
-        }
-    }
-    Ok(out)
+fn failed_line(
+    id: u64,
+    url: String,
+    reason: String,
+    bytes: u64,
+    earlier: bool,
+    report: &mut MediaReport,
+) -> MediaLine {
+    report.failed.push(FailedMedia {
+        id,
+        url: url.clone(),
+        reason: reason.clone(),
+        bytes,
+        earlier,
+    });
+    MediaLine::Failed(MediaFailure {
+        id,
+        url,
+        error: reason,
+    })
 }

@@ -8,6 +8,13 @@
 //! its sidecar exists and names the bytes' size; [`MediaDir::get`] also checks the digest.
 //! laddr media are immutable by ID, which is why a present ID is never fetched again.
 //!
+//! A medium that could not be stored leaves `DIR/<id>.failed.json`
+//! (`{"v":1,"id":…,"url":…,"error":…,"permanent":…}`, a [`FailureRecord`]), so a later run
+//! into the same directory (the T-0 delta after the T-1 import) does not pay for it again:
+//! a permanent failure (an HTTP 4xx, a JSON answer, a body over the cap) is not requested
+//! again, a transient one (given up after retries) gets one attempt. Storing the bytes
+//! removes the record.
+//!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
 //! let media = media::MediaDir::open(dir.path()).unwrap();
@@ -26,7 +33,23 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lines::{MediaMeta, Versioned};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// Why a medium was not stored, kept in the directory as `DIR/<id>.failed.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    /// laddr's media ID.
+    pub id: u64,
+    /// The URL tried.
+    pub url: String,
+    /// Why it failed, as the media line said it.
+    pub error: String,
+    /// True when asking again gives the same answer (laddr's media are immutable by ID):
+    /// an HTTP 4xx, a JSON answer, a body over the cap. False for a failure given up after
+    /// retries (network errors, 5xx), which may pass next time.
+    pub permanent: bool,
+}
 
 /// Why the media directory could not be read or written; always names the file.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +135,45 @@ impl MediaDir {
         self.path.join(format!("{id}.json"))
     }
 
+    /// `DIR/<id>.failed.json`, the record of a failed fetch.
+    pub fn failure_path(&self, id: u64) -> PathBuf {
+        self.path.join(format!("{id}.failed.json"))
+    }
+
+    /// The failure recorded for `id` by an earlier run, or `None`.
+    pub fn failure(&self, id: u64) -> Result<Option<FailureRecord>, MediaError> {
+        let path = self.failure_path(id);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let record: FailureRecord =
+            lines::parse_versioned(text.trim_end()).map_err(|e| MediaError::Sidecar {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if record.id != id {
+            return Err(MediaError::Sidecar {
+                path,
+                reason: format!("it names media {}", record.id),
+            });
+        }
+        Ok(Some(record))
+    }
+
+    /// Record that `record.id` could not be stored (replacing an earlier record).
+    pub fn put_failure(&self, record: &FailureRecord) -> Result<(), MediaError> {
+        let path = self.failure_path(record.id);
+        let mut text =
+            serde_json::to_vec(&Versioned::new(record)).map_err(|e| MediaError::Sidecar {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        text.push(b'\n');
+        self.write_atomic(&path, &text)
+    }
+
     /// True when `id`'s sidecar reads and its bytes have the size it names (the digest is
     /// checked by [`MediaDir::get`]).
     pub fn contains(&self, id: u64) -> bool {
@@ -177,7 +239,13 @@ impl MediaDir {
                 reason: e.to_string(),
             })?;
         text.push(b'\n');
-        self.write_atomic(&sidecar, &text)
+        self.write_atomic(&sidecar, &text)?;
+        // Stored now: an earlier failure no longer holds.
+        let failed = self.failure_path(meta.id);
+        match fs::remove_file(&failed) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&failed)(e)),
+            _ => Ok(()),
+        }
     }
 
     /// Every present ID (one with a sidecar), ascending.
@@ -359,6 +427,46 @@ mod tests {
         }
         fs::write(dir.path().join("notes.json"), b"{}").unwrap();
         fs::write(dir.path().join(".7.json.tmp1-0"), b"{}").unwrap();
+        fs::write(dir.path().join("9.failed.json"), b"{}").unwrap();
         assert_eq!(dir.ids().unwrap(), [4, 30, 200]);
+    }
+
+    #[test]
+    fn a_failure_is_recorded_until_the_bytes_are_stored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = MediaDir::open(tmp.path()).unwrap();
+        assert_eq!(dir.failure(8).unwrap(), None);
+        let record = FailureRecord {
+            id: 8,
+            url: "http://x/media/8/original".into(),
+            error: "HTTP 404".into(),
+            permanent: true,
+        };
+        dir.put_failure(&record).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.failure_path(8)).unwrap(),
+            "{\"v\":1,\"id\":8,\"url\":\"http://x/media/8/original\",\"error\":\"HTTP 404\",\"permanent\":true}\n"
+        );
+        assert_eq!(dir.failure(8).unwrap(), Some(record));
+        assert!(!dir.contains(8));
+        stored(&dir, 8, b"bytes at last");
+        assert_eq!(dir.failure(8).unwrap(), None);
+        assert!(!dir.failure_path(8).exists());
+    }
+
+    #[test]
+    fn a_failure_record_for_another_id_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = MediaDir::open(tmp.path()).unwrap();
+        fs::write(
+            dir.failure_path(2),
+            "{\"v\":1,\"id\":3,\"url\":\"u\",\"error\":\"HTTP 404\",\"permanent\":true}\n",
+        )
+        .unwrap();
+        let err = dir.failure(2).unwrap_err().to_string();
+        assert!(
+            err.contains("2.failed.json") && err.contains("names media 3"),
+            "{err}"
+        );
     }
 }
