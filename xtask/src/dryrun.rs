@@ -283,6 +283,7 @@ impl Run {
                 data_repo: &cx.repo_arg,
                 branch: "legacy-import",
                 now: &cx.run_at,
+                media_dir: None,
             },
         )?;
         let imported = self.log.import(import);

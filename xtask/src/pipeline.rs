@@ -15,7 +15,8 @@ pub struct Tools {
     dir: PathBuf,
 }
 
-const TOOLS: [&str; 5] = [
+/// The tools the pipelines run (built by [`Tools::build`] and by the benchmark).
+pub const TOOLS: [&str; 5] = [
     "laddr-fetch",
     "sheet-write",
     "spam-prune",
@@ -27,15 +28,14 @@ impl Tools {
     /// Build the tools (quietly; cargo does nothing when they are fresh) and find them next
     /// to this executable.
     pub fn build() -> crate::Result<Tools> {
-        let mut cmd = crate::proc::cargo();
-        cmd.args(["build", "--quiet", "--bins"]);
-        if !cfg!(debug_assertions) {
-            cmd.arg("--release");
+        Self::build_or_find(true)
+    }
+
+    /// The tools as already built next to this executable (`build` false), else [`Tools::build`].
+    pub fn build_or_find(build: bool) -> crate::Result<Tools> {
+        if build {
+            Self::cargo_build()?;
         }
-        for t in TOOLS {
-            cmd.args(["-p", t]);
-        }
-        crate::proc::run(&mut cmd)?;
         let exe = std::env::current_exe().map_err(|e| format!("where am I: {e}"))?;
         let dir = exe
             .parent()
@@ -47,6 +47,19 @@ impl Tools {
             }
         }
         Ok(Tools { dir })
+    }
+
+    fn cargo_build() -> crate::Result<()> {
+        let mut cmd = crate::proc::cargo();
+        cmd.args(["build", "--quiet", "--bins"]);
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        for t in TOOLS {
+            cmd.args(["-p", t]);
+        }
+        crate::proc::run(&mut cmd)?;
+        Ok(())
     }
 
     pub fn cmd(&self, tool: &str) -> Command {
@@ -258,19 +271,23 @@ pub struct ImportArgs<'a> {
     pub data_repo: &'a str,
     pub branch: &'a str,
     pub now: &'a str,
+    /// Where media go; `None`: `<work>/media`.
+    pub media_dir: Option<&'a Path>,
 }
 
 pub fn import(tools: &Tools, work: &Path, a: &ImportArgs<'_>) -> crate::Result<Import> {
-    // The media laddr-fetch downloads (`work/media`, kept like the page cache so a T-0 re-run
-    // fetches and encodes nothing again) and sheet-write attaches.
-    let media = work.join("media");
+    // The media laddr-fetch downloads (`work/media` unless given, kept like the page cache so
+    // a re-run fetches and encodes nothing again) and sheet-write attaches.
+    let media = a
+        .media_dir
+        .map_or_else(|| work.join("media"), Path::to_path_buf);
     std::fs::create_dir_all(&media)
         .map_err(|e| format!("cannot create {}: {e}", media.display()))?;
     let mut fetch = tools.cmd("laddr-fetch");
     fetch
         .args(a.source_args)
         .args(["--cache-dir", &work.join("cache").display().to_string()])
-        .args(["--media-dir", &work.join("media").display().to_string()])
+        .args(["--media-dir", &media.display().to_string()])
         .args(["--json", &work.join("fetch.json").display().to_string()]);
     let mut write = tools.cmd("sheet-write");
     write

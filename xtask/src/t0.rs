@@ -44,6 +44,16 @@ pub struct Args {
     /// the work directory).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// The media directory the T-1 import filled (its work directory's `media`). laddr's
+    /// media never change under their ID, so only media new since then are fetched, and
+    /// media that failed for good then are not asked for again. Default: `<work-dir>/media`,
+    /// empty in a new work directory (every medium is fetched again).
+    #[arg(long, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Use the tools already built beside this xtask binary instead of running `cargo build`
+    /// first (the T-1 run built them): keeps the build check out of the outage window.
+    #[arg(long)]
+    pub no_build: bool,
     /// An option passed on to `laddr-fetch`, e.g. `--fetch-arg=--concurrency=4` (repeatable).
     #[arg(long = "fetch-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub fetch_args: Vec<String>,
@@ -191,7 +201,7 @@ pub fn run(a: Args) -> crate::Result<ExitCode> {
     let repo = sheets::DataRepo::open(&a.data_repo).map_err(|e| e.to_string())?;
     let cx = Ctx {
         a: &a,
-        tools: Tools::build()?,
+        tools: Tools::build_or_find(!a.no_build)?,
         repo_arg: a.data_repo.display().to_string(),
         work,
         repo,
@@ -254,6 +264,7 @@ impl Run {
                 data_repo: &cx.repo_arg,
                 branch: &a.import_branch,
                 now: &cx.run_at,
+                media_dir: a.media_dir.as_deref(),
             },
         )?;
         let Imported { ok, wrote, report } = self.log.import(import);

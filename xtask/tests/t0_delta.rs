@@ -120,8 +120,39 @@ fn second_run_commits_only_the_changes_prunes_again_and_a_conflict_writes_nothin
     // merge and is pruned again.
     let server = LaddrServer::start(site.clone(), Faults::none()).unwrap();
     let copy = tmp.path().join("t0-run2.html");
-    let (code, r2, stderr) = t0(&env, &server.url(), 2, &["--html", copy.to_str().unwrap()]);
+    let t1_media = tmp.path().join("run1/media");
+    let (code, r2, stderr) = t0(
+        &env,
+        &server.url(),
+        2,
+        &[
+            "--html",
+            copy.to_str().unwrap(),
+            "--media-dir",
+            t1_media.to_str().unwrap(),
+            "--no-build",
+        ],
+    );
     assert_eq!(code, 0, "{stderr}");
+    // The T-1 media directory: nothing fetched again, the media laddr answered 404 for at
+    // T-1 not asked for again, and sheet-write still attached every avatar from it.
+    let media = |run: &str| {
+        let text = std::fs::read_to_string(tmp.path().join(run).join("fetch.json")).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["media"].clone()
+    };
+    let (m1, m2) = (media("run1"), media("run2"));
+    assert!(m1["fetched"].as_u64().unwrap() > 0, "{m1}");
+    assert_eq!(m2["fetched"], 0, "{m2}");
+    assert_eq!(m2["alreadyPresent"], m1["fetched"], "{m2}");
+    let not_found = m1["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reason"] == "HTTP 404")
+        .count();
+    assert!(not_found > 0, "{m1}");
+    assert_eq!(m2["knownFailed"], not_found, "{m2}");
+    assert!(!tmp.path().join("run2/media").exists(), "{stderr}");
     let page2 = tmp.path().join("run2/report.html");
     assert_eq!(
         std::fs::read(&page2).unwrap(),

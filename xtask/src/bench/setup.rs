@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// The tools the benchmarks run as processes.
-pub const TOOLS: [&str; 4] = ["laddr-fetch", "sheet-write", "spam-prune", "reconcile"];
-
 /// The run timestamp passed to every tool, so repeated runs translate identically.
 pub const NOW: &str = "2026-05-18T00:00:00.000Z";
 
@@ -116,11 +113,11 @@ impl Ctx {
 fn build_release() -> crate::Result<()> {
     eprintln!(
         "xtask: bench: building release binaries: {}",
-        TOOLS.join(", ")
+        crate::pipeline::TOOLS.join(", ")
     );
     let mut cmd = crate::proc::cargo();
     cmd.args(["build", "--release", "--quiet", "--bins"]);
-    for t in TOOLS {
+    for t in crate::pipeline::TOOLS {
         cmd.args(["--package", t]);
     }
     crate::proc::run(&mut cmd)

@@ -1,8 +1,9 @@
 //! Issue 15: `cargo xtask t0-delta` end to end at full scale — the outage window. The site is
 //! imported at T-1 (one untimed `t0-delta` run: import, merge, prune, credentials), then
-//! changed upstream by about 1 % (edited bios and project titles, new people, deleted people)
-//! and served with 50 ms per request; each timed run starts from a copy of the T-1 repo and
-//! private store. Beside it, the network floor: `laddr-fetch --concurrency 4` of the same
+//! changed upstream by about 1 % (edited bios and project titles, a new photo, new people,
+//! deleted people) and served with 50 ms per request; each timed run starts from a copy of the
+//! T-1 repo, private store and media directory (`--media-dir`, as the runbook keeps it), with
+//! the tools already built (`--no-build`). Beside it, the network floor: `laddr-fetch --concurrency 4` of the same
 //! changed site, output discarded.
 
 use super::setup::Ctx;
@@ -26,6 +27,8 @@ const FETCH_ARGS: [&str; 2] = ["--concurrency=4", "--delay-ms=0"];
 #[derive(Default)]
 struct Changes {
     edited: usize,
+    /// Of `edited`: people with a new photo.
+    new_photos: usize,
     added: usize,
     deleted: usize,
 }
@@ -52,16 +55,24 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
             .stdout(Stdio::null());
         Ok(c)
     })?;
-    let (repo, private) = (dir.join("t0.git"), dir.join("t0-private"));
+    let (repo, private, media) = (
+        dir.join("t0.git"),
+        dir.join("t0-private"),
+        dir.join("t0-media"),
+    );
+    let t1_media = dir.join("t1-work").join("media");
     let mut works = Vec::new();
     // Exit 1 is a stage that did not pass (reported below); the timing still counts.
     let t0 = measure_runs("t0-delta", &dir, a.runs, &[0, 1], |i| {
         ctx.copy_repo(&t1_repo, &repo)?;
         ctx.copy_repo(&t1_private, &private)?;
+        link_copy(&t1_media, &media)?;
         let work = dir.join(format!("t0-work-{i}"));
         let _ = std::fs::remove_dir_all(&work);
         works.push(work.clone());
-        Ok(t0_delta(&server.url(), &repo, &private, &work))
+        let mut c = t0_delta(&server.url(), &repo, &private, &work);
+        c.arg(format!("--media-dir={}", media.display()));
+        Ok(c)
     })?;
     let stages = stage_medians(&works)?;
     Ok(section(&changes, rows_total, &floor, &t0, &stages))
@@ -71,7 +82,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
 fn t0_delta(url: &str, repo: &Path, private: &Path, work: &Path) -> Command {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("xtask"));
     let mut c = tool(exe);
-    c.args(["t0-delta", "--source-url", url])
+    c.args(["t0-delta", "--no-build", "--source-url", url])
         .arg(format!("--data-repo={}", repo.display()))
         .arg(format!("--work-dir={}", work.display()))
         .args(FETCH_ARGS.map(|f| format!("--fetch-arg={f}")))
@@ -107,6 +118,15 @@ fn prepare_t1(ctx: &Ctx, dir: &Path) -> crate::Result<(PathBuf, PathBuf)> {
     Ok((repo, private))
 }
 
+/// `from` as `to` with every file hard-linked: the media directory's files are replaced by
+/// rename, never written in place, so a run cannot change the T-1 copy.
+fn link_copy(from: &Path, to: &Path) -> crate::Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    crate::proc::run(Command::new("cp").arg("-al").arg(from).arg(to))
+}
+
 fn site_rows(site: &Site) -> usize {
     lines::Resource::ALL
         .iter()
@@ -132,6 +152,7 @@ fn change_one_percent(site: &mut Site) -> Changes {
             changes.edited += 1;
         }
     }
+    changes.new_photos = new_photo(site, 50 + step);
     for project in site.projects.iter_mut().take(5) {
         if let Some(row) = project.as_object_mut() {
             let title = row.get("Title").and_then(Value::as_str).unwrap_or("");
@@ -167,6 +188,29 @@ fn change_one_percent(site: &mut Site) -> Changes {
     });
     changes.deleted = seen;
     changes
+}
+
+/// Person `index` (one of the edited ones) gets a new photo, a medium laddr did not have at
+/// T-1; returns how many people got one.
+fn new_photo(site: &mut Site, index: usize) -> usize {
+    let id = site
+        .media
+        .iter()
+        .filter_map(fixtures::laddr::row_id)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let Some(person) = site.people.get_mut(index).and_then(Value::as_object_mut) else {
+        return 0;
+    };
+    let person_id = person.get("ID").cloned().unwrap_or(Value::Null);
+    person.insert("PrimaryPhotoID".into(), id.into());
+    site.media.push(serde_json::json!({
+        "ID": id, "Class": "PhotoMedia", "ContextClass": "Emergence\\People\\Person",
+        "ContextID": person_id, "MIMEType": "image/jpeg", "Width": 800, "Height": 800,
+        "Duration": null, "Caption": null, "Created": 1_700_000_000, "CreatorID": null,
+    }));
+    1
 }
 
 /// Every ID another row (or a membership) points at: any integer under a key ending in `ID`
@@ -264,11 +308,12 @@ fn section(
             "`cargo xtask t0-delta` (fetch with `--concurrency 4 --delay-ms 0` piped into `sheet-write` onto \
              `legacy-import`, merge into `published`, `spam-prune`, `reconcile`) on a copy of the repo and \
              private store as the T-1 run left them, against the fixture server with the site changed upstream: \
-             {} rows edited (bios, project titles), {} people added, {} people deleted, and 50 ms before every \
-             response. The floor is `laddr-fetch` alone with the same options on the same server (the network \
+             {} rows edited (bios, project titles; {} person with a new photo), {} people added, {} people \
+             deleted, and 50 ms before every response. The media directory is a copy of the T-1 run's, \
+             the tools are built beforehand (`--no-build`). The floor is `laddr-fetch` alone with the same options on the same server (the network \
              share no pipeline can avoid); ratios are against it. For context: the reference's import and prune \
              alone take {REFERENCE} on this data (its sequence cannot run here).",
-            changes.edited, changes.added, changes.deleted
+            changes.edited, changes.new_photos, changes.added, changes.deleted
         ),
         rows: vec![
             Row {
@@ -296,8 +341,7 @@ fn section(
             ),
             format!(
                 "Stages (median of the runs' own reports): {}; their sum {:.3} s; the rest ({:.3} s) is \
-                 starting the command (t0-delta runs `cargo build` of the tools first: a rebuild, if \
-                 sources changed since, lands here) and writing the report.",
+                 starting the command, opening the repo and writing the report and its page.",
                 shares.join(", "),
                 sum.as_secs_f64(),
                 other.as_secs_f64()
