@@ -342,18 +342,17 @@ fn blog_asset(
     let parent_file = parent_names.iter().find(|n| media_id_of(n) == Some(id));
     let reason = match fetched {
         None => None,
-        Some(Fetched::Bytes(meta, bytes)) => match kind::blog_extension(&meta.content_type) {
-            Some(ext) => {
+        Some(Fetched::Bytes(meta, bytes)) => match kind::blog_asset(&meta.content_type, &bytes) {
+            Ok(ext) => {
                 counts.written += 1;
                 let file = format!("{}-{id}.{ext}", asset.caption_slug);
                 return (Some(file.clone()), Some((file, bytes)));
             }
-            None => {
-                let ct = &meta.content_type;
+            Err(reason) => {
                 warnings.push(format!(
-                    "[blog-posts] legacyId={legacy} media={id} Content-Type \"{ct}\" is not an image; no asset"
+                    "[blog-posts] legacyId={legacy} media={id} {reason}; no asset"
                 ));
-                Some(format!("Content-Type {ct:?} is not an image"))
+                Some(reason)
             }
         },
         Some(Fetched::Missing(reason)) => {

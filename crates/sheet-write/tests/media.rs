@@ -202,6 +202,33 @@ fn avatars_and_blog_assets_are_written_with_their_records() {
 }
 
 #[test]
+fn a_blog_image_whose_bytes_are_not_an_image_is_a_warning_and_no_asset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let dir = media_dir(tmp.path());
+    // laddr's answer for a file lost on disk, under the record's image type.
+    let page = b"<html><body><h1>Not Found</h1></body></html>";
+    store(&dir, 3349, "image/png", page);
+    let (r, report) = run(&bare, Some(&dir), &input(Some(557), 555, ""));
+    let files = read_tree(&bare, BRANCH);
+    assert!(!files.keys().any(|p| p.contains("-3349.")), "no asset");
+    let body = String::from_utf8(files["blog-posts/launchpad.md"].clone()).unwrap();
+    assert!(
+        body.contains("(cfp-media:3349)"),
+        "the placeholder stays: {body}"
+    );
+    assert!(
+        r.stderr
+            .contains("media=3349 the bytes are not a readable png image"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(report["media"]["blog-posts"]["written"], 1);
+    let failed = report["media"]["blog-posts"]["failed"].as_array().unwrap();
+    assert!(failed.iter().any(|f| f["mediaId"] == 3349), "{failed:?}");
+}
+
+#[test]
 fn attachments_are_never_lost_and_a_rerun_is_a_no_op() {
     let tmp = tempfile::tempdir().unwrap();
     let bare = fresh_clone(tmp.path());
