@@ -63,8 +63,10 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
         .collect();
     rows.push(Row {
         name: format!(
-            "T-0 re-run, media dir kept: {rerun_fetched} fetched, {} already present",
-            media(&rerun, "alreadyPresent")
+            "T-0 re-run, media dir kept: {rerun_fetched} fetched, {} already present, {} failed for good before (not asked), {} requests",
+            media(&rerun, "alreadyPresent"),
+            media(&rerun, "knownFailed"),
+            media(&rerun, "requests")
         ),
         median: Duration::from_millis(media(&rerun, "durationMs")),
         cpu: None,
@@ -82,7 +84,9 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
              directory per run, from the fixture laddr server on loopback, which waits {} ms before every \
              response. The time is the media phase alone (the report's `media.durationMs`), median of {runs} \
              runs; the ratio is media per second against `--media-concurrency 1`. The last row re-runs into \
-             the directory the previous run filled, as the T-0 delta does.",
+             the directory the previous run filled, as the T-0 delta does: media present are not fetched, media \
+             that failed for good (404) are not asked for again, and the ones given up on after retries (the \
+             truncated ones) get one attempt each.",
             referenced - fetched,
             LATENCY.as_millis()
         ),
