@@ -146,11 +146,10 @@ pub(crate) fn apply(
     plan
 }
 
-/// One person's avatar job: the record, its photo, and what the directory has for it.
+/// One person's avatar job: the record and its photo.
 struct AvatarJob {
     index: usize,
     photo: u64,
-    fetched: Option<Fetched>,
 }
 
 /// What became of one person's photo.
@@ -186,7 +185,24 @@ fn make_avatar(source: &MediaSource, meta: &lines::MediaMeta, bytes: &[u8]) -> O
     }
 }
 
-/// Decode and encode every fetched photo, on every core.
+/// The avatar pair of photo `id`: from the derived cache when it holds the digest the
+/// sidecar names (the source is not even read: the T-0 re-run reads no photo), else made from
+/// the source bytes, read and verified against their sidecar.
+fn avatar_of(source: &MediaSource, input: &Input, id: u64) -> Outcome {
+    if source.dir.contains(id)
+        && let Ok(Some(meta)) = source.dir.meta(id)
+        && kind::avatar_source(&meta.content_type)
+        && let Some(pair) = source.cache.get(&meta.sha256)
+    {
+        return Outcome::Made(pair);
+    }
+    match fetch(source, input, id) {
+        Fetched::Bytes(meta, bytes) => make_avatar(source, &meta, &bytes),
+        Fetched::Missing(reason) => Outcome::FetchFailed(reason),
+    }
+}
+
+/// Read, decode and encode every photo, on every core.
 fn avatar_outcomes(
     records: &[Map<String, Value>],
     photos: &HashMap<i64, u64>,
@@ -196,23 +212,15 @@ fn avatar_outcomes(
     let jobs: Vec<AvatarJob> = records
         .iter()
         .enumerate()
-        .map(|(index, r)| {
-            let photo = photos.get(&legacy_id(r)).copied().unwrap_or(0);
-            let fetched = source
-                .filter(|_| photo != 0)
-                .map(|s| fetch(s, input, photo));
-            AvatarJob {
-                index,
-                photo,
-                fetched,
-            }
+        .map(|(index, r)| AvatarJob {
+            index,
+            photo: photos.get(&legacy_id(r)).copied().unwrap_or(0),
         })
         .collect();
     let outcomes = ::cli::par::map(&jobs, ::cli::par::cores(), |job| {
-        match (&job.fetched, source) {
-            (Some(Fetched::Bytes(meta, bytes)), Some(s)) => make_avatar(s, meta, bytes),
-            (Some(Fetched::Missing(reason)), _) => Outcome::FetchFailed(reason.clone()),
-            _ => Outcome::Untouched,
+        match source.filter(|_| job.photo != 0) {
+            Some(s) => avatar_of(s, input, job.photo),
+            None => Outcome::Untouched,
         }
     });
     (jobs, outcomes)

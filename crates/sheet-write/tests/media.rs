@@ -229,6 +229,26 @@ fn a_blog_image_whose_bytes_are_not_an_image_is_a_warning_and_no_asset() {
 }
 
 #[test]
+fn a_rerun_takes_avatars_from_the_derived_cache_without_reading_the_photos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let dir = media_dir(tmp.path());
+    run(&bare, Some(&dir), &input(Some(557), 555, ""));
+    let first = rev(&bare, BRANCH).unwrap();
+    // Damage alice's photo on disk (same size): reading it now fails its digest check.
+    let photo = media::MediaDir::open(&dir).unwrap().bytes_path(555);
+    let mut bytes = std::fs::read(&photo).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&photo, &bytes).unwrap();
+    let (r, again) = run(&bare, Some(&dir), &input(Some(557), 555, ""));
+    assert_eq!(again["noChanges"], true, "{}", r.stderr);
+    assert_eq!(rev(&bare, BRANCH).unwrap(), first);
+    assert_eq!(again["media"]["people"]["written"], 3, "{again}");
+    assert!(!r.stderr.contains("SHA-256"), "{}", r.stderr);
+}
+
+#[test]
 fn attachments_are_never_lost_and_a_rerun_is_a_no_op() {
     let tmp = tempfile::tempdir().unwrap();
     let bare = fresh_clone(tmp.path());
