@@ -75,7 +75,10 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
         Ok(c)
     })?;
     let stages = stage_medians(&works)?;
-    Ok(section(&changes, rows_total, &floor, &t0, &stages))
+    let findings = reconcile_findings(&works[0])?;
+    Ok(section(
+        &changes, rows_total, &floor, &t0, &stages, &findings,
+    ))
 }
 
 /// `xtask t0-delta` (this very binary) against `url`, with its work directory at `work`.
@@ -246,6 +249,28 @@ fn referenced_ids(site: &Site) -> HashSet<i64> {
     out
 }
 
+/// What the reconcile stage of the first run found, the reason for its exit 1: the people who
+/// joined after the T-1 credentials import have no private profile (`orphanPublic`), the
+/// profiles of people deleted upstream since have no person (`orphanPrivate`).
+fn reconcile_findings(work: &Path) -> crate::Result<String> {
+    let path = work.join("report.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let found: Vec<String> = v["reconcileReport"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k, v.as_array()?.len())))
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    Ok(if found.is_empty() {
+        "reconcile found nothing".into()
+    } else {
+        format!("reconcile found {}", found.join(", "))
+    })
+}
+
 /// Median milliseconds of each stage over the runs' t0-delta reports, by name.
 fn stage_medians(works: &[PathBuf]) -> crate::Result<Vec<(&'static str, Duration)>> {
     let mut reports = Vec::new();
@@ -276,6 +301,7 @@ fn section(
     floor: &Runs,
     t0: &Runs,
     stages: &[(&'static str, Duration)],
+    findings: &str,
 ) -> Section {
     let stage = |name: &str| {
         stages
@@ -333,7 +359,9 @@ fn section(
         ],
         verdicts: vec![
             format!(
-                "Under 5 s wall: {} ({:.3} s wall, {:.3} s CPU; exit codes {:?}).",
+                "Under 5 s wall: {} ({:.3} s wall, {:.3} s CPU; exit codes {:?}: {findings}, as the real \
+                 T-0 will — people who joined since the T-1 credentials import, people deleted upstream since \
+                 — which the report names for the operator).",
                 met(t0.median < GOAL),
                 t0.median.as_secs_f64(),
                 t0.cpu.as_secs_f64(),
