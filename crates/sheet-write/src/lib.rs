@@ -360,24 +360,27 @@ fn place<'a>(
             .filter(|k| k.sheet == *sheet)
             .map(|k| (k.path.clone(), format!("the kept {}", who(&k.record))))
             .collect();
-        for record in out.sheet(*sheet) {
-            let placed_file = config.record_path(record).and_then(|path| {
-                let bytes = config.encode(record)?;
-                Ok(PlacedFile {
-                    path,
-                    bytes,
-                    record,
-                })
-            });
-            let file = match placed_file {
-                Ok(f) => f,
+        for (record, rendered) in out
+            .sheet(*sheet)
+            .iter()
+            .zip(render(out.sheet(*sheet), config))
+        {
+            let (file, read_back) = match rendered {
+                Ok((path, bytes, read_back)) => (
+                    PlacedFile {
+                        path,
+                        bytes,
+                        record,
+                    },
+                    read_back,
+                ),
                 Err(e) => {
                     write_errors.push(format!("[{}] {e}; not written", sheet.as_str()));
                     continue;
                 }
             };
             let who = who(record);
-            if !reads_back(config, &file) {
+            if !read_back {
                 write_errors.push(format!(
                     "[{}] {who}: {} would not read back as the same record (a `+++` line in a \
                      multi-line front matter field ends the front matter early); not written",
@@ -402,6 +405,20 @@ fn place<'a>(
     placed
 }
 
+/// Each record's path and file bytes, and whether the file reads back as the record
+/// ([`reads_back`]); rendered on every core, in the records' order.
+fn render(
+    records: &[Map<String, Value>],
+    config: &SheetConfig,
+) -> Vec<Result<(String, Vec<u8>, bool), sheets::SheetError>> {
+    sheets::par::map(records, |record| {
+        let path = config.record_path(record)?;
+        let bytes = config.encode(record)?;
+        let read_back = reads_back(config, &path, &bytes, record);
+        Ok((path, bytes, read_back))
+    })
+}
+
 /// How write errors name a record: by `legacyId` when it has one (as the translator's
 /// warnings do, so operators can grep one id), else as `sheets` describes it.
 fn who(record: &Map<String, Value>) -> String {
@@ -415,18 +432,16 @@ fn who(record: &Map<String, Value>) -> String {
 /// read it for its id and would stop. `sheets` reads a `+++` line inside a multi-line
 /// front-matter string correctly; this guard keeps any other such case out of the repo.
 /// TOML files always read back.
-fn reads_back(config: &SheetConfig, file: &PlacedFile<'_>) -> bool {
+fn reads_back(config: &SheetConfig, path: &str, bytes: &[u8], record: &Map<String, Value>) -> bool {
     let sheets::Format::Markdown { body } = &config.format else {
         return true;
     };
-    config
-        .decode(&file.path, &file.bytes)
-        .is_ok_and(|mut back| {
-            let mut front = file.record.clone();
-            back.remove(body);
-            front.remove(body);
-            back == front
-        })
+    config.decode(path, bytes).is_ok_and(|mut back| {
+        let mut front = record.clone();
+        back.remove(body);
+        front.remove(body);
+        back == front
+    })
 }
 
 /// The repo side of a run: the parent, the owned sheets' configs, and the translation made
