@@ -520,21 +520,21 @@ fn parent_attachments(files: &ParentFiles) -> media::ParentAttachments<'_> {
 
 /// The attachment files of the placed records of one sheet: each record's parent-tree
 /// attachments (found by record id, so a changed slug moves them along), less what the media
-/// step drops or replaces, plus what it writes; paths from the repo root.
+/// step drops or replaces (the rest carried over by blob id, never read), plus what it writes;
+/// paths from the repo root.
 fn attachment_files(
-    repo: &DataRepo,
     sheet: Sheet,
     files: &[PlacedFile<'_>],
     parent: &ParentFiles,
     plan: &mut media::Plan,
-) -> Result<Vec<(String, Vec<u8>)>, Fatal> {
+) -> AttachmentFiles {
     let by_id: HashMap<&str, &ParentFile> = parent
         .get(&sheet)
         .into_iter()
         .flatten()
         .filter_map(|f| Some((f.id.as_deref()?, f)))
         .collect();
-    let mut out = Vec::new();
+    let mut out = AttachmentFiles::default();
     for file in files {
         let Some(id) = file.record.get("id").and_then(Value::as_str) else {
             continue;
@@ -550,16 +550,23 @@ fn attachment_files(
             for (name, blob) in media::named_attachments(old) {
                 let replaced = put.iter().any(|(n, _)| n == name);
                 if !replaced && !drop.iter().any(|d| d == name) {
-                    out.push((format!("{folder}/{name}"), repo.read_object(blob.id)?.1));
+                    out.kept.push((format!("{folder}/{name}"), blob.id));
                 }
             }
         }
-        out.extend(
+        out.new.extend(
             put.into_iter()
                 .map(|(name, bytes)| (format!("{folder}/{name}"), bytes)),
         );
     }
-    Ok(out)
+    out
+}
+
+/// A sheet's attachment files: those the media step writes, and those carried over.
+#[derive(Default)]
+struct AttachmentFiles {
+    new: Vec<(String, Vec<u8>)>,
+    kept: Vec<(String, sheets::ObjectId)>,
 }
 
 /// `--emit-records`: the translated records with their paths. Without a repo the paths
@@ -660,29 +667,26 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
     for (sheet, config) in &configs {
         let files = placed.remove(sheet).unwrap_or_default();
         let mut kept_files = kept.files.remove(sheet).unwrap_or_default();
-        kept_files.extend(attachment_files(
-            &repo,
-            *sheet,
-            &files,
-            &parent_files,
-            &mut plan,
-        )?);
+        let attachments = attachment_files(*sheet, &files, &parent_files, &mut plan);
+        kept_files.extend(attachments.kept);
         let count = files.len() + kept.records.iter().filter(|k| k.sheet == *sheet).count();
         let before = tx.tip_tree();
         let root_prefix = format!("{}/", config.root);
-        let all = files
+        let relative = |path: String| {
+            path.strip_prefix(&root_prefix)
+                .map(str::to_owned)
+                .unwrap_or(path)
+        };
+        let new = files
             .into_iter()
             .map(|f| (f.path, f.bytes))
-            .chain(kept_files);
-        tx.edit().replace_dir(
+            .chain(attachments.new);
+        tx.edit().replace_dir_with(
             &config.root,
-            all.map(|(path, bytes)| {
-                let rel = path
-                    .strip_prefix(&root_prefix)
-                    .map(str::to_owned)
-                    .unwrap_or(path);
-                (rel, bytes)
-            }),
+            new.map(|(path, bytes)| (relative(path), bytes)),
+            kept_files
+                .into_iter()
+                .map(|(path, id)| (relative(path), id)),
         )?;
         let after = tx.edit().write()?;
         let changes: FileChanges = tx.edit().diff(Some(before), Some(after), &config.root)?;
