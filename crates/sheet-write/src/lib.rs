@@ -405,12 +405,12 @@ fn place<'a>(
     placed
 }
 
+/// A record's path, file bytes and whether they read back, or why it cannot be written.
+type Rendered = Result<(String, Vec<u8>, bool), sheets::SheetError>;
+
 /// Each record's path and file bytes, and whether the file reads back as the record
 /// ([`reads_back`]); rendered on every core, in the records' order.
-fn render(
-    records: &[Map<String, Value>],
-    config: &SheetConfig,
-) -> Vec<Result<(String, Vec<u8>, bool), sheets::SheetError>> {
+fn render(records: &[Map<String, Value>], config: &SheetConfig) -> Vec<Rendered> {
     sheets::par::map(records, |record| {
         let path = config.record_path(record)?;
         let bytes = config.encode(record)?;
