@@ -21,11 +21,11 @@ pub(crate) struct KeptRecord {
 }
 
 /// Everything kept from the parent tree: the records, and per sheet every file to carry over
-/// (records and their attachments), paths from the repo root.
+/// (records and their attachments) by its blob id, paths from the repo root.
 #[derive(Default)]
 pub(crate) struct Kept {
     pub records: Vec<KeptRecord>,
-    pub files: BTreeMap<Sheet, Vec<(String, Vec<u8>)>>,
+    pub files: BTreeMap<Sheet, Vec<(String, sheets::ObjectId)>>,
 }
 
 /// The sheets a kept row's own children live in, matched by their owner field.
@@ -70,10 +70,8 @@ pub(crate) fn kept_files(
                 .decode(&f.path, &bytes)
                 .map_err(|e| Fatal::Repo(sheets::RepoError::Sheet(e)))?;
             let files = kept.files.entry(*sheet).or_default();
-            files.push((f.path.clone(), bytes));
-            for a in &f.attachments {
-                files.push((a.path.clone(), repo.read_object(a.id)?.1));
-            }
+            files.push((f.path.clone(), f.blob));
+            files.extend(f.attachments.iter().map(|a| (a.path.clone(), a.id)));
             kept.records.push(KeptRecord {
                 sheet: *sheet,
                 path: f.path.clone(),

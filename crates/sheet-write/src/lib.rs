@@ -360,24 +360,27 @@ fn place<'a>(
             .filter(|k| k.sheet == *sheet)
             .map(|k| (k.path.clone(), format!("the kept {}", who(&k.record))))
             .collect();
-        for record in out.sheet(*sheet) {
-            let placed_file = config.record_path(record).and_then(|path| {
-                let bytes = config.encode(record)?;
-                Ok(PlacedFile {
-                    path,
-                    bytes,
-                    record,
-                })
-            });
-            let file = match placed_file {
-                Ok(f) => f,
+        for (record, rendered) in out
+            .sheet(*sheet)
+            .iter()
+            .zip(render(out.sheet(*sheet), config))
+        {
+            let (file, read_back) = match rendered {
+                Ok((path, bytes, read_back)) => (
+                    PlacedFile {
+                        path,
+                        bytes,
+                        record,
+                    },
+                    read_back,
+                ),
                 Err(e) => {
                     write_errors.push(format!("[{}] {e}; not written", sheet.as_str()));
                     continue;
                 }
             };
             let who = who(record);
-            if !reads_back(config, &file) {
+            if !read_back {
                 write_errors.push(format!(
                     "[{}] {who}: {} would not read back as the same record (a `+++` line in a \
                      multi-line front matter field ends the front matter early); not written",
@@ -402,6 +405,20 @@ fn place<'a>(
     placed
 }
 
+/// A record's path, file bytes and whether they read back, or why it cannot be written.
+type Rendered = Result<(String, Vec<u8>, bool), sheets::SheetError>;
+
+/// Each record's path and file bytes, and whether the file reads back as the record
+/// ([`reads_back`]); rendered on every core, in the records' order.
+fn render(records: &[Map<String, Value>], config: &SheetConfig) -> Vec<Rendered> {
+    sheets::par::map(records, |record| {
+        let path = config.record_path(record)?;
+        let bytes = config.encode(record)?;
+        let read_back = reads_back(config, &path, &bytes, record);
+        Ok((path, bytes, read_back))
+    })
+}
+
 /// How write errors name a record: by `legacyId` when it has one (as the translator's
 /// warnings do, so operators can grep one id), else as `sheets` describes it.
 fn who(record: &Map<String, Value>) -> String {
@@ -415,18 +432,16 @@ fn who(record: &Map<String, Value>) -> String {
 /// read it for its id and would stop. `sheets` reads a `+++` line inside a multi-line
 /// front-matter string correctly; this guard keeps any other such case out of the repo.
 /// TOML files always read back.
-fn reads_back(config: &SheetConfig, file: &PlacedFile<'_>) -> bool {
+fn reads_back(config: &SheetConfig, path: &str, bytes: &[u8], record: &Map<String, Value>) -> bool {
     let sheets::Format::Markdown { body } = &config.format else {
         return true;
     };
-    config
-        .decode(&file.path, &file.bytes)
-        .is_ok_and(|mut back| {
-            let mut front = file.record.clone();
-            back.remove(body);
-            front.remove(body);
-            back == front
-        })
+    config.decode(path, bytes).is_ok_and(|mut back| {
+        let mut front = record.clone();
+        back.remove(body);
+        front.remove(body);
+        back == front
+    })
 }
 
 /// The repo side of a run: the parent, the owned sheets' configs, and the translation made
@@ -505,21 +520,21 @@ fn parent_attachments(files: &ParentFiles) -> media::ParentAttachments<'_> {
 
 /// The attachment files of the placed records of one sheet: each record's parent-tree
 /// attachments (found by record id, so a changed slug moves them along), less what the media
-/// step drops or replaces, plus what it writes; paths from the repo root.
+/// step drops or replaces (the rest carried over by blob id, never read), plus what it writes;
+/// paths from the repo root.
 fn attachment_files(
-    repo: &DataRepo,
     sheet: Sheet,
     files: &[PlacedFile<'_>],
     parent: &ParentFiles,
     plan: &mut media::Plan,
-) -> Result<Vec<(String, Vec<u8>)>, Fatal> {
+) -> AttachmentFiles {
     let by_id: HashMap<&str, &ParentFile> = parent
         .get(&sheet)
         .into_iter()
         .flatten()
         .filter_map(|f| Some((f.id.as_deref()?, f)))
         .collect();
-    let mut out = Vec::new();
+    let mut out = AttachmentFiles::default();
     for file in files {
         let Some(id) = file.record.get("id").and_then(Value::as_str) else {
             continue;
@@ -535,16 +550,23 @@ fn attachment_files(
             for (name, blob) in media::named_attachments(old) {
                 let replaced = put.iter().any(|(n, _)| n == name);
                 if !replaced && !drop.iter().any(|d| d == name) {
-                    out.push((format!("{folder}/{name}"), repo.read_object(blob.id)?.1));
+                    out.kept.push((format!("{folder}/{name}"), blob.id));
                 }
             }
         }
-        out.extend(
+        out.new.extend(
             put.into_iter()
                 .map(|(name, bytes)| (format!("{folder}/{name}"), bytes)),
         );
     }
-    Ok(out)
+    out
+}
+
+/// A sheet's attachment files: those the media step writes, and those carried over.
+#[derive(Default)]
+struct AttachmentFiles {
+    new: Vec<(String, Vec<u8>)>,
+    kept: Vec<(String, sheets::ObjectId)>,
 }
 
 /// `--emit-records`: the translated records with their paths. Without a repo the paths
@@ -645,29 +667,26 @@ fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
     for (sheet, config) in &configs {
         let files = placed.remove(sheet).unwrap_or_default();
         let mut kept_files = kept.files.remove(sheet).unwrap_or_default();
-        kept_files.extend(attachment_files(
-            &repo,
-            *sheet,
-            &files,
-            &parent_files,
-            &mut plan,
-        )?);
+        let attachments = attachment_files(*sheet, &files, &parent_files, &mut plan);
+        kept_files.extend(attachments.kept);
         let count = files.len() + kept.records.iter().filter(|k| k.sheet == *sheet).count();
         let before = tx.tip_tree();
         let root_prefix = format!("{}/", config.root);
-        let all = files
+        let relative = |path: String| {
+            path.strip_prefix(&root_prefix)
+                .map(str::to_owned)
+                .unwrap_or(path)
+        };
+        let new = files
             .into_iter()
             .map(|f| (f.path, f.bytes))
-            .chain(kept_files);
-        tx.edit().replace_dir(
+            .chain(attachments.new);
+        tx.edit().replace_dir_with(
             &config.root,
-            all.map(|(path, bytes)| {
-                let rel = path
-                    .strip_prefix(&root_prefix)
-                    .map(str::to_owned)
-                    .unwrap_or(path);
-                (rel, bytes)
-            }),
+            new.map(|(path, bytes)| (relative(path), bytes)),
+            kept_files
+                .into_iter()
+                .map(|(path, id)| (relative(path), id)),
         )?;
         let after = tx.edit().write()?;
         let changes: FileChanges = tx.edit().diff(Some(before), Some(after), &config.root)?;

@@ -139,13 +139,28 @@ impl<'r> TreeEdit<'r> {
         path: &str,
         files: impl IntoIterator<Item = (String, Vec<u8>)>,
     ) -> Result<(), EditError> {
+        self.replace_dir_with(path, files, [])
+    }
+
+    /// [`Self::replace_dir`] with, besides the new `files`, `blobs` the repo already holds
+    /// (kept files, attachments carried over): put in by id, never read or rewritten.
+    pub fn replace_dir_with(
+        &mut self,
+        path: &str,
+        files: impl IntoIterator<Item = (String, Vec<u8>)>,
+        blobs: impl IntoIterator<Item = (String, ObjectId)>,
+    ) -> Result<(), EditError> {
         let mut fresh = Dir {
             base: None,
             children: Some(BTreeMap::new()),
             dirty: true,
         };
-        let (paths, bytes): (Vec<String>, Vec<Vec<u8>>) = files.into_iter().unzip();
-        let ids = self.sink.add_all(Kind::Blob, bytes);
+        let (mut paths, bytes): (Vec<String>, Vec<Vec<u8>>) = files.into_iter().unzip();
+        let mut ids = self.sink.add_all(Kind::Blob, bytes);
+        for (rel, id) in blobs {
+            paths.push(rel);
+            ids.push(id);
+        }
         for (rel, id) in paths.iter().zip(ids) {
             let parts = split(rel)?;
             insert_new(&mut fresh, &parts, id).map_err(|e| match e {
