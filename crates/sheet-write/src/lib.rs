@@ -467,9 +467,20 @@ fn translate_alone(run: &Run, input: &Input) -> Output {
     )
 }
 
-/// Open the repo (refusing a non-bare one before anything else), read the parent tree and
-/// translate with read-forward ids. `None` when the run has no repo to read.
-fn prepare(run: &Run, input: &Input) -> Result<Option<Prepared>, Fatal> {
+/// The side of a run that needs no input: the repo, the parent commit, the owned sheets'
+/// configs, the read-forward ids and the parent tree's record files. `sheet-write` reads it
+/// while laddr-fetch still streams the rows, so at T-0 it costs no time of its own.
+pub struct ParentSide {
+    repo: DataRepo,
+    parent: sheets::Parent,
+    configs: Vec<(Sheet, SheetConfig)>,
+    read_forward: translate::ReadForward,
+    parent_files: ParentFiles,
+}
+
+/// Open the repo (refusing a non-bare one before anything else) and read the parent side of
+/// `run`; `None` when the run has no repo to read.
+pub fn read_parent(run: &Run) -> Result<Option<ParentSide>, Fatal> {
     let Some(path) = run.data_repo.as_ref() else {
         return Ok(None);
     };
@@ -482,9 +493,30 @@ fn prepare(run: &Run, input: &Input) -> Result<Option<Prepared>, Fatal> {
     let tree = repo.tree_of(parent.base)?;
     let configs = owned_configs(&repo, tree, &parent.base_ref)?;
     let (existing, parent_files) = existing_records(&repo, tree, &configs)?;
-    let rf = translate::build_read_forward(&existing);
-    drop(existing);
-    let mut out = translate::translate(input, &run.options, &rf, &mut translate::UuidV7);
+    let read_forward = translate::build_read_forward(&existing);
+    Ok(Some(ParentSide {
+        repo,
+        parent,
+        configs,
+        read_forward,
+        parent_files,
+    }))
+}
+
+/// Translate `input` onto the parent side (`None`: no repo to read) with read-forward ids.
+fn prepare(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Option<Prepared>, Fatal> {
+    let Some(ParentSide {
+        repo,
+        parent,
+        configs,
+        read_forward,
+        parent_files,
+    }) = side
+    else {
+        return Ok(None);
+    };
+    let mut out = translate::translate(input, &run.options, &read_forward, &mut translate::UuidV7);
+    drop(read_forward);
     let kept = kept_files(&repo, &configs, &parent_files, &out.kept_stale)?;
     let source = run
         .media_dir
@@ -572,8 +604,17 @@ struct AttachmentFiles {
 /// `--emit-records`: the translated records with their paths. Without a repo the paths
 /// cannot be rendered (the templates live in the repo), so `path` is empty.
 pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Report), Fatal> {
+    emit_records_with(run, input, read_parent(run))
+}
+
+/// [`emit_records`] with the parent side already read ([`read_parent`]).
+pub fn emit_records_with(
+    run: &Run,
+    input: &Input,
+    side: Result<Option<ParentSide>, Fatal>,
+) -> Result<(Vec<PlacedRecord>, Report), Fatal> {
     let mut records = Vec::new();
-    let Some(p) = prepare(run, input)? else {
+    let Some(p) = prepare(run, input, side?)? else {
         let out = translate_alone(run, input);
         for sheet in Sheet::ALL {
             for record in out.sheet(sheet) {
@@ -609,6 +650,16 @@ pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Repo
 /// Translate and write one commit per changed sheet (or, with `dry_run`, compute exactly
 /// what would be written and write nothing).
 pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
+    import_with(run, input, read_parent(run))
+}
+
+/// [`import`] with the parent side already read ([`read_parent`]); the input is checked
+/// first, so its errors come before the repo's, as in [`import`].
+pub fn import_with(
+    run: &Run,
+    input: &Input,
+    side: Result<Option<ParentSide>, Fatal>,
+) -> Result<Report, Fatal> {
     // An empty input (laddr-fetch failed and wrote nothing) or a partial one (`--resources`)
     // would otherwise wipe the missing sheets from the branch. A resource laddr-fetch closed
     // as complete with no rows is really empty upstream, not missing.
@@ -632,11 +683,11 @@ pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
     if !incomplete.is_empty() && !run.allow_incomplete {
         return Err(Fatal::Incomplete(incomplete));
     }
-    Ok(write(run, input)?.with_incomplete(incomplete))
+    Ok(write(run, input, side?)?.with_incomplete(incomplete))
 }
 
-fn write(run: &Run, input: &Input) -> Result<Report, Fatal> {
-    let Some(p) = prepare(run, input)? else {
+fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Report, Fatal> {
+    let Some(p) = prepare(run, input, side)? else {
         let out = translate_alone(run, input);
         return Ok(report(run, &out, None, BTreeMap::new(), Vec::new(), None));
     };

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use ::cli::{Exit, Ndjson};
 use clap::Parser;
 use sheet_write::cli::{Cli, Failure};
-use sheet_write::{emit_records, import, summary};
+use sheet_write::{emit_records_with, import_with, read_parent, summary};
 
 fn main() -> ExitCode {
     ::cli::finish("sheet-write", run(Cli::parse()))
@@ -13,10 +13,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<Exit, Failure> {
     let run = cli.run()?;
-    let input = cli.read_input()?;
+    // The repo side needs no input: read it while laddr-fetch still streams the rows (the
+    // repo stays on this thread; the input is read on another).
+    let (input, side) = std::thread::scope(|s| {
+        let input = s.spawn(|| cli.read_input());
+        let side = read_parent(&run);
+        (input.join(), side)
+    });
+    let input = input.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     eprintln!("{}", cli.settings_line());
     let report = if cli.emit_records {
-        let (records, report) = emit_records(&run, &input)?;
+        let (records, report) = emit_records_with(&run, &input, side)?;
         let mut out = Ndjson::stdout();
         for r in &records {
             let record = serde_json::Value::Object(r.record.clone());
@@ -25,7 +32,7 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
         out.finish()?;
         report
     } else {
-        import(&run, &input)?
+        import_with(&run, &input, side)?
     };
     eprint!("{}", summary(&report));
     ::cli::write_report(cli.json.as_deref(), &report)?;
