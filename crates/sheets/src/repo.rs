@@ -534,27 +534,35 @@ impl DataRepo {
     ) -> Result<Vec<R>, RepoError> {
         let path = &self.path;
         crate::par::map_chunks(items, |chunk| {
-            // gix handles are per thread (built without its `parallel` feature): each chunk
-            // reads through a handle of its own.
-            let local = match gix::open_opts(path, gix::open::Options::isolated()) {
-                Ok(repo) => repo,
-                Err(e) => {
-                    let error = RepoError::Open {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    };
-                    return vec![Err(error)];
-                }
-            };
+            // Whole objects in packs are inflated here into one reused buffer; the rest
+            // (deltas, loose objects) through a gix handle of the chunk's own (gix handles are
+            // per thread: built without its `parallel` feature), opened when first needed.
+            let mut packs = crate::packread::Packs::open(path);
+            let mut buf = Vec::new();
+            let mut local = None;
             chunk
                 .iter()
                 .map(|item| {
                     let id = id_of(item);
-                    let obj = local.find_object(id).map_err(|e| RepoError::Object {
+                    if packs.read(&id, &mut buf) {
+                        return Ok(f(item, &buf));
+                    }
+                    let repo =
+                        match local.take() {
+                            Some(repo) => repo,
+                            None => gix::open_opts(path, gix::open::Options::isolated()).map_err(
+                                |e| RepoError::Open {
+                                    path: path.clone(),
+                                    message: e.to_string(),
+                                },
+                            )?,
+                        };
+                    let read = repo.find_object(id).map(|obj| f(item, &obj.data));
+                    local = Some(repo);
+                    read.map_err(|e| RepoError::Object {
                         id,
                         message: e.to_string(),
-                    })?;
-                    Ok(f(item, &obj.data))
+                    })
                 })
                 .collect()
         })
