@@ -49,34 +49,23 @@ impl Packs {
         }
     }
 
-    /// The object `id` into `out` when it is a whole object in one of the packs; `false`
-    /// (and `out` unspecified) otherwise.
-    pub(crate) fn read(&mut self, id: &ObjectId, out: &mut Vec<u8>) -> bool {
-        let Some((index, data, at)) = self
+    /// The object `id` into `out`, and its kind, when it is a whole object in one of the
+    /// packs; `None` (and `out` unspecified) otherwise.
+    pub(crate) fn read(&mut self, id: &ObjectId, out: &mut Vec<u8>) -> Option<gix::object::Kind> {
+        let (index, data, at) = self
             .packs
             .iter()
-            .find_map(|(index, data)| Some((index, data, index.lookup(id)?)))
-        else {
-            return false;
-        };
-        let Ok(entry) = data.entry(index.pack_offset_at_index(at)) else {
-            return false;
-        };
-        let (Some(_), Ok(size)) = (
-            entry.header.as_kind(),
-            usize::try_from(entry.decompressed_size),
-        ) else {
-            return false;
-        };
-        let Some(input) = data.entry_slice(entry.data_offset..data.pack_end() as u64) else {
-            return false;
-        };
+            .find_map(|(index, data)| Some((index, data, index.lookup(id)?)))?;
+        let entry = data.entry(index.pack_offset_at_index(at)).ok()?;
+        let kind = entry.header.as_kind()?;
+        let size = usize::try_from(entry.decompressed_size).ok()?;
+        let input = data.entry_slice(entry.data_offset..data.pack_end() as u64)?;
         out.clear();
         out.reserve(size + SLACK);
         self.inflate.reset(true);
         let status = self
             .inflate
             .decompress_vec(input, out, FlushDecompress::Finish);
-        matches!(status, Ok(Status::StreamEnd)) && out.len() == size
+        (matches!(status, Ok(Status::StreamEnd)) && out.len() == size).then_some(kind)
     }
 }

@@ -85,6 +85,8 @@ pub enum RepoError {
 pub struct DataRepo {
     pub(crate) repo: gix::Repository,
     path: PathBuf,
+    /// Whole objects of the packs, read without gix ([`crate::packread`]).
+    packs: std::cell::RefCell<crate::packread::Packs>,
 }
 
 /// Where a write starts: the ref it will move, what that ref holds now (for the
@@ -187,7 +189,8 @@ impl DataRepo {
             return Err(not_bare("its config says it has a work tree"));
         }
         repo.object_cache_size(Some(64 << 20));
-        Ok(Self { repo, path })
+        let packs = std::cell::RefCell::new(crate::packread::Packs::open(&path));
+        Ok(Self { repo, path, packs })
     }
 
     /// Create a new, empty bare repository at `path` (which must not exist or be empty) and
@@ -327,6 +330,10 @@ impl DataRepo {
 
     /// Read any object's kind and bytes.
     pub fn read_object(&self, id: ObjectId) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
+        let mut out = Vec::new();
+        if let Some(kind) = self.packs.borrow_mut().read(&id, &mut out) {
+            return Ok((kind, out));
+        }
         let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
             id,
             message: e.to_string(),
@@ -544,7 +551,7 @@ impl DataRepo {
                 .iter()
                 .map(|item| {
                     let id = id_of(item);
-                    if packs.read(&id, &mut buf) {
+                    if packs.read(&id, &mut buf).is_some() {
                         return Ok(f(item, &buf));
                     }
                     let repo =
