@@ -157,6 +157,16 @@ fn reference_target(
     (named_like_one && value.as_str().is_some_and(uuid_shaped)).then(|| "*".to_owned())
 }
 
+/// Whether [`check`] can read `field` of a record of a sheet declaring `declared`: its `id`,
+/// a `taggableType`, a declared reference or any field named `…Id` (every known reference
+/// ends so). A record reduced to these fields checks exactly as the whole record does.
+pub fn is_checked_field(field: &str, declared: Option<&BTreeMap<String, String>>) -> bool {
+    field == "id"
+        || field == "taggableType"
+        || field.ends_with("Id")
+        || declared.is_some_and(|d| d.contains_key(field))
+}
+
 /// `8-4-4-4-12` hex digits: the shape of every record id (not a validity check).
 fn uuid_shaped(s: &str) -> bool {
     let b = s.as_bytes();

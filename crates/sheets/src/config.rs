@@ -256,16 +256,27 @@ impl SheetConfig {
         bytes: &[u8],
         keys: &[&str],
     ) -> Result<Map<String, Value>, SheetError> {
+        self.decode_where(path, bytes, &|k| keys.contains(&k))
+    }
+
+    /// [`SheetConfig::decode_keys`] for the top-level keys `wanted` accepts.
+    pub fn decode_where(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<Map<String, Value>, SheetError> {
         if self.format == Format::Toml
             && let Ok(text) = std::str::from_utf8(bytes)
         {
-            return crate::toml::read_keys(text, keys).map_err(|e| SheetError::Parse {
+            return crate::toml::read_keys_where(text, wanted).map_err(|e| SheetError::Parse {
                 path: path.to_owned(),
                 message: e.to_string(),
             });
         }
         let mut full = self.decode(path, bytes)?;
-        Ok(keys.iter().filter_map(|k| full.remove_entry(*k)).collect())
+        full.retain(|k, _| wanted(k));
+        Ok(full)
     }
 }
 

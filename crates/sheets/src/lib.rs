@@ -18,6 +18,7 @@ pub mod closure;
 pub mod config;
 pub mod merge;
 mod pack;
+mod packread;
 pub mod par;
 pub mod people;
 pub mod repo;

@@ -85,6 +85,8 @@ pub enum RepoError {
 pub struct DataRepo {
     pub(crate) repo: gix::Repository,
     path: PathBuf,
+    /// Whole objects of the packs, read without gix ([`crate::packread`]).
+    packs: std::cell::RefCell<crate::packread::Packs>,
 }
 
 /// Where a write starts: the ref it will move, what that ref holds now (for the
@@ -187,7 +189,8 @@ impl DataRepo {
             return Err(not_bare("its config says it has a work tree"));
         }
         repo.object_cache_size(Some(64 << 20));
-        Ok(Self { repo, path })
+        let packs = std::cell::RefCell::new(crate::packread::Packs::open(&path));
+        Ok(Self { repo, path, packs })
     }
 
     /// Create a new, empty bare repository at `path` (which must not exist or be empty) and
@@ -327,6 +330,10 @@ impl DataRepo {
 
     /// Read any object's kind and bytes.
     pub fn read_object(&self, id: ObjectId) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
+        let mut out = Vec::new();
+        if let Some(kind) = self.packs.borrow_mut().read(&id, &mut out) {
+            return Ok((kind, out));
+        }
         let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
             id,
             message: e.to_string(),
@@ -534,27 +541,35 @@ impl DataRepo {
     ) -> Result<Vec<R>, RepoError> {
         let path = &self.path;
         crate::par::map_chunks(items, |chunk| {
-            // gix handles are per thread (built without its `parallel` feature): each chunk
-            // reads through a handle of its own.
-            let local = match gix::open_opts(path, gix::open::Options::isolated()) {
-                Ok(repo) => repo,
-                Err(e) => {
-                    let error = RepoError::Open {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    };
-                    return vec![Err(error)];
-                }
-            };
+            // Whole objects in packs are inflated here into one reused buffer; the rest
+            // (deltas, loose objects) through a gix handle of the chunk's own (gix handles are
+            // per thread: built without its `parallel` feature), opened when first needed.
+            let mut packs = crate::packread::Packs::open(path);
+            let mut buf = Vec::new();
+            let mut local = None;
             chunk
                 .iter()
                 .map(|item| {
                     let id = id_of(item);
-                    let obj = local.find_object(id).map_err(|e| RepoError::Object {
+                    if packs.read(&id, &mut buf).is_some() {
+                        return Ok(f(item, &buf));
+                    }
+                    let repo =
+                        match local.take() {
+                            Some(repo) => repo,
+                            None => gix::open_opts(path, gix::open::Options::isolated()).map_err(
+                                |e| RepoError::Open {
+                                    path: path.clone(),
+                                    message: e.to_string(),
+                                },
+                            )?,
+                        };
+                    let read = repo.find_object(id).map(|obj| f(item, &obj.data));
+                    local = Some(repo);
+                    read.map_err(|e| RepoError::Object {
                         id,
                         message: e.to_string(),
-                    })?;
-                    Ok(f(item, &obj.data))
+                    })
                 })
                 .collect()
         })
@@ -654,13 +669,60 @@ impl DataRepo {
         Ok(out)
     }
 
+    /// Every record of every sheet configured in `tree`, reduced to the fields the closure
+    /// check reads ([`crate::closure::is_checked_field`]): what [`Self::read_tree_records`]
+    /// gives for [`TreeRecords::dangling`], errors included, with the blobs of all sheets read
+    /// on every core in one pass and without building documents.
+    pub fn read_tree_references(&self, tree: ObjectId) -> Result<TreeRecords, RepoError> {
+        let configs = self.sheet_configs(tree)?;
+        let mut files = Vec::new();
+        for (name, config) in &configs {
+            files.extend(
+                self.record_files(tree, config)?
+                    .into_iter()
+                    .map(|f| (name, f)),
+            );
+        }
+        let decoded = self.map_blobs(
+            &files,
+            |(_, f)| f.id,
+            |(name, f), bytes| {
+                let declared = &configs[*name].references;
+                let wanted = |k: &str| crate::closure::is_checked_field(k, Some(declared));
+                configs[*name].decode_where(&f.path, bytes, &wanted)
+            },
+        )?;
+        let mut out = TreeRecords::default();
+        for (name, config) in &configs {
+            out.sheets.insert(name.clone(), Vec::new());
+            if !config.references.is_empty() {
+                out.declared.insert(name.clone(), config.references.clone());
+            }
+        }
+        for ((name, f), result) in files.into_iter().zip(decoded) {
+            match result {
+                Ok(record) => out
+                    .sheets
+                    .entry(name.clone())
+                    .or_default()
+                    .push(StoredRecord {
+                        path: f.path,
+                        blob: f.id,
+                        record,
+                    }),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// Every reference in `tree` that resolves to no record ([`crate::closure`]), plus the
     /// files that could not be read (their references cannot be checked).
     pub fn dangling_references(
         &self,
         tree: ObjectId,
     ) -> Result<(Vec<crate::closure::Dangling>, Vec<SheetError>), RepoError> {
-        let records = self.read_tree_records(tree)?;
+        let records = self.read_tree_references(tree)?;
         Ok((records.dangling(), records.errors))
     }
 }

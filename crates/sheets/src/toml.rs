@@ -469,11 +469,20 @@ fn write_multiline_string(out: &mut String, s: &str) {
 /// [`from_str`] then dropping the other keys, errors included, but without building a
 /// document when the text is in the simple line form records are written in.
 pub fn read_keys(text: &str, keys: &[&str]) -> Result<Map<String, Value>, ReadError> {
-    if let Some(found) = crate::toml_scan::keys(text, keys) {
+    read_keys_where(text, &|k| keys.contains(&k))
+}
+
+/// [`read_keys`] for the top-level keys `wanted` accepts (e.g. every key named `…Id`).
+pub fn read_keys_where(
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Map<String, Value>, ReadError> {
+    if let Some(found) = crate::toml_scan::keys_where(text, wanted) {
         return Ok(found);
     }
     let mut full = from_str(text)?;
-    Ok(keys.iter().filter_map(|k| full.remove_entry(*k)).collect())
+    full.retain(|k, _| wanted(k));
+    Ok(full)
 }
 
 /// Parse a TOML document into a JSON object. Datetimes become their TOML text.

@@ -9,7 +9,14 @@
 use serde_json::{Map, Number, Value};
 
 /// The `wanted` top-level keys of `text`, or `None` when the scanner cannot be sure.
+#[cfg(test)]
 pub(crate) fn keys(text: &str, wanted: &[&str]) -> Option<Map<String, Value>> {
+    keys_where(text, &|k| wanted.contains(&k))
+}
+
+/// The top-level keys of `text` that `wanted` accepts, or `None` when the scanner cannot be
+/// sure.
+pub(crate) fn keys_where(text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<Map<String, Value>> {
     let mut out = Map::new();
     let mut seen: Vec<&str> = Vec::with_capacity(16);
     let mut rest = text;
@@ -23,7 +30,7 @@ pub(crate) fn keys(text: &str, wanted: &[&str]) -> Option<Map<String, Value>> {
             return None; // a duplicate key is an error the full parser reports
         }
         seen.push(key);
-        let want = wanted.contains(&key);
+        let want = wanted(key);
         let (value, after) = value(after, want)?;
         rest = match after.strip_prefix('\n') {
             Some(r) => r,

@@ -838,3 +838,70 @@ fn merge_import_undoes_the_import_on_conflict() {
     assert_eq!(git(&bare, &["rev-parse", "published"]), published_before);
     fsck(&bare);
 }
+
+/// `map_blobs` reads whole objects of a pack itself and leaves the rest to gix: every blob
+/// reads as `git cat-file` gives it, whether it sits whole in a pack, as a delta after
+/// `git gc --aggressive`, or loose.
+#[test]
+fn map_blobs_reads_whole_packed_delta_and_loose_objects_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    // Records big and alike enough for git to store most as deltas.
+    let bio = "A long biography line that repeats. ".repeat(60);
+    let files = (0..300).map(|i| {
+        let text = format!("bio = \"{bio}\"\nlegacyId = {i}\nslug = \"p{i}\"\n");
+        (format!("p{i}.toml"), text.into_bytes())
+    });
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("legacy-import", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    tx.edit().replace_dir("people", files).unwrap();
+    tx.commit(&CommitSpec::new("people")).unwrap();
+    tx.finish().unwrap();
+    let check = |label: &str| {
+        let repo = DataRepo::open(&bare).unwrap();
+        let tip = repo.resolve("legacy-import").unwrap().unwrap();
+        let blobs = repo.walk_blobs(repo.tree_of(tip).unwrap(), "").unwrap();
+        assert!(blobs.len() > 300, "{label}: {}", blobs.len());
+        let read = repo
+            .map_blobs(&blobs, |b| b.id, |_, bytes| bytes.to_vec())
+            .unwrap();
+        for (b, bytes) in blobs.iter().zip(read) {
+            let want = Command::new("git")
+                .args(["cat-file", "blob", &b.id.to_string()])
+                .current_dir(&bare)
+                .output()
+                .unwrap()
+                .stdout;
+            assert_eq!(bytes, want, "{label}: {}", b.path);
+        }
+    };
+    check("one pack");
+    git(&bare, &["gc", "-q", "--aggressive"]);
+    let verify = git(&bare, &["verify-pack", "-v", &pack_index(&bare)]);
+    assert!(verify.contains("chain length"), "no deltas: {verify}");
+    check("deltas");
+    let pack = pack_index(&bare).replace(".idx", ".pack");
+    let moved = tmp.path().join("all.pack");
+    std::fs::rename(&pack, &moved).unwrap();
+    std::fs::remove_file(pack.replace(".pack", ".idx")).unwrap();
+    let unpacked = Command::new("git")
+        .args(["unpack-objects", "-q"])
+        .current_dir(&bare)
+        .stdin(std::fs::File::open(&moved).unwrap())
+        .status()
+        .unwrap();
+    assert!(unpacked.success());
+    check("loose");
+}
+
+/// The one `.idx` file of a repo's packs.
+fn pack_index(bare: &Path) -> String {
+    let mut idx: Vec<_> = std::fs::read_dir(bare.join("objects/pack"))
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    assert_eq!(idx.len(), 1, "{idx:?}");
+    idx.remove(0).display().to_string()
+}

@@ -814,7 +814,7 @@ impl Plan {
     /// the planned deletes and `authorId` patches applied must not hold a dangling reference
     /// the branch did not already hold (those are `reconcile`'s `danglingReferences`).
     fn verify_closed(&self, repo: &DataRepo) -> Result<(), Error> {
-        let mut records = repo.read_tree_records(repo.tree_of(self.parent.base)?)?;
+        let mut records = repo.read_tree_references(repo.tree_of(self.parent.base)?)?;
         let before: std::collections::HashSet<_> = records.dangling().into_iter().collect();
         let deleted: std::collections::HashSet<&str> =
             self.deletes.iter().map(String::as_str).collect();
