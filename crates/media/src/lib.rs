@@ -142,36 +142,12 @@ impl MediaDir {
 
     /// The failure recorded for `id` by an earlier run, or `None`.
     pub fn failure(&self, id: u64) -> Result<Option<FailureRecord>, MediaError> {
-        let path = self.failure_path(id);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(&path)(e)),
-        };
-        let record: FailureRecord =
-            lines::parse_versioned(text.trim_end()).map_err(|e| MediaError::Sidecar {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if record.id != id {
-            return Err(MediaError::Sidecar {
-                path,
-                reason: format!("it names media {}", record.id),
-            });
-        }
-        Ok(Some(record))
+        read_versioned(&self.failure_path(id), id, |r: &FailureRecord| r.id)
     }
 
     /// Record that `record.id` could not be stored (replacing an earlier record).
     pub fn put_failure(&self, record: &FailureRecord) -> Result<(), MediaError> {
-        let path = self.failure_path(record.id);
-        let mut text =
-            serde_json::to_vec(&Versioned::new(record)).map_err(|e| MediaError::Sidecar {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        text.push(b'\n');
-        self.write_atomic(&path, &text)
+        self.write_versioned(&self.failure_path(record.id), record)
     }
 
     /// True when `id`'s sidecar reads and its bytes have the size it names (the digest is
@@ -185,24 +161,7 @@ impl MediaDir {
 
     /// `id`'s sidecar, or `None` when there is none.
     pub fn meta(&self, id: u64) -> Result<Option<MediaMeta>, MediaError> {
-        let path = self.sidecar_path(id);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(&path)(e)),
-        };
-        let meta: MediaMeta =
-            lines::parse_versioned(text.trim_end()).map_err(|e| MediaError::Sidecar {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if meta.id != id {
-            return Err(MediaError::Sidecar {
-                path,
-                reason: format!("it names media {}", meta.id),
-            });
-        }
-        Ok(Some(meta))
+        read_versioned(&self.sidecar_path(id), id, |m: &MediaMeta| m.id)
     }
 
     /// `id`'s sidecar and bytes, verified against the sidecar's size and SHA-256; `None`
@@ -233,13 +192,7 @@ impl MediaDir {
             _ => {}
         }
         self.write_atomic(&bytes_path, bytes)?;
-        let mut text =
-            serde_json::to_vec(&Versioned::new(meta)).map_err(|e| MediaError::Sidecar {
-                path: sidecar.clone(),
-                reason: e.to_string(),
-            })?;
-        text.push(b'\n');
-        self.write_atomic(&sidecar, &text)?;
+        self.write_versioned(&sidecar, meta)?;
         // Stored now: an earlier failure no longer holds.
         let failed = self.failure_path(meta.id);
         match fs::remove_file(&failed) {
@@ -267,6 +220,17 @@ impl MediaDir {
         Ok(ids)
     }
 
+    /// `value` behind `"v":1`, one JSON line, written atomically.
+    fn write_versioned(&self, path: &Path, value: &impl Serialize) -> Result<(), MediaError> {
+        let mut text =
+            serde_json::to_vec(&Versioned::new(value)).map_err(|e| MediaError::Sidecar {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        text.push(b'\n');
+        self.write_atomic(path, &text)
+    }
+
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
         // Unique per process and call, so parallel writers never share a temp file.
         static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -286,6 +250,31 @@ impl MediaDir {
         }
         Ok(())
     }
+}
+
+/// The version-1 JSON file at `path`, which must name media `id` (`id_of` reads the ID it
+/// names); `None` when there is no such file.
+fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    id: u64,
+    id_of: impl Fn(&T) -> u64,
+) -> Result<Option<T>, MediaError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let value: T = lines::parse_versioned(text.trim_end()).map_err(|e| MediaError::Sidecar {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if id_of(&value) != id {
+        return Err(MediaError::Sidecar {
+            path: path.to_path_buf(),
+            reason: format!("it names media {}", id_of(&value)),
+        });
+    }
+    Ok(Some(value))
 }
 
 /// `bytes` must have `meta`'s size and digest.
