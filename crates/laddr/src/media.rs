@@ -219,9 +219,7 @@ impl MediaFetcher {
         if self.opts.offline {
             return self.replay(id);
         }
-        if self.dir.contains(id)
-            && let Ok(Some(meta)) = self.dir.meta(id)
-        {
+        if let Some(meta) = self.dir.present(id) {
             return Outcome::Present(meta);
         }
         // An unreadable record counts as none: the medium is asked for again.

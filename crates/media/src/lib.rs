@@ -153,10 +153,14 @@ impl MediaDir {
     /// True when `id`'s sidecar reads and its bytes have the size it names (the digest is
     /// checked by [`MediaDir::get`]).
     pub fn contains(&self, id: u64) -> bool {
-        match self.meta(id) {
-            Ok(Some(meta)) => fs::metadata(self.bytes_path(id)).is_ok_and(|m| m.len() == meta.size),
-            _ => false,
-        }
+        self.present(id).is_some()
+    }
+
+    /// `id`'s sidecar when [`MediaDir::contains`] holds (one read of the sidecar for both).
+    pub fn present(&self, id: u64) -> Option<MediaMeta> {
+        let meta = self.meta(id).ok()??;
+        let size = fs::metadata(self.bytes_path(id)).ok()?.len();
+        (size == meta.size).then_some(meta)
     }
 
     /// `id`'s sidecar, or `None` when there is none.
@@ -321,6 +325,7 @@ mod tests {
         let dir = MediaDir::open(tmp.path().join("media")).unwrap();
         let meta = stored(&dir, 555, b"\xff\xd8jpeg");
         assert_eq!(fs::read(dir.bytes_path(555)).unwrap(), b"\xff\xd8jpeg");
+        assert_eq!(dir.present(555).as_ref(), Some(&meta));
         assert_eq!(
             fs::read_to_string(dir.sidecar_path(555)).unwrap(),
             format!(
@@ -375,6 +380,7 @@ mod tests {
         assert!(err.contains("SHA-256"), "{err}");
         fs::write(dir.bytes_path(3), b"abc").unwrap();
         assert!(!dir.contains(3), "a short file is not present");
+        assert_eq!(dir.present(3), None);
         assert!(dir.get(3).unwrap_err().to_string().contains("3 bytes"));
     }
 

@@ -189,8 +189,7 @@ fn make_avatar(source: &MediaSource, meta: &lines::MediaMeta, bytes: &[u8]) -> O
 /// sidecar names (the source is not even read: the T-0 re-run reads no photo), else made from
 /// the source bytes, read and verified against their sidecar.
 fn avatar_of(source: &MediaSource, input: &Input, id: u64) -> Outcome {
-    if source.dir.contains(id)
-        && let Ok(Some(meta)) = source.dir.meta(id)
+    if let Some(meta) = source.dir.present(id)
         && kind::avatar_source(&meta.content_type)
         && let Some(pair) = source.cache.get(&meta.sha256)
     {
