@@ -554,22 +554,22 @@ impl DataRepo {
                     if packs.read(&id, &mut buf).is_some() {
                         return Ok(f(item, &buf));
                     }
-                    let repo =
-                        match local.take() {
-                            Some(repo) => repo,
-                            None => gix::open_opts(path, gix::open::Options::isolated()).map_err(
-                                |e| RepoError::Open {
+                    let repo = match &mut local {
+                        Some(repo) => repo,
+                        slot @ None => slot.insert(
+                            gix::open_opts(path, gix::open::Options::isolated()).map_err(|e| {
+                                RepoError::Open {
                                     path: path.clone(),
                                     message: e.to_string(),
-                                },
-                            )?,
-                        };
-                    let read = repo.find_object(id).map(|obj| f(item, &obj.data));
-                    local = Some(repo);
-                    read.map_err(|e| RepoError::Object {
+                                }
+                            })?,
+                        ),
+                    };
+                    let obj = repo.find_object(id).map_err(|e| RepoError::Object {
                         id,
                         message: e.to_string(),
-                    })
+                    })?;
+                    Ok(f(item, &obj.data))
                 })
                 .collect()
         })
