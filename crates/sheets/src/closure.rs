@@ -191,6 +191,16 @@ mod tests {
     const GONE: &str = "01900000-0000-7000-8000-0000000000ff";
 
     #[test]
+    fn every_known_reference_is_a_field_the_reduced_read_keeps() {
+        for (field, _) in KNOWN_REFERENCES {
+            assert!(is_checked_field(field, None), "{field}");
+        }
+        assert!(is_checked_field("taggableType", None) && is_checked_field("id", None));
+        let declared = BTreeMap::from([("owner".to_owned(), "people".to_owned())]);
+        assert!(is_checked_field("owner", Some(&declared)) && !is_checked_field("owner", None));
+    }
+
+    #[test]
     fn lists_every_unresolved_reference_with_path_and_field() {
         let person = rec(json!({"id": P, "slug": "alice", "slackSamlNameId": "alice"}));
         let tag = rec(json!({"id": T, "legacyId": 7}));

@@ -905,3 +905,87 @@ fn pack_index(bare: &Path) -> String {
     assert_eq!(idx.len(), 1, "{idx:?}");
     idx.remove(0).display().to_string()
 }
+
+/// The closure check reads every record reduced to the fields it looks at
+/// (`read_tree_references`); it must find exactly what the check over whole records
+/// (`read_tree_records`) finds: every dangling reference, and every unreadable file.
+#[test]
+fn the_reduced_closure_read_finds_what_the_whole_records_give() {
+    const P: &str = "01900000-0000-7000-8000-000000000001";
+    const T: &str = "01900000-0000-7000-8000-000000000002";
+    const GONE: &str = "01900000-0000-7000-8000-0000000000ff";
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    let parent = repo.parent_for("legacy-import", &["main"]).unwrap();
+    let mut tx = Transaction::begin(&repo, parent).unwrap();
+    // Paths as the configs' templates render them (`tagId/taggableType/taggableId`).
+    let (a, b) = (
+        format!("{T}/person/{P}.toml"),
+        format!("{GONE}/person/{T}.toml"),
+    );
+    let sheets: [(&str, Vec<(&str, String)>); 4] = [
+        (
+            "people",
+            vec![
+                (
+                    "alice.toml",
+                    format!("about = \"x\"\nid = \"{P}\"\nroleId = \"{GONE}\"\nslug = \"alice\"\n"),
+                ),
+                ("broken.toml", "id = \"unterminated\n".into()),
+            ],
+        ),
+        (
+            "tags",
+            vec![("topic/x.toml", format!("handle = \"x\"\nid = \"{T}\"\n"))],
+        ),
+        (
+            "tag-assignments",
+            vec![
+                (
+                    a.as_str(),
+                    format!(
+                        "id = \"a\"\ntagId = \"{T}\"\ntaggableId = \"{P}\"\ntaggableType = \"person\"\n"
+                    ),
+                ),
+                (
+                    b.as_str(),
+                    format!(
+                        "id = \"b\"\ntagId = \"{GONE}\"\ntaggableId = \"{T}\"\ntaggableType = \"person\"\n"
+                    ),
+                ),
+            ],
+        ),
+        (
+            "project-memberships",
+            vec![(
+                "civic/alice.toml",
+                format!(
+                    "id = \"m\"\nisMaintainer = false\npersonId = \"{GONE}\"\nprojectId = \"{P}\"\n"
+                ),
+            )],
+        ),
+    ];
+    for (root, files) in sheets {
+        let files = files
+            .into_iter()
+            .map(|(p, t)| (p.to_owned(), t.into_bytes()));
+        tx.edit().replace_dir(root, files).unwrap();
+    }
+    tx.commit(&CommitSpec::new("records")).unwrap();
+    tx.finish().unwrap();
+    let repo = DataRepo::open(&bare).unwrap();
+    let tree = repo
+        .tree_of(repo.resolve("legacy-import").unwrap().unwrap())
+        .unwrap();
+    let whole = repo.read_tree_records(tree).unwrap();
+    let reduced = repo.read_tree_references(tree).unwrap();
+    let dangling = whole.dangling();
+    assert_eq!(dangling.len(), 5, "{dangling:?}");
+    assert_eq!(reduced.dangling(), dangling);
+    let errors = |r: &sheets::repo::TreeRecords| -> Vec<String> {
+        r.errors.iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(errors(&whole).len(), 1, "{:?}", errors(&whole));
+    assert_eq!(errors(&reduced), errors(&whole));
+}
