@@ -174,8 +174,19 @@ fn template_repo(dir: &Path) -> crate::Result<PathBuf> {
 }
 
 fn copy_dir(from: &Path, to: &Path) -> crate::Result<()> {
+    fresh_cp(from, to, "-a")
+}
+
+/// A fresh copy of `from` at `to` with every file hard-linked (for directories whose files
+/// are replaced by rename, never written in place, so the copy cannot change `from`).
+pub fn link_copy(from: &Path, to: &Path) -> crate::Result<()> {
+    fresh_cp(from, to, "-al")
+}
+
+/// `cp <flags> from to`, replacing whatever is at `to`.
+fn fresh_cp(from: &Path, to: &Path, flags: &str) -> crate::Result<()> {
     if to.exists() {
         std::fs::remove_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
     }
-    crate::proc::run(Command::new("cp").arg("-a").arg(from).arg(to))
+    crate::proc::run(Command::new("cp").arg(flags).arg(from).arg(to))
 }

@@ -66,7 +66,8 @@ pub fn run(ctx: &Ctx, a: &Args) -> crate::Result<Section> {
     let t0 = measure_runs("t0-delta", &dir, a.runs, &[0, 1], |i| {
         ctx.copy_repo(&t1_repo, &repo)?;
         ctx.copy_repo(&t1_private, &private)?;
-        link_copy(&t1_media, &media)?;
+        // The media dir's files are replaced by rename: the T-1 copy stays as it was.
+        super::setup::link_copy(&t1_media, &media)?;
         let work = dir.join(format!("t0-work-{i}"));
         let _ = std::fs::remove_dir_all(&work);
         works.push(work.clone());
@@ -119,15 +120,6 @@ fn prepare_t1(ctx: &Ctx, dir: &Path) -> crate::Result<(PathBuf, PathBuf)> {
         cost.wall.as_secs_f64()
     );
     Ok((repo, private))
-}
-
-/// `from` as `to` with every file hard-linked: the media directory's files are replaced by
-/// rename, never written in place, so a run cannot change the T-1 copy.
-fn link_copy(from: &Path, to: &Path) -> crate::Result<()> {
-    if to.exists() {
-        std::fs::remove_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    }
-    crate::proc::run(Command::new("cp").arg("-al").arg(from).arg(to))
 }
 
 fn site_rows(site: &Site) -> usize {
