@@ -45,10 +45,11 @@ pub struct Cli {
     /// Rows per page (laddr has no maximum; keep it modest).
     #[arg(long, default_value_t = 200)]
     pub page_size: u64,
-    /// Parallel page requests per resource.
+    /// Page requests in flight at once, for the whole run: the resources are fetched side by
+    /// side and share them (the earliest resource in foreign-key order first).
     #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
-    /// Minimum gap between two requests of one worker, in milliseconds.
+    /// Minimum gap between two requests of one `--concurrency` slot, in milliseconds.
     #[arg(long, default_value_t = 250)]
     pub delay_ms: u64,
     /// Per-request timeout (connect to last body byte), in milliseconds.

@@ -2,7 +2,8 @@
 //!
 //! - [`cli`]: the flags, the client options they give and the top-level error;
 //! - [`fetch_totals`]: the `--totals` lines' totals;
-//! - [`fetch_rows`]: every resource in order, with a progress bar on a terminal;
+//! - [`fetch_rows`]: every resource side by side, reported in order, with a progress bar on a
+//!   terminal;
 //! - [`fetch_media`]: the media those rows reference, into the media directory.
 
 #![deny(missing_docs)]
@@ -54,8 +55,9 @@ pub fn fetch_totals(
     lines
 }
 
-/// Every resource, in order: a progress bar on a terminal (unless `quiet`), a summary line and
-/// any problems per resource on stderr. The first fatal error stops the run.
+/// Every resource, fetched side by side and reported in order: a progress bar on a terminal
+/// (unless `quiet`) over all of them, a summary line and any problems per resource on stderr.
+/// The first fatal error stops the run.
 pub fn fetch_rows(
     client: Client,
     resources: &[Resource],
@@ -63,29 +65,10 @@ pub fn fetch_rows(
 ) -> Result<Vec<Fetched>, FetchError> {
     let progress = (!quiet && io::stderr().is_terminal()).then(progress_bar);
     let client = match &progress {
-        Some(pb) => {
-            let pb = pb.clone();
-            client.with_progress(Box::new(move |r, seen, total| {
-                pb.set_message(r.name());
-                if let Some(t) = total {
-                    pb.set_length(t);
-                }
-                pb.set_position(seen);
-            }))
-        }
+        Some(pb) => client.with_progress(overall_progress(pb.clone(), resources)),
         None => client,
     };
-    let mut fetched = Vec::new();
-    for r in resources {
-        if let Some(pb) = &progress {
-            pb.reset();
-            pb.set_message(r.name());
-        }
-        let f = client.fetch(*r).inspect_err(|_| {
-            if let Some(pb) = &progress {
-                pb.finish_and_clear();
-            }
-        })?;
+    let fetched = client.fetch_all(resources, |f| {
         if !quiet {
             let line = summary_line(&f.report);
             match &progress {
@@ -96,12 +79,31 @@ pub fn fetch_rows(
         for p in f.report.problems() {
             eprintln!("laddr-fetch: {p}");
         }
-        fetched.push(f);
-    }
+    });
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
-    Ok(fetched)
+    fetched
+}
+
+/// The progress bar's callback: rows so far over the totals known so far, summed over the
+/// resources fetched together.
+fn overall_progress(
+    pb: indicatif::ProgressBar,
+    resources: &[Resource],
+) -> Box<laddr::client::ProgressFn> {
+    let each = std::sync::Mutex::new(vec![(0u64, 0u64); resources.len()]);
+    let resources = resources.to_vec();
+    Box::new(move |r, seen, total| {
+        let Some(i) = resources.iter().position(|x| *x == r) else {
+            return;
+        };
+        let mut each = each.lock().unwrap_or_else(|e| e.into_inner());
+        each[i] = (seen, total.unwrap_or(each[i].1));
+        let (seen, total) = each.iter().fold((0, 0), |(s, t), (a, b)| (s + a, t + b));
+        pb.set_length(total.max(seen));
+        pb.set_position(seen);
+    })
 }
 
 /// The media `fetched` rows reference ([`translate::media_references`]'s rule), each as
@@ -197,6 +199,7 @@ pub fn summary_line(rep: &ResourceReport) -> String {
 
 fn progress_bar() -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new(0);
+    pb.set_message("rows");
     if let Ok(style) =
         indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
     {

@@ -958,3 +958,54 @@ fn a_server_ignoring_the_sort_is_refused() {
     );
     assert!(r.stdout.is_empty());
 }
+
+#[test]
+fn resources_are_fetched_side_by_side_within_the_concurrency() {
+    // Each resource asks for its page 0 before anything else of it, so with three slots and
+    // every answer held 150 ms, the first three requests must be three resources' first
+    // pages: one resource at a time would have sent tags' later pages next.
+    let server = LaddrServer::start(
+        small_site(),
+        Faults::none().with_latency(Duration::from_millis(150)),
+    )
+    .unwrap();
+    let r = run(&server.url(), &["--page-size", "2", "--concurrency", "3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, expected(&small_site(), &Resource::ALL));
+    let first: Vec<String> = server.requests().into_iter().take(3).collect();
+    let resources: std::collections::BTreeSet<&str> = first
+        .iter()
+        .map(|t| {
+            t.trim_start_matches('/')
+                .split(['?', '/'])
+                .next()
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(resources.len(), 3, "{first:?}");
+    assert!(first.iter().all(|t| t.contains("&offset=0&")), "{first:?}");
+}
+
+#[test]
+fn the_politeness_delay_holds_across_resources_fetched_together() {
+    // One slot, 120 ms between its requests: six resources side by side must not add up
+    // six workers' worth of requests in the same time.
+    let server = LaddrServer::start(small_site(), Faults::none()).unwrap();
+    let delay = Duration::from_millis(120);
+    let started = std::time::Instant::now();
+    let out = Command::new(BIN)
+        .args(["--source-url", &server.url(), "-q", "--page-size", "25"])
+        .args(["--concurrency", "1", "--delay-ms", "120"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = server.requests().len() as u32;
+    assert!(n >= 6, "{n}");
+    assert!(took >= delay * (n - 1), "{n} requests in {took:?}");
+}

@@ -1,7 +1,8 @@
 //! The paging client.
 //!
-//! Per resource: page 0 gives `total`; the remaining pages are fetched by `concurrency`
-//! workers; if the last of them is full, a sequential tail reads on until a short page, whose
+//! Resources are fetched side by side ([`Client::fetch_all`]), every request taking one of the
+//! `concurrency` slots. Per resource: page 0 gives `total`; the remaining pages are fetched by
+//! up to `concurrency` workers; if the last of them is full, a sequential tail reads on until a short page, whose
 //! `total` is the one the row count is checked against. Every request is `sort=ID&dir=ASC` with
 //! a positive `limit`, so rows inserted during the run land after the pages already read. Each
 //! page after the first re-reads the row before it: if that row's ID changed, rows were deleted
@@ -18,13 +19,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
 
+use crate::gate::Gate;
 use crate::report::{LostRow, MalformedRow, ResourceReport};
 use crate::retry::{RetryPolicy, retry_after};
 use crate::wire::{Envelope, find_pii, minify};
@@ -40,9 +42,9 @@ pub struct Options {
     pub base_url: String,
     /// Rows asked for per page (`limit`).
     pub page_size: u64,
-    /// Parallel page requests per resource.
+    /// Requests in flight at once, across the resources fetched together ([`Client::fetch_all`]).
     pub concurrency: usize,
-    /// Minimum gap between two requests of one worker.
+    /// Minimum gap between two requests of one request slot (see `concurrency`).
     pub delay: Duration,
     /// Whole-request timeout (connect, send, headers and body).
     pub timeout: Duration,
@@ -163,6 +165,9 @@ pub enum FetchError {
     /// The options contradict each other or are out of range.
     #[error("invalid options: {0}")]
     Options(String),
+    /// Stopped because another resource fetched at the same time failed.
+    #[error("[{0}] stopped: another resource failed")]
+    Cancelled(Resource),
 }
 
 /// One resource's rows (by ID) and report.
@@ -211,6 +216,10 @@ pub struct Client {
     opts: Options,
     agent: Option<ureq::Agent>,
     progress: Option<Box<ProgressFn>>,
+    /// The `concurrency` request slots, shared by every resource.
+    gate: Gate,
+    /// Set when one resource of [`Client::fetch_all`] failed: the others stop asking.
+    cancelled: AtomicBool,
 }
 
 /// A row as it came off a page.
@@ -262,23 +271,6 @@ struct Counters {
     lost: AtomicUsize,
 }
 
-struct Pacer {
-    delay: Duration,
-    last: Option<Instant>,
-}
-
-impl Pacer {
-    fn wait(&mut self) {
-        if let Some(last) = self.last {
-            let el = last.elapsed();
-            if el < self.delay {
-                thread::sleep(self.delay - el);
-            }
-        }
-        self.last = Some(Instant::now());
-    }
-}
-
 impl Client {
     /// A client for these options; refuses options that cannot work.
     pub fn new(opts: Options) -> Result<Client, FetchError> {
@@ -312,9 +304,11 @@ impl Client {
             ureq::Agent::new_with_config(config)
         });
         Ok(Client {
+            gate: Gate::new(opts.concurrency, Resource::ALL.len(), opts.delay),
             opts,
             agent,
             progress: None,
+            cancelled: AtomicBool::new(false),
         })
     }
 
@@ -365,12 +359,8 @@ impl Client {
     pub fn total(&self, r: Resource) -> Result<u64, FetchError> {
         let url = self.totals_url(r);
         let ctr = Counters::default();
-        let mut pacer = Pacer {
-            delay: Duration::ZERO,
-            last: None,
-        };
         let cache = self.cache_path(r, "totals.json");
-        match self.get_page(r, &url, cache, &mut pacer, &ctr, 0) {
+        match self.get_page(r, &url, cache, &ctr, 0) {
             Ok(p) => Ok(p.total),
             Err(AttemptError::Fatal(e)) => Err(e),
             Err(other) => Err(FetchError::Page {
@@ -401,6 +391,53 @@ impl Client {
         }
     }
 
+    /// Fetch `resources` side by side, sharing the `concurrency` request slots (a free slot
+    /// goes to the earliest resource in the list's order), and hand each to `done` in the
+    /// list's order as soon as it and those before it are in. The first failure stops the
+    /// others at their next request and is the error returned; `done` sees nothing after it.
+    pub fn fetch_all(
+        &self,
+        resources: &[Resource],
+        mut done: impl FnMut(&Fetched),
+    ) -> Result<Vec<Fetched>, FetchError> {
+        thread::scope(|s| {
+            let (tx, rx) = mpsc::channel();
+            for (i, r) in resources.iter().enumerate() {
+                let tx = tx.clone();
+                s.spawn(move || {
+                    // The receiver outlives every sender in this scope.
+                    let _ = tx.send((i, self.fetch(*r)));
+                });
+            }
+            drop(tx);
+            let mut ready = BTreeMap::new();
+            let mut out = Vec::with_capacity(resources.len());
+            let mut failed = None;
+            for (i, result) in rx {
+                match result {
+                    Ok(f) => {
+                        ready.insert(i, f);
+                    }
+                    Err(e) if failed.is_none() => {
+                        self.cancelled.store(true, Ordering::SeqCst);
+                        failed = Some(e);
+                    }
+                    Err(_) => {}
+                }
+                while let Some(f) = ready.remove(&out.len()) {
+                    if failed.is_none() {
+                        done(&f);
+                    }
+                    out.push(f);
+                }
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(out),
+            }
+        })
+    }
+
     /// Page `i` of a resource: page 0 is `[0, ps)`; later pages also re-read the row before
     /// them (`[i*ps-1, ps+1)`) so a shift (rows deleted while paging) shows up as a changed ID.
     fn page_range(i: u64, ps: u64) -> (u64, u64) {
@@ -416,11 +453,10 @@ impl Client {
         r: Resource,
         i: u64,
         ps: u64,
-        pacer: &mut Pacer,
         ctr: &Counters,
     ) -> Result<(RangeOut, bool), FetchError> {
         let (offset, limit) = Client::page_range(i, ps);
-        let out = self.fetch_range(r, offset, limit, pacer, ctr)?;
+        let out = self.fetch_range(r, offset, limit, ctr)?;
         let full = out.slots == limit;
         Ok((out, full))
     }
@@ -431,12 +467,8 @@ impl Client {
             None => self.opts.page_size,
         };
         let mut acc = Acc::default();
-        let mut pacer = Pacer {
-            delay: self.opts.delay,
-            last: None,
-        };
 
-        let (first, mut full) = self.fetch_page(r, 0, ps, &mut pacer, ctr)?;
+        let (first, mut full) = self.fetch_page(r, 0, ps, ctr)?;
         let t0 = first.total;
         acc.add(first, 0);
         self.report_progress(r, ctr, t0);
@@ -444,7 +476,7 @@ impl Client {
         if let Some(n) = self.opts.limit {
             let mut i = 1;
             while (acc.rows.len() as u64) < n && full {
-                let (next, f) = self.fetch_page(r, i, ps, &mut pacer, ctr)?;
+                let (next, f) = self.fetch_page(r, i, ps, ctr)?;
                 full = f;
                 acc.add(next, i);
                 self.report_progress(r, ctr, t0);
@@ -469,7 +501,7 @@ impl Client {
                 i = n_pages;
             }
             while tail {
-                let (next, f) = self.fetch_page(r, i, ps, &mut pacer, ctr)?;
+                let (next, f) = self.fetch_page(r, i, ps, ctr)?;
                 tail = f;
                 acc.add(next, i);
                 self.report_progress(r, ctr, t0);
@@ -501,16 +533,12 @@ impl Client {
         thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
-                    let mut pacer = Pacer {
-                        delay: self.opts.delay,
-                        last: None,
-                    };
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         if i >= pages.len() || abort.load(Ordering::SeqCst) {
                             break;
                         }
-                        let res = self.fetch_page(r, pages[i], ps, &mut pacer, ctr);
+                        let res = self.fetch_page(r, pages[i], ps, ctr);
                         if res.is_err() {
                             abort.store(true, Ordering::SeqCst);
                         }
@@ -542,12 +570,11 @@ impl Client {
         r: Resource,
         offset: u64,
         limit: u64,
-        pacer: &mut Pacer,
         ctr: &Counters,
     ) -> Result<RangeOut, FetchError> {
         let url = self.page_url(r, offset, limit);
         let cache = self.cache_path(r, &format!("limit-{limit}-offset-{offset}.json"));
-        match self.get_page(r, &url, cache, pacer, ctr, offset) {
+        match self.get_page(r, &url, cache, ctr, offset) {
             Ok(page) => {
                 ctr.pages.fetch_add(1, Ordering::Relaxed);
                 ctr.seen
@@ -582,11 +609,11 @@ impl Client {
                     });
                 }
                 let half = limit / 2;
-                let mut a = self.fetch_range(r, offset, half, pacer, ctr)?;
+                let mut a = self.fetch_range(r, offset, half, ctr)?;
                 if a.slots < half {
                     return Ok(a);
                 }
-                let b = self.fetch_range(r, offset + half, limit - half, pacer, ctr)?;
+                let b = self.fetch_range(r, offset + half, limit - half, ctr)?;
                 a.rows.extend(b.rows);
                 a.lost.extend(b.lost);
                 a.slots += b.slots;
@@ -608,7 +635,6 @@ impl Client {
         r: Resource,
         url: &str,
         cache: Option<PathBuf>,
-        pacer: &mut Pacer,
         ctr: &Counters,
         offset: u64,
     ) -> Result<PageData, AttemptError> {
@@ -619,9 +645,14 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            pacer.wait();
+            if self.cancelled.load(Ordering::SeqCst) {
+                return Err(AttemptError::Fatal(FetchError::Cancelled(r)));
+            }
             ctr.requests.fetch_add(1, Ordering::Relaxed);
-            let result = self.attempt(url).and_then(|body| {
+            let slot = self.gate.enter(rank(r));
+            let body = self.attempt(url);
+            drop(slot);
+            let result = body.and_then(|body| {
                 let page = parse_page(r, url, &body)?;
                 Ok((page, body))
             });
@@ -917,6 +948,11 @@ fn parse_page(r: Resource, url: &str, body: &str) -> Result<PageData, AttemptErr
 }
 
 /// laddr's encode failure (`reference/A` §1): "Failed to encode json data, json_last_error=5".
+/// A resource's place in foreign-key order: its priority for request slots.
+fn rank(r: Resource) -> usize {
+    Resource::ALL.iter().position(|x| *x == r).unwrap_or(0)
+}
+
 fn is_encode_failure(body: &str) -> bool {
     body.contains("json_last_error") || body.contains("Failed to encode json")
 }

@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod client;
+mod gate;
 pub mod media;
 pub mod report;
 pub mod retry;
