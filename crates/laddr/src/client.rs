@@ -2,12 +2,12 @@
 //!
 //! Resources are fetched side by side ([`Client::fetch_all`]), every request taking one of the
 //! `concurrency` slots. Per resource: page 0 gives `total`; the remaining pages are fetched by
-//! up to `concurrency` workers; if the last of them is full, a sequential tail reads on until a short page, whose
-//! `total` is the one the row count is checked against. Every request is `sort=ID&dir=ASC` with
-//! a positive `limit`, so rows inserted during the run land after the pages already read. Each
-//! page after the first re-reads the row before it: if that row's ID changed, rows were deleted
-//! while paging and positions shifted, so the resource is read again from the start (twice at
-//! most, then reported). Rows are deduplicated on `ID` and written in ID order.
+//! up to `concurrency` workers; if the last of them is full, a sequential tail reads on until a
+//! short page, whose `total` is the one the row count is checked against. Every request is
+//! `sort=ID&dir=ASC` with a positive `limit`, so rows inserted during the run land after the
+//! pages already read. Each page after the first re-reads the row before it: if that row's ID
+//! changed, rows were deleted while paging and positions shifted, so the resource is read again
+//! from the start (twice at most, then reported). Rows are deduplicated on `ID` and written in ID order.
 //!
 //! Failure handling per request: network errors, timeouts, truncated or non-JSON bodies, 5xx,
 //! 429 and `success:false` are retried with exponential backoff (or the server's
@@ -645,11 +645,13 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let slot = self.gate.enter(rank(r));
+            // Checked once the slot is ours: a request that queued before another resource
+            // failed does not go out after it.
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(AttemptError::Fatal(FetchError::Cancelled(r)));
             }
             ctr.requests.fetch_add(1, Ordering::Relaxed);
-            let slot = self.gate.enter(rank(r));
             let body = self.attempt(url);
             drop(slot);
             let result = body.and_then(|body| {
@@ -947,12 +949,12 @@ fn parse_page(r: Resource, url: &str, body: &str) -> Result<PageData, AttemptErr
     Ok(PageData { total, rows })
 }
 
-/// laddr's encode failure (`reference/A` §1): "Failed to encode json data, json_last_error=5".
 /// A resource's place in foreign-key order: its priority for request slots.
 fn rank(r: Resource) -> usize {
     Resource::ALL.iter().position(|x| *x == r).unwrap_or(0)
 }
 
+/// laddr's encode failure (`reference/A` §1): "Failed to encode json data, json_last_error=5".
 fn is_encode_failure(body: &str) -> bool {
     body.contains("json_last_error") || body.contains("Failed to encode json")
 }
