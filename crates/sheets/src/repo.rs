@@ -346,6 +346,18 @@ impl DataRepo {
         self.repo.has_object(id)
     }
 
+    /// [`Self::has_object`] for many ids in a row: a lookup that never rescans the object
+    /// directories on a miss. gix's default re-reads `objects/pack` for every id it does not
+    /// find, which for the tens of thousands of new objects of a write costs more than
+    /// compressing them. A pack another writer adds meanwhile can only make an object look
+    /// missing, and it is then written once more: never lost.
+    pub fn object_lookup(&self) -> impl Fn(&ObjectId) -> bool + use<> {
+        use gix::objs::Exists;
+        let mut odb = self.repo.objects.clone();
+        odb.refresh_never();
+        move |id| id.is_empty_tree() || odb.exists(id)
+    }
+
     /// Read a blob at `path` in `tree`, if there is one.
     pub fn blob_at(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
         let mut current = tree;

@@ -250,10 +250,11 @@ impl<'r> Transaction<'r> {
             return Ok(outcome);
         }
         let objects_dir = repo.path().join("objects");
+        let known = repo.object_lookup();
         let pack = self
             .edit
             .sink
-            .write_pack(&objects_dir, |id| !repo.has_object(*id))
+            .write_pack(&objects_dir, |id| !known(id))
             .map_err(|source| RepoError::Io {
                 path: objects_dir.clone(),
                 source,
