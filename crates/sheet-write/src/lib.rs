@@ -650,16 +650,22 @@ pub fn emit_records_with(
 /// Translate and write one commit per changed sheet (or, with `dry_run`, compute exactly
 /// what would be written and write nothing).
 pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
-    import_with(run, input, read_parent(run))
+    import_with(run, input, read_parent(run)).map(|(report, _)| report)
 }
 
-/// [`import`] with the parent side already read ([`read_parent`]); the input is checked
-/// first, so its errors come before the repo's, as in [`import`].
+/// What a run built and no longer needs (the translated records, the parent's files). A
+/// process that ends next can `std::mem::forget` it: freeing tens of thousands of records
+/// one by one only delays the exit.
+pub struct Spent(#[allow(dead_code)] Box<dyn std::any::Any>);
+
+/// [`import`] with the parent side already read ([`read_parent`]), handing back what the
+/// run built ([`Spent`]) instead of freeing it; the input is checked first, so its errors
+/// come before the repo's, as in [`import`].
 pub fn import_with(
     run: &Run,
     input: &Input,
     side: Result<Option<ParentSide>, Fatal>,
-) -> Result<Report, Fatal> {
+) -> Result<(Report, Spent), Fatal> {
     // An empty input (laddr-fetch failed and wrote nothing) or a partial one (`--resources`)
     // would otherwise wipe the missing sheets from the branch. A resource laddr-fetch closed
     // as complete with no rows is really empty upstream, not missing.
@@ -683,13 +689,15 @@ pub fn import_with(
     if !incomplete.is_empty() && !run.allow_incomplete {
         return Err(Fatal::Incomplete(incomplete));
     }
-    Ok(write(run, input, side?)?.with_incomplete(incomplete))
+    let (report, spent) = write(run, input, side?)?;
+    Ok((report.with_incomplete(incomplete), spent))
 }
 
-fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Report, Fatal> {
+fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<(Report, Spent), Fatal> {
     let Some(p) = prepare(run, input, side)? else {
         let out = translate_alone(run, input);
-        return Ok(report(run, &out, None, BTreeMap::new(), Vec::new(), None));
+        let report = report(run, &out, None, BTreeMap::new(), Vec::new(), None);
+        return Ok((report, Spent(Box::new(out))));
     };
     let Prepared {
         repo,
@@ -777,11 +785,10 @@ fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Report, F
         tx.finish()?.new.map(|c| c.to_string())
     };
     let no_changes = !run.dry_run && tip.is_none();
-    Ok(
-        report(run, &out, Some(parent_id), sheets_out, write_errors, tip)
-            .with_no_changes(no_changes)
-            .with_media(plan.counts),
-    )
+    let report = report(run, &out, Some(parent_id), sheets_out, write_errors, tip)
+        .with_no_changes(no_changes)
+        .with_media(plan.counts);
+    Ok((report, Spent(Box::new((out, parent_files, kept, repo)))))
 }
 
 impl Report {

@@ -32,7 +32,9 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
         out.finish()?;
         report
     } else {
-        import_with(&run, &input, side)?
+        let (report, spent) = import_with(&run, &input, side)?;
+        std::mem::forget(spent);
+        report
     };
     // The process ends next: freeing the parsed rows one by one would only delay the exit.
     std::mem::forget(input);
