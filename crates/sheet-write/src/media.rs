@@ -396,7 +396,13 @@ fn blog_assets(
         .enumerate()
         .filter_map(|(i, r)| Some((r.get("slug")?.as_str()?.to_owned(), i)))
         .collect();
+    // Read (and checked against their sidecars) on every core, in the assets' order.
+    let mut fetched = ::cli::par::map(&assets, ::cli::par::cores(), |asset| {
+        source.map(|s| fetch(s, input, asset.media_id))
+    })
+    .into_iter();
     for asset in &assets {
+        let fetched = fetched.next().flatten();
         let Some(&index) = by_slug.get(&asset.owner_slug) else {
             continue;
         };
@@ -406,7 +412,6 @@ fn blog_assets(
             .get(&(Sheet::BlogPosts, id.as_str()))
             .cloned()
             .unwrap_or_default();
-        let fetched = source.map(|s| fetch(s, input, asset.media_id));
         let legacy = legacy_id(record);
         let (file, put) = blog_asset(
             asset,
