@@ -7,6 +7,9 @@ use clap::Parser;
 use sheet_write::cli::{Cli, Failure};
 use sheet_write::{emit_records_with, import_with, read_parent, summary};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     ::cli::finish("sheet-write", run(Cli::parse()))
 }
