@@ -16,6 +16,7 @@
 
 #![deny(missing_docs)]
 
+mod ahead;
 mod blog;
 pub mod count_diff;
 pub mod example;

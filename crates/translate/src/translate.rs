@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::blog::{self, MediaAsset};
 use crate::ids::{IdSource, ReadForward};
-use crate::input::{Input, Resource, Row};
+use crate::input::{Input, Resource};
 use crate::js;
 use crate::pii::{self, PiiPolicy};
 use crate::sheet::Sheet;
@@ -395,48 +395,58 @@ impl Tx<'_> {
         f: fn(&mut Self, &Map<String, Value>, i64, &Who) -> RowResult,
     ) {
         let mut seen: HashMap<i64, Option<u64>> = HashMap::new();
-        for Row { line, raw } in input.rows(resource) {
-            // Parsed one row at a time; the text was validated when read.
-            let parsed = serde_json::from_str::<Map<String, Value>>(raw.get());
-            let id = parsed.as_ref().ok().and_then(|r| legacy(r.get("ID")));
-            let (Ok(row), Some(id)) = (&parsed, id) else {
-                self.out.counts.at(sheet).skipped += 1;
-                let at = line.map_or(String::new(), |l| format!(" (input line {l})"));
-                let what = match &parsed {
-                    Err(e) => format!("row is not a JSON object we can read ({e})"),
-                    Ok(_) => "row without an integer ID".to_owned(),
-                };
-                let who = Who {
-                    legacy_id: None,
-                    key: format!("{sheet}/?"),
-                    line: *line,
-                };
-                let msg = format!("[{sheet}] {what}{at}; skipped");
-                self.problem(sheet, ProblemKind::InvalidRow, &who, msg);
-                continue;
+        crate::ahead::for_each_parsed(input.rows(resource), |row, parsed| {
+            self.one_row(sheet, f, &mut seen, row.line, parsed);
+        });
+    }
+
+    /// One row of [`Self::each`], `parsed` from its text; `seen` holds the IDs before it.
+    fn one_row(
+        &mut self,
+        sheet: Sheet,
+        f: fn(&mut Self, &Map<String, Value>, i64, &Who) -> RowResult,
+        seen: &mut HashMap<i64, Option<u64>>,
+        line: Option<u64>,
+        parsed: crate::ahead::Parsed,
+    ) {
+        let id = parsed.as_ref().ok().and_then(|r| legacy(r.get("ID")));
+        let (Ok(row), Some(id)) = (&parsed, id) else {
+            self.out.counts.at(sheet).skipped += 1;
+            let at = line.map_or(String::new(), |l| format!(" (input line {l})"));
+            let what = match &parsed {
+                Err(e) => format!("row is not a JSON object we can read ({e})"),
+                Ok(_) => "row without an integer ID".to_owned(),
             };
-            if let Some(first) = seen.insert(id, *line) {
-                self.out.counts.at(sheet).skipped += 1;
-                let at = first.map_or(String::new(), |l| format!(" (first on input line {l})"));
-                self.warn(format!(
-                    "[{sheet}] legacyId={id} duplicate row in input{at}; skipped"
-                ));
-                continue;
-            }
             let who = Who {
-                legacy_id: Some(id),
-                key: format!("{sheet}/{id}"),
-                line: *line,
+                legacy_id: None,
+                key: format!("{sheet}/?"),
+                line,
             };
-            self.row_key.clone_from(&who.key);
-            self.row_failure = None;
-            if let Err(msg) = f(self, row, id, &who) {
-                self.row_threw(sheet, &who, &msg);
-                self.row_failure = Some(format!("translator threw: {msg}"));
-            }
-            if let Some(reason) = self.row_failure.take() {
-                self.failed_row(sheet, &who, reason);
-            }
+            let msg = format!("[{sheet}] {what}{at}; skipped");
+            self.problem(sheet, ProblemKind::InvalidRow, &who, msg);
+            return;
+        };
+        if let Some(first) = seen.insert(id, line) {
+            self.out.counts.at(sheet).skipped += 1;
+            let at = first.map_or(String::new(), |l| format!(" (first on input line {l})"));
+            self.warn(format!(
+                "[{sheet}] legacyId={id} duplicate row in input{at}; skipped"
+            ));
+            return;
+        }
+        let who = Who {
+            legacy_id: Some(id),
+            key: format!("{sheet}/{id}"),
+            line,
+        };
+        self.row_key.clone_from(&who.key);
+        self.row_failure = None;
+        if let Err(msg) = f(self, row, id, &who) {
+            self.row_threw(sheet, &who, &msg);
+            self.row_failure = Some(format!("translator threw: {msg}"));
+        }
+        if let Some(reason) = self.row_failure.take() {
+            self.failed_row(sheet, &who, reason);
         }
     }
 
