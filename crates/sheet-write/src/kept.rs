@@ -82,46 +82,64 @@ pub(crate) fn kept_files(
     Ok(kept)
 }
 
-/// The dangling references of the tree the run would write: the placed and kept records of
-/// the owned sheets, and every other sheet as the parent tree has it.
-pub(crate) fn dangling(
-    repo: &DataRepo,
-    tree: sheets::ObjectId,
-    configs: &[(Sheet, SheetConfig)],
-    placed: &BTreeMap<Sheet, Vec<PlacedFile<'_>>>,
-    kept: &Kept,
-) -> Result<Vec<sheets::Dangling>, Fatal> {
-    let all = repo.sheet_configs(tree)?;
-    let owned: HashSet<&str> = configs.iter().map(|(s, _)| s.as_str()).collect();
-    let mut others = Vec::new();
-    for (name, config) in all.iter().filter(|(n, _)| !owned.contains(n.as_str())) {
-        others.push((name.as_str(), repo.read_sheet(tree, config)?.records));
+/// What the closure check of the tree the run would write needs from the repo: every
+/// sheet's config, and the records of the sheets the run does not own as the parent tree
+/// has them.
+pub(crate) struct Closure {
+    all: BTreeMap<String, SheetConfig>,
+    others: Vec<(String, Vec<sheets::StoredRecord>)>,
+}
+
+impl Closure {
+    /// Read the configs and the other sheets' records of `tree`.
+    pub(crate) fn read(
+        repo: &DataRepo,
+        tree: sheets::ObjectId,
+        configs: &[(Sheet, SheetConfig)],
+    ) -> Result<Closure, Fatal> {
+        let all = repo.sheet_configs(tree)?;
+        let owned: HashSet<&str> = configs.iter().map(|(s, _)| s.as_str()).collect();
+        let mut others = Vec::new();
+        for (name, config) in all.iter().filter(|(n, _)| !owned.contains(n.as_str())) {
+            others.push((name.clone(), repo.read_sheet(tree, config)?.records));
+        }
+        Ok(Closure { all, others })
     }
-    let mut refs = Vec::new();
-    for (sheet, files) in placed {
-        refs.extend(files.iter().map(|f| sheets::RecordRef {
-            sheet: sheet.as_str(),
-            path: &f.path,
-            record: f.record,
+
+    /// The dangling references of the tree the run would write: the placed and kept records
+    /// of the owned sheets, and every other sheet as the parent tree has it.
+    pub(crate) fn dangling(
+        &self,
+        placed: &BTreeMap<Sheet, Vec<PlacedFile<'_>>>,
+        kept: &[KeptRecord],
+    ) -> Vec<sheets::Dangling> {
+        let mut refs = Vec::new();
+        for (sheet, files) in placed {
+            refs.extend(files.iter().map(|f| sheets::RecordRef {
+                sheet: sheet.as_str(),
+                path: &f.path,
+                record: f.record,
+            }));
+        }
+        refs.extend(kept.iter().map(|k| sheets::RecordRef {
+            sheet: k.sheet.as_str(),
+            path: &k.path,
+            record: &k.record,
         }));
+        for (name, records) in &self.others {
+            refs.extend(records.iter().map(|r| sheets::RecordRef {
+                sheet: name,
+                path: &r.path,
+                record: &r.record,
+            }));
+        }
+        let names: HashSet<&str> = self.all.keys().map(String::as_str).collect();
+        let declared = self
+            .all
+            .iter()
+            .filter(|(_, c)| !c.references.is_empty())
+            .map(|(n, c)| (n.clone(), c.references.clone()))
+            .collect();
+        sheets::closure::check(&refs, &names, &declared)
     }
-    refs.extend(kept.records.iter().map(|k| sheets::RecordRef {
-        sheet: k.sheet.as_str(),
-        path: &k.path,
-        record: &k.record,
-    }));
-    for (name, records) in &others {
-        refs.extend(records.iter().map(|r| sheets::RecordRef {
-            sheet: name,
-            path: &r.path,
-            record: &r.record,
-        }));
-    }
-    let names: HashSet<&str> = all.keys().map(String::as_str).collect();
-    let declared = all
-        .iter()
-        .filter(|(_, c)| !c.references.is_empty())
-        .map(|(n, c)| (n.clone(), c.references.clone()))
-        .collect();
-    Ok(sheets::closure::check(&refs, &names, &declared))
 }

@@ -21,7 +21,7 @@ use translate::{Input, Options, Output, Sheet};
 
 mod kept;
 pub mod media;
-use kept::{Kept, dangling, kept_files};
+use kept::{Closure, Kept, kept_files};
 pub use media::{MediaCounts, MediaFailed};
 
 /// What one run is asked to do.
@@ -704,53 +704,146 @@ fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<(Report, 
         parent,
         configs,
         out,
-        mut kept,
+        kept,
         parent_files,
         media: mut plan,
     } = p;
     let mut write_errors = Vec::new();
     let mut placed = place(&out, &configs, &kept, &mut write_errors);
-    // Nothing is written that references a record the snapshot does not hold.
+    let bytes = take_bytes(&mut placed);
     let tree = repo.tree_of(parent.base)?;
-    let dangling = dangling(&repo, tree, &configs, &placed, &kept)?;
-    if !dangling.is_empty() {
-        return Err(Fatal::Dangling(dangling));
+    let closure = Closure::read(&repo, tree, &configs)?;
+    let Kept {
+        records: kept_records,
+        files: kept_files,
+    } = kept;
+    let parent_id = parent.base.to_string();
+    // Nothing is written that references a record the snapshot does not hold. The check
+    // reads the placed records on another core while the trees are built and hashed in
+    // memory; only then is anything written.
+    let (sheets_out, tip) = std::thread::scope(|s| {
+        let check = s.spawn(|| closure.dangling(&placed, &kept_records));
+        let built = Sheets {
+            run,
+            repo: &repo,
+            configs: &configs,
+            out: &out,
+            kept_records: &kept_records,
+            parent_files: &parent_files,
+        }
+        .build(parent, &placed, bytes, kept_files, &mut plan);
+        let dangling = check
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if !dangling.is_empty() {
+            return Err(Fatal::Dangling(dangling));
+        }
+        let (tx, sheets_out) = built?;
+        let tip = if run.dry_run || tx.commits().is_empty() {
+            None
+        } else {
+            tx.finish()?.new.map(|c| c.to_string())
+        };
+        Ok((sheets_out, tip))
+    })?;
+    let no_changes = !run.dry_run && tip.is_none();
+    let report = report(run, &out, Some(parent_id), sheets_out, write_errors, tip)
+        .with_no_changes(no_changes)
+        .with_media(plan.counts);
+    drop(placed);
+    let spent = (out, parent_files, kept_records, repo);
+    Ok((report, Spent(Box::new(spent))))
+}
+
+/// Each placed file's bytes, taken out by sheet in the files' order (the check reads the
+/// records while the bytes go into the trees).
+fn take_bytes(placed: &mut BTreeMap<Sheet, Vec<PlacedFile<'_>>>) -> BTreeMap<Sheet, Vec<Vec<u8>>> {
+    placed
+        .iter_mut()
+        .map(|(sheet, files)| {
+            let bytes = files.iter_mut().map(|f| std::mem::take(&mut f.bytes));
+            (*sheet, bytes.collect())
+        })
+        .collect()
+}
+
+/// What the per-sheet commits are made from.
+struct Sheets<'a> {
+    run: &'a Run,
+    repo: &'a DataRepo,
+    configs: &'a [(Sheet, SheetConfig)],
+    out: &'a Output,
+    kept_records: &'a [kept::KeptRecord],
+    parent_files: &'a ParentFiles,
+}
+
+impl<'a> Sheets<'a> {
+    /// One snapshot commit per owned sheet on top of `parent` (in memory until the
+    /// transaction is finished), with what happened to each sheet.
+    fn build(
+        &self,
+        parent: sheets::Parent,
+        placed: &BTreeMap<Sheet, Vec<PlacedFile<'_>>>,
+        mut bytes: BTreeMap<Sheet, Vec<Vec<u8>>>,
+        mut kept_files: BTreeMap<Sheet, Vec<(String, sheets::ObjectId)>>,
+        plan: &mut media::Plan,
+    ) -> Result<(Transaction<'a>, BTreeMap<String, SheetResult>), Fatal> {
+        let mut tx = Transaction::begin(self.repo, parent)?;
+        if let Some(sig) = &self.run.signature {
+            tx = tx.with_signature(sig.clone());
+        }
+        let mut sheets_out = BTreeMap::new();
+        for (sheet, config) in self.configs {
+            let files = placed.get(sheet).map_or(&[][..], Vec::as_slice);
+            let file_bytes = bytes.remove(sheet).unwrap_or_default();
+            let mut carried = kept_files.remove(sheet).unwrap_or_default();
+            let attachments = attachment_files(*sheet, files, self.parent_files, plan);
+            carried.extend(attachments.kept);
+            let count = files.len()
+                + self
+                    .kept_records
+                    .iter()
+                    .filter(|k| k.sheet == *sheet)
+                    .count();
+            let before = tx.tip_tree();
+            let root_prefix = format!("{}/", config.root);
+            let relative = |path: String| {
+                path.strip_prefix(&root_prefix)
+                    .map(str::to_owned)
+                    .unwrap_or(path)
+            };
+            let new = files
+                .iter()
+                .map(|f| f.path.clone())
+                .zip(file_bytes)
+                .chain(attachments.new);
+            tx.edit().replace_dir_with(
+                &config.root,
+                new.map(|(path, bytes)| (relative(path), bytes)),
+                carried.into_iter().map(|(path, id)| (relative(path), id)),
+            )?;
+            let after = tx.edit().write()?;
+            let changes: FileChanges = tx.edit().diff(Some(before), Some(after), &config.root)?;
+            let commit = tx.commit(&self.commit_spec(*sheet, &changes))?;
+            sheets_out.insert(
+                sheet.as_str().to_owned(),
+                SheetResult {
+                    commit: commit.filter(|_| !self.run.dry_run).map(|c| c.to_string()),
+                    files: count,
+                    added: changes.added.len(),
+                    modified: changes.modified.len(),
+                    deleted: changes.deleted.len(),
+                },
+            );
+        }
+        Ok((tx, sheets_out))
     }
 
-    let parent_id = parent.base.to_string();
-    let mut tx = Transaction::begin(&repo, parent)?;
-    if let Some(sig) = &run.signature {
-        tx = tx.with_signature(sig.clone());
-    }
-    let mut sheets_out = BTreeMap::new();
-    for (sheet, config) in &configs {
-        let files = placed.remove(sheet).unwrap_or_default();
-        let mut kept_files = kept.files.remove(sheet).unwrap_or_default();
-        let attachments = attachment_files(*sheet, &files, &parent_files, &mut plan);
-        kept_files.extend(attachments.kept);
-        let count = files.len() + kept.records.iter().filter(|k| k.sheet == *sheet).count();
-        let before = tx.tip_tree();
-        let root_prefix = format!("{}/", config.root);
-        let relative = |path: String| {
-            path.strip_prefix(&root_prefix)
-                .map(str::to_owned)
-                .unwrap_or(path)
-        };
-        let new = files
-            .into_iter()
-            .map(|f| (f.path, f.bytes))
-            .chain(attachments.new);
-        tx.edit().replace_dir_with(
-            &config.root,
-            new.map(|(path, bytes)| (relative(path), bytes)),
-            kept_files
-                .into_iter()
-                .map(|(path, id)| (relative(path), id)),
-        )?;
-        let after = tx.edit().write()?;
-        let changes: FileChanges = tx.edit().diff(Some(before), Some(after), &config.root)?;
-        let c = out.counts.get(*sheet);
-        let spec = CommitSpec::new(format!(
+    /// The commit of one sheet's snapshot: the reference's message and trailers.
+    fn commit_spec(&self, sheet: Sheet, changes: &FileChanges) -> CommitSpec {
+        let run = self.run;
+        let c = self.out.counts.get(sheet);
+        CommitSpec::new(format!(
             "import({name}): snapshot from {host} ({at})\n\n{imported} {name} imported, {skipped} skipped, {errors} failed validation; \
              {added} files added, {modified} modified, {deleted} deleted.",
             name = sheet.as_str(),
@@ -766,29 +859,8 @@ fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<(Report, 
         .trailer("Action", "import.laddr.json")
         .trailer("Source-Host", run.source_host.clone())
         .trailer("Run-At", run.run_at.clone())
-        .trailer("Sheet", sheet.as_str());
-        let commit = tx.commit(&spec)?;
-        sheets_out.insert(
-            sheet.as_str().to_owned(),
-            SheetResult {
-                commit: commit.filter(|_| !run.dry_run).map(|c| c.to_string()),
-                files: count,
-                added: changes.added.len(),
-                modified: changes.modified.len(),
-                deleted: changes.deleted.len(),
-            },
-        );
+        .trailer("Sheet", sheet.as_str())
     }
-    let tip = if run.dry_run || tx.commits().is_empty() {
-        None
-    } else {
-        tx.finish()?.new.map(|c| c.to_string())
-    };
-    let no_changes = !run.dry_run && tip.is_none();
-    let report = report(run, &out, Some(parent_id), sheets_out, write_errors, tip)
-        .with_no_changes(no_changes)
-        .with_media(plan.counts);
-    Ok((report, Spent(Box::new((out, parent_files, kept, repo)))))
 }
 
 impl Report {
