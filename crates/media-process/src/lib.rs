@@ -6,7 +6,8 @@
 //!   bombs refused from the header, before the frame is allocated. Same bytes in, same bytes
 //!   out, so an unchanged photo is an unchanged blob.
 //! - [`kind`]: which content types become which attachments.
-//! - [`cache`]: derived avatars kept by source digest, so a re-run encodes nothing.
+//! - [`cache`]: derived avatars kept by source digest, so a re-run encodes nothing; and the
+//!   blob ids of what a run stored, so a re-run whose parent tree holds them reads nothing.
 
 #![deny(missing_docs)]
 

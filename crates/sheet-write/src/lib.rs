@@ -546,7 +546,7 @@ fn parent_attachments(files: &ParentFiles) -> media::ParentAttachments<'_> {
         .iter()
         .flat_map(|(sheet, files)| files.iter().map(move |f| (*sheet, f)))
         .filter(|(_, f)| !f.attachments.is_empty())
-        .filter_map(|(sheet, f)| Some(((sheet, f.id.as_deref()?), media::attachment_names(f))))
+        .filter_map(|(sheet, f)| Some(((sheet, f.id.as_deref()?), media::attachment_ids(f))))
         .collect()
 }
 

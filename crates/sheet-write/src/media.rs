@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use media_process::{AvatarPair, DerivedCache, Limits, kind};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sheets::ObjectId;
 use translate::{Input, Output, Sheet};
 
 use crate::ParentFile;
@@ -66,12 +67,90 @@ impl MediaSource {
             cache,
         })
     }
+
+    /// The blob ids of the avatar pair made from the photo with this digest, as noted.
+    fn pair_ids(&self, sha256: &str) -> Option<[ObjectId; 2]> {
+        let [full, small] = self.cache.pair_ids(sha256)?;
+        Some([parse_id(&full)?, parse_id(&small)?])
+    }
+
+    /// Note the pair's blob ids for the next run, unless they are noted (the cache only
+    /// saves time: a failure to write it is no failure of the import).
+    fn note_pair(&self, sha256: &str, pair: &AvatarPair) {
+        if self.cache.pair_ids(sha256).is_none() {
+            let [full, small] = [&pair.full, &pair.small].map(|b| sheets::blob_id(b).to_string());
+            let _ = self.cache.put_pair_ids(sha256, &full, &small);
+        }
+    }
+
+    /// The blob id a blog asset with this digest was stored under as `ext`, as noted.
+    fn asset_id(&self, sha256: &str, ext: &str) -> Option<ObjectId> {
+        let (noted_ext, id) = self.cache.asset_id(sha256)?;
+        (noted_ext == ext).then(|| parse_id(&id)).flatten()
+    }
+
+    /// Note a blog asset's blob id for the next run, unless it is noted.
+    fn note_asset(&self, sha256: &str, ext: &str, bytes: &[u8]) {
+        if self.asset_id(sha256, ext).is_none() {
+            let id = sheets::blob_id(bytes).to_string();
+            let _ = self.cache.put_asset_id(sha256, ext, &id);
+        }
+    }
+}
+
+fn parse_id(hex: &str) -> Option<ObjectId> {
+    ObjectId::from_hex(hex.as_bytes()).ok()
 }
 
 /// An item's bytes, or why there are none.
 enum Fetched {
     Bytes(lines::MediaMeta, Vec<u8>),
     Missing(String),
+}
+
+/// What one blog asset's medium gave this run.
+enum AssetRead {
+    /// The parent tree holds the file the medium makes, with this extension: nothing read.
+    Stored(&'static str),
+    Fetched(Fetched),
+}
+
+/// A blog asset's file this run (its name relative to the post's folder).
+enum AssetFile {
+    /// Bytes to store.
+    New(String, Vec<u8>),
+    /// The parent's file of that name holds these very bytes: it stays as it is.
+    Same(String),
+}
+
+/// The name a blog asset is stored under.
+fn asset_name(asset: &translate::MediaAsset, ext: &str) -> String {
+    format!("{}-{}.{ext}", asset.caption_slug, asset.media_id)
+}
+
+/// Blog asset `asset` of a post whose parent file has `parent` attachments: not read when
+/// one of them is the file noted for the digest its sidecar names, else read (and checked
+/// against the sidecar), its blob id noted for the next run.
+fn read_asset(
+    source: &MediaSource,
+    input: &Input,
+    asset: &translate::MediaAsset,
+    parent: &[(&str, ObjectId)],
+) -> AssetRead {
+    if let Some(meta) = source.dir.present(asset.media_id)
+        && let Some(ext) = kind::blog_extension(&meta.content_type)
+        && let Some(id) = source.asset_id(&meta.sha256, ext)
+        && parent.contains(&(asset_name(asset, ext).as_str(), id))
+    {
+        return AssetRead::Stored(ext);
+    }
+    let fetched = fetch(source, input, asset.media_id);
+    if let Fetched::Bytes(meta, bytes) = &fetched
+        && let Ok(ext) = kind::blog_asset(&meta.content_type, bytes)
+    {
+        source.note_asset(&meta.sha256, ext, bytes);
+    }
+    AssetRead::Fetched(fetched)
 }
 
 /// The item `id` of the media directory; when absent, laddr-fetch's reason.
@@ -98,8 +177,8 @@ pub(crate) struct Plan {
     pub counts: BTreeMap<String, MediaCounts>,
 }
 
-/// A parent record's attachments by name (relative to its folder), by record id.
-pub(crate) type ParentAttachments<'a> = HashMap<(Sheet, &'a str), Vec<&'a str>>;
+/// A parent record's attachments (names relative to its folder, blob ids), by record id.
+pub(crate) type ParentAttachments<'a> = HashMap<(Sheet, &'a str), Vec<(&'a str, ObjectId)>>;
 
 /// A parent file's attachments with their names relative to its folder.
 pub(crate) fn named_attachments(
@@ -111,9 +190,11 @@ pub(crate) fn named_attachments(
         .filter_map(move |a| Some((a.path.strip_prefix(folder)?.strip_prefix('/')?, a)))
 }
 
-/// Names of a parent file's attachments, relative to its folder.
-pub(crate) fn attachment_names(f: &ParentFile) -> Vec<&str> {
-    named_attachments(f).map(|(name, _)| name).collect()
+/// A parent file's attachments: names relative to its folder, and blob ids.
+pub(crate) fn attachment_ids(f: &ParentFile) -> Vec<(&str, ObjectId)> {
+    named_attachments(f)
+        .map(|(name, blob)| (name, blob.id))
+        .collect()
 }
 
 const AVATAR: &str = "avatar.jpg";
@@ -146,15 +227,18 @@ pub(crate) fn apply(
     plan
 }
 
-/// One person's avatar job: the record and its photo.
+/// One person's avatar job: the record, its photo, and the parent's avatar blob ids.
 struct AvatarJob {
     index: usize,
     photo: u64,
+    stored: Option<[ObjectId; 2]>,
 }
 
 /// What became of one person's photo.
 enum Outcome {
     Made(AvatarPair),
+    /// The parent tree holds the pair this photo makes (nothing was read).
+    Stored,
     /// Not fetched (laddr-fetch's reason, or absent from the directory).
     FetchFailed(String),
     /// Fetched but unusable: (the URL, why).
@@ -173,27 +257,40 @@ fn make_avatar(source: &MediaSource, meta: &lines::MediaMeta, bytes: &[u8]) -> O
         ));
     }
     if let Some(pair) = source.cache.get(&meta.sha256) {
+        source.note_pair(&meta.sha256, &pair);
         return Outcome::Made(pair);
     }
     match media_process::avatar(bytes, Limits::default()) {
         Ok(pair) => {
             // The cache only saves time; a read-only media dir must not fail the import.
             let _ = source.cache.put(&meta.sha256, &pair);
+            source.note_pair(&meta.sha256, &pair);
             Outcome::Made(pair)
         }
         Err(e) => failed(e.to_string()),
     }
 }
 
-/// The avatar pair of photo `id`: from the derived cache when it holds the digest the
-/// sidecar names (the source is not even read: the T-0 re-run reads no photo), else made from
-/// the source bytes, read and verified against their sidecar.
-fn avatar_of(source: &MediaSource, input: &Input, id: u64) -> Outcome {
+/// The avatar pair of photo `id`: none when the parent's pair is the one noted for the
+/// digest the sidecar names (nothing read: the T-0 re-run reads no avatar of an unchanged
+/// photo); from the derived cache when it holds that digest (the source is not read); else
+/// made from the source bytes, read and verified against their sidecar.
+fn avatar_of(
+    source: &MediaSource,
+    input: &Input,
+    id: u64,
+    stored: Option<[ObjectId; 2]>,
+) -> Outcome {
     if let Some(meta) = source.dir.present(id)
         && kind::avatar_source(&meta.content_type)
-        && let Some(pair) = source.cache.get(&meta.sha256)
     {
-        return Outcome::Made(pair);
+        if stored.is_some() && source.pair_ids(&meta.sha256) == stored {
+            return Outcome::Stored;
+        }
+        if let Some(pair) = source.cache.get(&meta.sha256) {
+            source.note_pair(&meta.sha256, &pair);
+            return Outcome::Made(pair);
+        }
     }
     match fetch(source, input, id) {
         Fetched::Bytes(meta, bytes) => make_avatar(source, &meta, &bytes),
@@ -201,10 +298,21 @@ fn avatar_of(source: &MediaSource, input: &Input, id: u64) -> Outcome {
     }
 }
 
+/// The blob ids of a parent record's `avatar.jpg` and `avatar-128.jpg`, when it has both.
+fn stored_pair(
+    parent: &ParentAttachments<'_>,
+    record: &Map<String, Value>,
+) -> Option<[ObjectId; 2]> {
+    let files = parent.get(&(Sheet::People, record.get("id")?.as_str()?))?;
+    let id_of = |name: &str| files.iter().find(|(n, _)| *n == name).map(|(_, id)| *id);
+    Some([id_of(AVATAR)?, id_of(AVATAR_SMALL)?])
+}
+
 /// Read, decode and encode every photo, on every core.
 fn avatar_outcomes(
     records: &[Map<String, Value>],
     photos: &HashMap<i64, u64>,
+    parent: &ParentAttachments<'_>,
     source: Option<&MediaSource>,
     input: &Input,
 ) -> (Vec<AvatarJob>, Vec<Outcome>) {
@@ -214,11 +322,12 @@ fn avatar_outcomes(
         .map(|(index, r)| AvatarJob {
             index,
             photo: photos.get(&legacy_id(r)).copied().unwrap_or(0),
+            stored: stored_pair(parent, r),
         })
         .collect();
     let outcomes = ::cli::par::map(&jobs, ::cli::par::cores(), |job| {
         match source.filter(|_| job.photo != 0) {
-            Some(s) => avatar_of(s, input, job.photo),
+            Some(s) => avatar_of(s, input, job.photo, job.stored),
             None => Outcome::Untouched,
         }
     });
@@ -245,7 +354,7 @@ fn avatars(
         .map(|a| (a.legacy_id, a.primary_photo_id))
         .collect();
     let records = out.records.entry(Sheet::People).or_default();
-    let (jobs, outcomes) = avatar_outcomes(records, &photos, source, input);
+    let (jobs, outcomes) = avatar_outcomes(records, &photos, parent, source, input);
     let mut counts = MediaCounts::default();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let record = &mut records[job.index];
@@ -258,15 +367,18 @@ fn avatars(
             .to_owned();
         let had = parent
             .get(&(Sheet::People, id.as_str()))
-            .is_some_and(|names| names.contains(&AVATAR));
+            .is_some_and(|files| files.iter().any(|(name, _)| *name == AVATAR));
         let key = (Sheet::People, id);
         let (has_avatar, problem) = match outcome {
-            Outcome::Made(pair) => {
-                let files = vec![
-                    (AVATAR.to_owned(), pair.full),
-                    (AVATAR_SMALL.to_owned(), pair.small),
-                ];
-                plan.put.insert(key, files);
+            made @ (Outcome::Made(_) | Outcome::Stored) => {
+                // A stored pair is kept from the parent as it is: the same files.
+                if let Outcome::Made(pair) = made {
+                    let files = vec![
+                        (AVATAR.to_owned(), pair.full),
+                        (AVATAR_SMALL.to_owned(), pair.small),
+                    ];
+                    plan.put.insert(key, files);
+                }
                 counts.written += 1;
                 record.insert("avatarKey".to_owned(), translate::avatar_key(&slug).into());
                 continue;
@@ -340,29 +452,37 @@ fn rewrite_placeholder(body: &str, id: u64, url: &str) -> String {
 fn blog_asset(
     asset: &translate::MediaAsset,
     legacy: i64,
-    parent_names: &[&str],
-    fetched: Option<Fetched>,
+    parent: &[(&str, ObjectId)],
+    read: Option<AssetRead>,
     counts: &mut MediaCounts,
     warnings: &mut Vec<String>,
-) -> (Option<String>, Option<(String, Vec<u8>)>) {
+) -> (Option<String>, Option<AssetFile>) {
     let id = asset.media_id;
-    let parent_file = parent_names.iter().find(|n| media_id_of(n) == Some(id));
-    let reason = match fetched {
+    let parent_file = parent.iter().find(|(n, _)| media_id_of(n) == Some(id));
+    let reason = match read {
         None => None,
-        Some(Fetched::Bytes(meta, bytes)) => match kind::blog_asset(&meta.content_type, &bytes) {
-            Ok(ext) => {
-                counts.written += 1;
-                let file = format!("{}-{id}.{ext}", asset.caption_slug);
-                return (Some(file.clone()), Some((file, bytes)));
+        Some(AssetRead::Stored(ext)) => {
+            // Counted as written: the same bytes under the same name change nothing.
+            counts.written += 1;
+            let file = asset_name(asset, ext);
+            return (Some(file.clone()), Some(AssetFile::Same(file)));
+        }
+        Some(AssetRead::Fetched(Fetched::Bytes(meta, bytes))) => {
+            match kind::blog_asset(&meta.content_type, &bytes) {
+                Ok(ext) => {
+                    counts.written += 1;
+                    let file = asset_name(asset, ext);
+                    return (Some(file.clone()), Some(AssetFile::New(file, bytes)));
+                }
+                Err(reason) => {
+                    warnings.push(format!(
+                        "[blog-posts] legacyId={legacy} media={id} {reason}; no asset"
+                    ));
+                    Some(reason)
+                }
             }
-            Err(reason) => {
-                warnings.push(format!(
-                    "[blog-posts] legacyId={legacy} media={id} {reason}; no asset"
-                ));
-                Some(reason)
-            }
-        },
-        Some(Fetched::Missing(reason)) => {
+        }
+        Some(AssetRead::Fetched(Fetched::Missing(reason))) => {
             warnings.push(format!(
                 "[blog-posts] legacyId={legacy} media fetch failed: {} ({reason})",
                 asset.source_url
@@ -378,7 +498,16 @@ fn blog_asset(
         });
     }
     counts.kept += usize::from(parent_file.is_some());
-    (parent_file.map(|f| (*f).to_owned()), None)
+    (parent_file.map(|(f, _)| (*f).to_owned()), None)
+}
+
+/// The parent files of the post `owner` names (its index and id).
+fn post_files<'p>(
+    parent: &'p ParentAttachments<'p>,
+    owner: Option<&'p (usize, String)>,
+) -> &'p [(&'p str, ObjectId)] {
+    let files = owner.and_then(|(_, id)| parent.get(&(Sheet::BlogPosts, id.as_str())));
+    files.map_or(&[], Vec::as_slice)
 }
 
 fn blog_assets(
@@ -396,40 +525,43 @@ fn blog_assets(
         .enumerate()
         .filter_map(|(i, r)| Some((r.get("slug")?.as_str()?.to_owned(), i)))
         .collect();
+    // Each asset's post (its index and id), when the run has it.
+    let owners: Vec<Option<(usize, String)>> = assets
+        .iter()
+        .map(|a| {
+            let index = *by_slug.get(&a.owner_slug)?;
+            Some((index, id_of(&records[index])?))
+        })
+        .collect();
     // Read (and checked against their sidecars) on every core, in the assets' order.
-    let mut fetched = ::cli::par::map(&assets, ::cli::par::cores(), |asset| {
-        source.map(|s| fetch(s, input, asset.media_id))
-    })
-    .into_iter();
-    for asset in &assets {
-        let fetched = fetched.next().flatten();
-        let Some(&index) = by_slug.get(&asset.owner_slug) else {
-            continue;
-        };
-        let record = &mut records[index];
-        let Some(id) = id_of(record) else { continue };
-        let names = parent
-            .get(&(Sheet::BlogPosts, id.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        let legacy = legacy_id(record);
-        let (file, put) = blog_asset(
+    let jobs: Vec<_> = assets.iter().zip(&owners).collect();
+    let reads = ::cli::par::map(&jobs, ::cli::par::cores(), |(asset, owner)| {
+        let source = source.filter(|_| owner.is_some())?;
+        Some(read_asset(
+            source,
+            input,
             asset,
-            legacy,
-            &names,
-            fetched,
-            &mut counts,
-            &mut out.warnings,
-        );
-        let key = (Sheet::BlogPosts, id);
-        if let Some((name, bytes)) = put {
+            post_files(parent, owner.as_ref()),
+        ))
+    });
+    for ((asset, owner), read) in jobs.into_iter().zip(reads) {
+        let Some((index, id)) = owner else { continue };
+        let record = &mut records[*index];
+        let files = post_files(parent, owner.as_ref());
+        let legacy = legacy_id(record);
+        let (file, put) = blog_asset(asset, legacy, files, read, &mut counts, &mut out.warnings);
+        let key = (Sheet::BlogPosts, id.clone());
+        if let Some(put) = put {
+            let (AssetFile::New(name, _) | AssetFile::Same(name)) = &put;
             // The same medium stored under another name (its caption changed) is replaced.
-            let stale = names
+            let stale = files
                 .iter()
-                .filter(|n| media_id_of(n) == Some(asset.media_id) && **n != name)
-                .map(|n| (*n).to_owned());
+                .filter(|(n, _)| media_id_of(n) == Some(asset.media_id) && n != name)
+                .map(|(n, _)| (*n).to_owned());
             plan.drop.entry(key.clone()).or_default().extend(stale);
-            plan.put.entry(key).or_default().push((name, bytes));
+            if let AssetFile::New(name, bytes) = put {
+                plan.put.entry(key).or_default().push((name, bytes));
+            }
         }
         if let (Some(file), Some(Value::String(body))) = (file, record.get_mut("body")) {
             let url = format!("/api/attachments/blog-posts/{}/{file}", asset.owner_slug);

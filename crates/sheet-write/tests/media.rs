@@ -248,6 +248,53 @@ fn a_rerun_takes_avatars_from_the_derived_cache_without_reading_the_photos() {
     assert!(!r.stderr.contains("SHA-256"), "{}", r.stderr);
 }
 
+/// Flip the last byte of `id`'s bytes on disk (same size): reading them fails their digest.
+fn damage(dir: &Path, id: u64) {
+    let path = media::MediaDir::open(dir).unwrap().bytes_path(id);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+}
+
+#[test]
+fn a_rerun_whose_parent_holds_the_noted_blobs_reads_no_media() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let dir = media_dir(tmp.path());
+    let (_, first_report) = run(&bare, Some(&dir), &input(Some(557), 555, ""));
+    let first = rev(&bare, BRANCH).unwrap();
+    // Neither the blog image nor the derived avatars can be read now; only the blob ids
+    // noted beside the derived files say what the parent tree holds.
+    damage(&dir, 3349);
+    let derived = dir.join("derived").join(media_process::cache::VERSION);
+    for entry in std::fs::read_dir(&derived).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jpg") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let (r, again) = run(&bare, Some(&dir), &input(Some(557), 555, ""));
+    assert_eq!(again["noChanges"], true, "{}", r.stderr);
+    assert_eq!(rev(&bare, BRANCH).unwrap(), first);
+    assert_eq!(again["media"], first_report["media"], "{}", r.stderr);
+    assert!(!r.stderr.contains("SHA-256"), "{}", r.stderr);
+
+    // A note is no proof on its own: where the parent lacks the file, the bytes are read
+    // (and the damaged image fails its digest check, reported, no asset).
+    let fresh = fresh_clone(&tmp.path().join("second"));
+    let (r, report) = run(&fresh, Some(&dir), &input(Some(557), 555, ""));
+    let failed = report["media"]["blog-posts"]["failed"].as_array().unwrap();
+    assert!(
+        failed
+            .iter()
+            .any(|f| f["mediaId"] == 3349 && f["reason"].as_str().unwrap().contains("SHA-256")),
+        "{report}\n{}",
+        r.stderr
+    );
+    assert_eq!(report["media"]["people"]["written"], 3, "{report}");
+}
+
 #[test]
 fn attachments_are_never_lost_and_a_rerun_is_a_no_op() {
     let tmp = tempfile::tempdir().unwrap();

@@ -36,3 +36,8 @@ pub use repo::{BlobEntry, DataRepo, Parent, RepoError, StoredRecord, TreeRecords
 pub use template::{PathError, PathTemplate};
 pub use tree::TreeEdit;
 pub use write::{CommitSpec, Signature, Transaction, WriteOutcome};
+
+/// The id `data` has as a git blob: what a tree entry holding those bytes names.
+pub fn blob_id(data: &[u8]) -> ObjectId {
+    pack::object_id(gix::object::Kind::Blob, data)
+}
