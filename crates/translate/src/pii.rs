@@ -43,27 +43,36 @@ impl Default for PiiPolicy {
 
 /// The first PII finding in `record`, scanning every string (nested ones too).
 pub fn scan(record: &Map<String, Value>, policy: PiiPolicy) -> Option<Finding> {
-    record.iter().find_map(|(k, v)| scan_value(k, k, v, policy))
+    record.iter().find_map(|(k, v)| {
+        let mut f = scan_value(k, v, policy)?;
+        f.field.insert_str(0, k);
+        Some(f)
+    })
 }
 
-fn scan_value(field: &str, path: &str, v: &Value, policy: PiiPolicy) -> Option<Finding> {
+/// The first finding in `v`, the value of `field`; its `field` is the path below `v`
+/// (`[2]`, `.name`), built only for a finding: the scan itself allocates nothing.
+fn scan_value(field: &str, v: &Value, policy: PiiPolicy) -> Option<Finding> {
     match v {
-        Value::String(s) => scan_str(field, path, s, policy),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, x)| scan_value(field, &format!("{path}[{i}]"), x, policy)),
-        Value::Object(m) => m
-            .iter()
-            .find_map(|(k, x)| scan_value(k, &format!("{path}.{k}"), x, policy)),
+        Value::String(s) => scan_str(field, s, policy),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| {
+            let mut f = scan_value(field, x, policy)?;
+            f.field.insert_str(0, &format!("[{i}]"));
+            Some(f)
+        }),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let mut f = scan_value(k, x, policy)?;
+            f.field.insert_str(0, &format!(".{k}"));
+            Some(f)
+        }),
         _ => None,
     }
 }
 
-fn scan_str(field: &str, path: &str, s: &str, policy: PiiPolicy) -> Option<Finding> {
+fn scan_str(field: &str, s: &str, policy: PiiPolicy) -> Option<Finding> {
     let found = |what, sample| {
         Some(Finding {
-            field: path.to_owned(),
+            field: String::new(),
             what,
             sample,
         })
@@ -86,10 +95,9 @@ fn scan_str(field: &str, path: &str, s: &str, policy: PiiPolicy) -> Option<Findi
             }
         }
     }
-    let f = field.to_ascii_lowercase();
     let password_like = ["password", "passwd", "pwd", "hash", "secret"]
         .iter()
-        .any(|p| f.contains(p));
+        .any(|p| contains_ignore_ascii_case(field, p));
     if password_like && has_hex_run(s, 40) {
         return found(
             "a 40-hex digest in a password-like field",
@@ -97,6 +105,14 @@ fn scan_str(field: &str, path: &str, s: &str, policy: PiiPolicy) -> Option<Findi
         );
     }
     None
+}
+
+/// `haystack` contains the lower-case ASCII `needle`, in any case.
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Free-text fields holding an email-like address (for the warning when
@@ -229,5 +245,15 @@ mod tests {
         // A 40-hex value elsewhere (a git sha in a README) is fine.
         let r = json!({"overview": hex});
         assert!(scan(r.as_object().unwrap(), PiiPolicy::default()).is_none());
+        // A nested finding names its path; a nested key is the field the rules see.
+        let r = json!({"links": [{"url": "x"}, {"label": "a", "Secret": "b".repeat(40)}]});
+        let f = scan(r.as_object().unwrap(), PiiPolicy::default()).unwrap();
+        assert_eq!(f.field, "links[1].Secret");
+        let r = json!({"tags": ["a", "mail c@example.net"]});
+        let f = scan(r.as_object().unwrap(), PiiPolicy::default()).unwrap();
+        assert_eq!(
+            (f.field.as_str(), f.what),
+            ("tags[1]", "an email-like address")
+        );
     }
 }
