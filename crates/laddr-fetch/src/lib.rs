@@ -112,10 +112,7 @@ pub fn referenced_media(fetched: &[Fetched]) -> Vec<(u64, String)> {
     let mut refs = MediaRefs::default();
     for f in fetched {
         for raw in f.rows.values() {
-            // Rows were checked as JSON objects when they were paged in.
-            if let Ok(row) = serde_json::from_str(raw.get()) {
-                refs.add_row(f.resource, &row);
-            }
+            refs.add_raw(f.resource, raw.get());
         }
     }
     refs.into_refs()

@@ -72,6 +72,41 @@ impl MediaRefs {
         }
     }
 
+    /// [`MediaRefs::add_row`] from a row's JSON text (laddr-fetch holds rows as text): only
+    /// the resources that reference media are read, and a person only for the two fields
+    /// the rule reads. Text that is not a JSON object references nothing.
+    pub fn add_raw(&mut self, resource: Resource, raw: &str) {
+        /// A person's fields the rule reads (any JSON type, as the `Value` path sees them).
+        #[derive(serde::Deserialize)]
+        struct PhotoFields {
+            #[serde(rename = "ID")]
+            id: Option<Value>,
+            #[serde(rename = "PrimaryPhotoID")]
+            photo: Option<Value>,
+        }
+        match resource {
+            Resource::People => match serde_json::from_str::<PhotoFields>(raw) {
+                Ok(f) => {
+                    let row = [("ID", f.id), ("PrimaryPhotoID", f.photo)]
+                        .into_iter()
+                        .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+                        .collect();
+                    self.add_row(resource, &Value::Object(row));
+                }
+                // A repeated key (the last one counts, as in a map) or an odd row: read whole.
+                Err(_) => self.add_whole(resource, raw),
+            },
+            Resource::Blog => self.add_whole(resource, raw),
+            _ => {}
+        }
+    }
+
+    fn add_whole(&mut self, resource: Resource, raw: &str) {
+        if let Ok(row) = serde_json::from_str::<Value>(raw) {
+            self.add_row(resource, &row);
+        }
+    }
+
     /// Every referenced medium, by ID ascending, each once.
     pub fn into_refs(self) -> Vec<MediaRef> {
         self.refs
@@ -100,6 +135,44 @@ pub fn media_references<'a>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn rows_as_text_give_what_rows_as_values_give() {
+        let rows = [
+            (
+                Resource::People,
+                r#"{"ID": 10, "Username": "a", "PrimaryPhotoID": 900}"#,
+            ),
+            (Resource::People, r#"{"ID": 11, "PrimaryPhotoID": null}"#),
+            (
+                Resource::People,
+                r#"{"ID": 12, "PrimaryPhotoID": 5, "PrimaryPhotoID": 901}"#,
+            ),
+            (Resource::People, r#"{"ID": "13", "PrimaryPhotoID": "902"}"#),
+            (
+                Resource::People,
+                r#"{"PrimaryPhotoID": 903, "About": {"x": [1]}}"#,
+            ),
+            (Resource::Projects, r#"{"ID": 1, "PrimaryPhotoID": 904}"#),
+            (
+                Resource::Blog,
+                r#"{"ID": 3, "items": [{"Class": "Emergence\\CMS\\Item\\Media", "Order": 1, "Data": {"MediaID": 3349, "Caption": "c"}}]}"#,
+            ),
+            (Resource::People, "not json"),
+        ];
+        let mut from_text = MediaRefs::default();
+        let mut from_values = MediaRefs::default();
+        for (resource, raw) in rows {
+            from_text.add_raw(resource, raw);
+            if let Ok(v) = serde_json::from_str::<Value>(raw) {
+                from_values.add_row(resource, &v);
+            }
+        }
+        let (text, values) = (from_text.into_refs(), from_values.into_refs());
+        assert_eq!(text, values);
+        let ids: Vec<u64> = text.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [900, 901, 903, 3349]);
+    }
 
     #[test]
     fn photos_blog_items_and_inline_links_each_once_by_id() {
