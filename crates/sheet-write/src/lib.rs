@@ -354,11 +354,12 @@ fn place<'a>(
     let mut placed = BTreeMap::new();
     for (sheet, config) in configs {
         let mut files = Vec::new();
-        let mut taken: HashMap<String, String> = kept
+        // Who holds each path so far (a kept record first), named only on a collision.
+        let mut taken: HashMap<String, (&Map<String, Value>, bool)> = kept
             .records
             .iter()
             .filter(|k| k.sheet == *sheet)
-            .map(|k| (k.path.clone(), format!("the kept {}", who(&k.record))))
+            .map(|k| (k.path.clone(), (&k.record, true)))
             .collect();
         for (record, rendered) in out
             .sheet(*sheet)
@@ -379,25 +380,30 @@ fn place<'a>(
                     continue;
                 }
             };
-            let who = who(record);
             if !read_back {
                 write_errors.push(format!(
-                    "[{}] {who}: {} would not read back as the same record (a `+++` line in a \
+                    "[{}] {}: {} would not read back as the same record (a `+++` line in a \
                      multi-line front matter field ends the front matter early); not written",
                     sheet.as_str(),
+                    who(record),
                     file.path
                 ));
                 continue;
             }
-            if let Some(first) = taken.get(&file.path) {
+            if let Some(&(first, was_kept)) = taken.get(&file.path) {
+                let first = match was_kept {
+                    true => format!("the kept {}", who(first)),
+                    false => who(first),
+                };
                 write_errors.push(format!(
-                    "[{}] {who} and {first} would both be written at {}; the later one is refused",
+                    "[{}] {} and {first} would both be written at {}; the later one is refused",
                     sheet.as_str(),
+                    who(record),
                     file.path
                 ));
                 continue;
             }
-            taken.insert(file.path.clone(), who);
+            taken.insert(file.path.clone(), (record, false));
             files.push(file);
         }
         placed.insert(*sheet, files);
