@@ -236,11 +236,7 @@ fn a_rerun_takes_avatars_from_the_derived_cache_without_reading_the_photos() {
     run(&bare, Some(&dir), &input(Some(557), 555, ""));
     let first = rev(&bare, BRANCH).unwrap();
     // Damage alice's photo on disk (same size): reading it now fails its digest check.
-    let photo = media::MediaDir::open(&dir).unwrap().bytes_path(555);
-    let mut bytes = std::fs::read(&photo).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&photo, &bytes).unwrap();
+    damage(&dir, 555);
     let (r, again) = run(&bare, Some(&dir), &input(Some(557), 555, ""));
     assert_eq!(again["noChanges"], true, "{}", r.stderr);
     assert_eq!(rev(&bare, BRANCH).unwrap(), first);
