@@ -242,6 +242,17 @@ fn a_rerun_takes_avatars_from_the_derived_cache_without_reading_the_photos() {
     assert_eq!(rev(&bare, BRANCH).unwrap(), first);
     assert_eq!(again["media"]["people"]["written"], 3, "{again}");
     assert!(!r.stderr.contains("SHA-256"), "{}", r.stderr);
+    // A repo without the avatars (no noted blobs to keep) gets them from the cache, the
+    // photo still unread: the same files as the first repo's.
+    let other = fresh_clone(&tmp.path().join("other"));
+    let (r, fresh) = run(&other, Some(&dir), &input(Some(557), 555, ""));
+    assert_eq!(fresh["media"]["people"]["written"], 3, "{}", r.stderr);
+    assert!(!r.stderr.contains("SHA-256"), "{}", r.stderr);
+    let avatar = "people/alice/avatar.jpg";
+    assert_eq!(
+        owned_files(&read_tree(&other, BRANCH))[avatar],
+        owned_files(&read_tree(&bare, BRANCH))[avatar]
+    );
 }
 
 /// Flip the last byte of `id`'s bytes on disk (same size): reading them fails their digest.
