@@ -18,6 +18,8 @@ const SLACK: usize = 320;
 pub(crate) struct Packs {
     packs: Vec<(pack::index::File, pack::data::File)>,
     inflate: Decompress,
+    /// The pack the last object was found in, asked first: a sheet's blobs sit in one pack.
+    last_hit: usize,
 }
 
 impl Packs {
@@ -46,16 +48,15 @@ impl Packs {
         Packs {
             packs,
             inflate: Decompress::new(true),
+            last_hit: 0,
         }
     }
 
     /// The object `id` into `out`, and its kind, when it is a whole object in one of the
     /// packs; `None` (and `out` unspecified) otherwise.
     pub(crate) fn read(&mut self, id: &ObjectId, out: &mut Vec<u8>) -> Option<gix::object::Kind> {
-        let (index, data, at) = self
-            .packs
-            .iter()
-            .find_map(|(index, data)| Some((index, data, index.lookup(id)?)))?;
+        let (which, at) = self.locate(id)?;
+        let (index, data) = &self.packs[which];
         let entry = data.entry(index.pack_offset_at_index(at)).ok()?;
         let kind = entry.header.as_kind()?;
         let size = usize::try_from(entry.decompressed_size).ok()?;
@@ -67,5 +68,90 @@ impl Packs {
             .inflate
             .decompress_vec(input, out, FlushDecompress::Finish);
         (matches!(status, Ok(Status::StreamEnd)) && out.len() == size).then_some(kind)
+    }
+
+    /// The pack holding `id` and its entry there, the last pack that answered asked first (an
+    /// object in two packs has the same bytes in both): the pack's position and the entry's.
+    fn locate(&mut self, id: &ObjectId) -> Option<(usize, u32)> {
+        let n = self.packs.len();
+        let hit = (0..n)
+            .map(|i| (self.last_hit + i) % n)
+            .find_map(|i| Some((i, find(&self.packs[i].0, id)?)))?;
+        self.last_hit = hit.0;
+        Some(hit)
+    }
+}
+
+/// The first 8 bytes of an object id as a number: ids are uniformly spread, so an id's key
+/// says about where in a sorted index it sits.
+fn key_of(id: &gix::hash::oid) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&id.as_bytes()[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// `id`'s entry in `index` by interpolation search: a few probes where a binary search of
+/// the same index (gix's `lookup`) takes seventeen, each a cache miss. Falls back to halving
+/// after a few rounds, so an odd spread costs no more than a binary search.
+fn find(index: &pack::index::File, id: &ObjectId) -> Option<u32> {
+    let key = key_of(id);
+    // Entries [lo, hi) may hold `id`; every key before lo is <= klo, every key from hi >= khi.
+    let (mut lo, mut hi) = (0u32, index.num_objects());
+    let (mut klo, mut khi) = (0u64, u64::MAX);
+    let mut round = 0;
+    while hi - lo > 8 {
+        let span = u128::from(hi - lo);
+        let guess = if round < 4 && klo <= key && key <= khi {
+            let frac = u128::from(key - klo) * span / (u128::from(khi - klo) + 1);
+            lo + u32::try_from(frac).unwrap_or(hi - lo - 1)
+        } else {
+            lo + (hi - lo) / 2
+        };
+        round += 1;
+        let at = index.oid_at_index(guess);
+        match at.cmp(id.as_ref()) {
+            std::cmp::Ordering::Less => (lo, klo) = (guess + 1, key_of(at)),
+            std::cmp::Ordering::Greater => (hi, khi) = (guess, key_of(at)),
+            std::cmp::Ordering::Equal => return Some(guess),
+        }
+    }
+    (lo..hi).find(|&i| index.oid_at_index(i) == id.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{ObjectSink, object_id};
+
+    /// The interpolation search finds every object gix's binary search finds, at the same
+    /// entry, and nothing else; whole objects read back as written.
+    #[test]
+    fn find_agrees_with_gix_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = ObjectSink::default();
+        let blobs: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("blob {i}\n").into_bytes())
+            .collect();
+        let ids = sink.add_all(gix::object::Kind::Blob, blobs.clone());
+        let written = sink.write_pack(dir.path(), |_| true).unwrap().unwrap();
+        let index = pack::index::File::at(&written.idx, gix::hash::Kind::Sha1).unwrap();
+        for id in &ids {
+            assert_eq!(find(&index, id), index.lookup(id), "{id}");
+            assert!(find(&index, id).is_some());
+        }
+        for i in 0..2000 {
+            let absent = object_id(gix::object::Kind::Blob, format!("no {i}").as_bytes());
+            assert_eq!(find(&index, &absent), None);
+        }
+        let mut packs = Packs::open(dir.path().parent().unwrap_or(dir.path()));
+        packs.packs = vec![(
+            index,
+            pack::data::File::at(&written.pack, gix::hash::Kind::Sha1).unwrap(),
+        )];
+        let mut out = Vec::new();
+        for (id, blob) in ids.iter().zip(&blobs).step_by(97) {
+            assert_eq!(packs.read(id, &mut out), Some(gix::object::Kind::Blob));
+            assert_eq!(&out, blob);
+        }
     }
 }
