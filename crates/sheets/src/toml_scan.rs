@@ -18,7 +18,9 @@ pub(crate) fn keys(text: &str, wanted: &[&str]) -> Option<Map<String, Value>> {
 /// sure.
 pub(crate) fn keys_where(text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<Map<String, Value>> {
     let mut out = Map::new();
-    let mut seen: Vec<&str> = Vec::with_capacity(16);
+    // The keys passed, to refuse a duplicate; records have a dozen or two (more: give up).
+    let mut seen: [&str; MAX_KEYS] = [""; MAX_KEYS];
+    let mut count = 0;
     let mut rest = text;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix('\n') {
@@ -26,10 +28,11 @@ pub(crate) fn keys_where(text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<Ma
             continue;
         }
         let (key, after) = bare_key(rest)?;
-        if seen.contains(&key) {
+        if count == MAX_KEYS || seen[..count].contains(&key) {
             return None; // a duplicate key is an error the full parser reports
         }
-        seen.push(key);
+        seen[count] = key;
+        count += 1;
         let want = wanted(key);
         let (value, after) = value(after, want)?;
         rest = match after.strip_prefix('\n') {
@@ -44,6 +47,9 @@ pub(crate) fn keys_where(text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<Ma
     Some(out)
 }
 
+/// Beyond this many keys in one record the scanner gives up (the full parser reads it).
+const MAX_KEYS: usize = 64;
+
 /// `key = ` with a bare key and exactly one space either side of `=`.
 fn bare_key(line: &str) -> Option<(&str, &str)> {
     let end = line
@@ -57,9 +63,10 @@ fn bare_key(line: &str) -> Option<(&str, &str)> {
 }
 
 /// One value at the start of `s`, and the text after it.
+/// A value not `want`ed is checked as strictly but not built (its strings stay empty).
 fn value(s: &str, want: bool) -> Option<(Value, &str)> {
     if let Some(r) = s.strip_prefix("\"\"\"") {
-        let (text, after) = multiline(r)?;
+        let (text, after) = multiline(r, want)?;
         return Some((Value::String(text), after));
     }
     if s.starts_with('[') {
@@ -73,12 +80,13 @@ fn value(s: &str, want: bool) -> Option<(Value, &str)> {
 fn scalar(s: &str, want: bool) -> Option<(Value, &str)> {
     match s.as_bytes().first()? {
         b'"' => {
-            let (text, after) = basic(&s[1..])?;
+            let (text, after) = basic(&s[1..], want)?;
             Some((Value::String(text), after))
         }
         b'\'' => {
             let (text, after) = literal(&s[1..])?;
-            Some((Value::String(text.to_owned()), after))
+            let text = if want { text.to_owned() } else { String::new() };
+            Some((Value::String(text), after))
         }
         b't' if s.starts_with("true") => Some((Value::Bool(true), delimited(&s[4..])?)),
         b'f' if s.starts_with("false") => Some((Value::Bool(false), delimited(&s[5..])?)),
@@ -106,36 +114,64 @@ fn delimited(s: &str) -> Option<&str> {
     }
 }
 
-fn is_control(b: u8) -> bool {
+const fn is_control(b: u8) -> bool {
     (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
-/// A basic string's body up to its closing quote, escapes decoded.
-fn basic(s: &str) -> Option<(String, &str)> {
+/// Bytes that end a run of plain string text: a quote, a backslash, or a control character
+/// (tab aside). In a multi-line string LF is plain too ([`multiline`] checks it apart).
+const fn stops() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b == b'"' as usize || b == b'\\' as usize || is_control(b as u8);
+        b += 1;
+    }
+    t
+}
+static STOPS: [bool; 256] = stops();
+
+/// Where the first quote, backslash or control character (tab aside) of `bytes[from..]` is.
+fn next_stop(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| STOPS[usize::from(b)])
+        .map_or(bytes.len(), |at| from + at)
+}
+
+/// A basic string's body up to its closing quote, escapes decoded (and the text kept only
+/// when `keep`).
+fn basic(s: &str, keep: bool) -> Option<(String, &str)> {
     let bytes = s.as_bytes();
     let mut out = String::new();
     let mut start = 0;
-    let mut i = 0;
+    let mut i = next_stop(bytes, 0);
     while i < bytes.len() {
         match bytes[i] {
             b'"' => {
-                out.push_str(&s[start..i]);
+                push(&mut out, keep, &s[start..i]);
                 return Some((out, &s[i + 1..]));
             }
             b'\\' => {
-                out.push_str(&s[start..i]);
-                i += 1 + escape(&s[i + 1..], &mut out)?;
+                push(&mut out, keep, &s[start..i]);
+                i += 1 + escape(&s[i + 1..], keep.then_some(&mut out))?;
                 start = i;
             }
-            b if is_control(b) => return None,
-            _ => i += 1,
+            _ => return None, // a control character
         }
+        i = next_stop(bytes, i);
     }
     None
 }
 
-/// One escape after a backslash, appended to `out`; how many bytes it took.
-fn escape(s: &str, out: &mut String) -> Option<usize> {
+fn push(out: &mut String, keep: bool, text: &str) {
+    if keep {
+        out.push_str(text);
+    }
+}
+
+/// One escape after a backslash, appended to `out` (when given); how many bytes it took.
+fn escape(s: &str, out: Option<&mut String>) -> Option<usize> {
     let (c, len) = match s.as_bytes().first()? {
         b'b' => ('\u{8}', 1),
         b't' => ('\t', 1),
@@ -148,7 +184,9 @@ fn escape(s: &str, out: &mut String) -> Option<usize> {
         b'U' => (hex_char(s.get(1..9)?)?, 9),
         _ => return None,
     };
-    out.push(c);
+    if let Some(out) = out {
+        out.push(c);
+    }
     Some(len)
 }
 
@@ -165,32 +203,32 @@ fn literal(s: &str) -> Option<(&str, &str)> {
     (s.as_bytes()[end] == b'\'').then(|| (&s[..end], &s[end + 1..]))
 }
 
-/// A multi-line basic string after its opening `"""`, escapes decoded; given up on a
-/// line-ending backslash, a control character but tab and LF, or quotes right after the
-/// closing three.
-fn multiline(s: &str) -> Option<(String, &str)> {
+/// A multi-line basic string after its opening `"""`, escapes decoded (and kept only when
+/// `keep`); given up on a line-ending backslash, a control character but tab and LF, or
+/// quotes right after the closing three.
+fn multiline(s: &str, keep: bool) -> Option<(String, &str)> {
     let s = s.strip_prefix('\n').unwrap_or(s);
     let bytes = s.as_bytes();
     let mut out = String::new();
-    let (mut start, mut i) = (0, 0);
+    let (mut start, mut i) = (0, next_stop(bytes, 0));
     while i < bytes.len() {
         match bytes[i] {
             b'"' if s[i..].starts_with("\"\"\"") => {
                 if bytes.get(i + 3) == Some(&b'"') {
                     return None;
                 }
-                out.push_str(&s[start..i]);
+                push(&mut out, keep, &s[start..i]);
                 return Some((out, &s[i + 3..]));
             }
+            b'"' | b'\n' => i += 1,
             b'\\' => {
-                out.push_str(&s[start..i]);
-                i += 1 + escape(&s[i + 1..], &mut out)?;
+                push(&mut out, keep, &s[start..i]);
+                i += 1 + escape(&s[i + 1..], keep.then_some(&mut out))?;
                 start = i;
             }
-            b'\n' => i += 1,
-            b if is_control(b) => return None,
-            _ => i += 1,
+            _ => return None, // a control character
         }
+        i = next_stop(bytes, i);
     }
     None
 }
@@ -277,8 +315,9 @@ fn number(t: &str) -> Option<Value> {
         return None;
     }
     if tail.is_empty() {
-        let clean: String = t.chars().filter(|c| *c != '_').collect();
-        return Some(Value::Number(clean.parse::<i64>().ok()?.into()));
+        return Some(Value::Number(
+            without_underscores(t).parse::<i64>().ok()?.into(),
+        ));
     }
     let (frac, exp) = match tail.strip_prefix('.') {
         Some(f) => match f.find(['e', 'E']) {
@@ -296,9 +335,17 @@ fn number(t: &str) -> Option<Value> {
             return None;
         }
     }
-    let clean: String = t.chars().filter(|c| *c != '_').collect();
-    let f: f64 = clean.parse().ok()?;
+    let f: f64 = without_underscores(t).parse().ok()?;
     Some(Value::Number(Number::from_f64(f)?))
+}
+
+/// A number's text without its digit separators (copied only when it has some).
+fn without_underscores(t: &str) -> std::borrow::Cow<'_, str> {
+    if t.contains('_') {
+        t.replace('_', "").into()
+    } else {
+        t.into()
+    }
 }
 
 /// One or more digits, `_` only between two digits.
@@ -324,6 +371,12 @@ mod tests {
             Err(_) => vec!["a".into(), "b".into(), "verdict".into()],
         };
         let wanted: Vec<&str> = all.iter().map(String::as_str).collect();
+        // Values not wanted are checked as strictly as wanted ones, only not built.
+        assert_eq!(
+            keys(text, &[]).is_some(),
+            keys(text, &wanted).is_some(),
+            "{text}"
+        );
         match keys(text, &wanted) {
             Some(found) => {
                 assert_eq!(
@@ -389,6 +442,9 @@ mod tests {
             "a = 1e400\n",
             "\"a\" = 1\n",
             "a = \"open\n",
+            "a = \"ctl \u{1} \"\n",
+            "a = \"\"\"\ncr\r\nlf\"\"\"\n",
+            "a = 'ctl \u{7f}'\n",
         ] {
             assert!(!agrees(text), "{text:?}");
         }
@@ -405,6 +461,7 @@ mod tests {
             "a = \"\"\"\nmulti\n\"quoted\" line\n\"\"\"\nb = 3.0\n",
             "a = 1e5\nb = 2E-3\n",
             "a = true\nb = false",
+            "a = \"tab\there \\t\"\nb = \"\"\"\n\"q\" \"\"x\"\" \t\n\"\"\"\n",
         ] {
             assert!(agrees(text), "{text:?}");
         }
