@@ -645,6 +645,8 @@ pub struct TreeRecords {
     pub declared: crate::closure::DeclaredReferences,
     /// Files that could not be read as records (never dropped silently).
     pub errors: Vec<SheetError>,
+    /// The sheet of each of `errors`, in the same order.
+    pub error_sheets: Vec<String>,
 }
 
 impl TreeRecords {
@@ -672,6 +674,8 @@ impl DataRepo {
         let mut out = TreeRecords::default();
         for (name, config) in self.sheet_configs(tree)? {
             let read = self.read_sheet(tree, &config)?;
+            out.error_sheets
+                .extend(std::iter::repeat_n(name.clone(), read.errors.len()));
             out.errors.extend(read.errors);
             if !config.references.is_empty() {
                 out.declared.insert(name.clone(), config.references.clone());
@@ -687,8 +691,22 @@ impl DataRepo {
     /// on every core in one pass and without building documents.
     pub fn read_tree_references(&self, tree: ObjectId) -> Result<TreeRecords, RepoError> {
         let configs = self.sheet_configs(tree)?;
+        self.read_tree_fields(tree, &configs, &|_, _| false)
+    }
+
+    /// The records of the sheets `configs` names (configs of `tree`), each reduced to the
+    /// fields the closure check reads plus those `also(sheet, field)` accepts, all sheets'
+    /// blobs read on every core in one pass. With every config of the tree, the records check
+    /// as [`Self::read_tree_references`]'s do: [`crate::closure::check`] passes over any
+    /// other field. One read serves a tool that needs a few fields of its own and the check.
+    pub fn read_tree_fields(
+        &self,
+        tree: ObjectId,
+        configs: &BTreeMap<String, SheetConfig>,
+        also: &(dyn Fn(&str, &str) -> bool + Sync),
+    ) -> Result<TreeRecords, RepoError> {
         let mut files = Vec::new();
-        for (name, config) in &configs {
+        for (name, config) in configs {
             files.extend(
                 self.record_files(tree, config)?
                     .into_iter()
@@ -700,12 +718,13 @@ impl DataRepo {
             |(_, f)| f.id,
             |(name, f), bytes| {
                 let declared = &configs[*name].references;
-                let wanted = |k: &str| crate::closure::is_checked_field(k, Some(declared));
+                let wanted =
+                    |k: &str| crate::closure::is_checked_field(k, Some(declared)) || also(name, k);
                 configs[*name].decode_where(&f.path, bytes, &wanted)
             },
         )?;
         let mut out = TreeRecords::default();
-        for (name, config) in &configs {
+        for (name, config) in configs {
             out.sheets.insert(name.clone(), Vec::new());
             if !config.references.is_empty() {
                 out.declared.insert(name.clone(), config.references.clone());
@@ -722,7 +741,10 @@ impl DataRepo {
                         blob: f.id,
                         record,
                     }),
-                Err(e) => out.errors.push(e),
+                Err(e) => {
+                    out.errors.push(e);
+                    out.error_sheets.push(name.clone());
+                }
             }
         }
         Ok(out)

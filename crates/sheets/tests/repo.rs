@@ -988,4 +988,18 @@ fn the_reduced_closure_read_finds_what_the_whole_records_give() {
     };
     assert_eq!(errors(&whole).len(), 1, "{:?}", errors(&whole));
     assert_eq!(errors(&reduced), errors(&whole));
+    assert_eq!(reduced.error_sheets, ["people"]);
+    // Fields read besides the checked ones (a tool's own) change nothing the check finds.
+    let configs = repo.sheet_configs(tree).unwrap();
+    let more = repo
+        .read_tree_fields(tree, &configs, &|sheet, field| {
+            sheet == "people" && ["about", "slug"].contains(&field) || field == "isMaintainer"
+        })
+        .unwrap();
+    assert_eq!(more.dangling(), dangling);
+    assert_eq!(errors(&more), errors(&whole));
+    let alice = &more.sheets["people"][0].record;
+    assert_eq!(alice.get("slug"), Some(&serde_json::json!("alice")));
+    assert_eq!(alice.get("about"), Some(&serde_json::json!("x")));
+    assert_eq!(reduced.sheets["people"][0].record.get("slug"), None);
 }

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{Map, Value};
 use sheets::ObjectId;
 use sheets::{
-    CommitSpec, DataRepo, Parent, RepoError, SheetConfig, Signature, Transaction, people,
+    CommitSpec, DataRepo, Parent, RecordRef, RepoError, SheetConfig, Signature, StoredRecord,
+    Transaction, TreeRecords, people,
 };
 
 use crate::report::{
@@ -39,14 +40,14 @@ pub struct Plan {
     author_patches: Vec<String>,
     updates_config: Option<SheetConfig>,
     flagged_slugs: usize,
+    /// Every record of the branch with the fields the closure check reads (not for a dry run
+    /// or `--allow-dangling`): what the pre-commit check runs on.
+    branch_records: Option<TreeRecords>,
 }
 
 /// A record of the branch reduced to the fields the prune reads (a full people sheet is
 /// tens of MB of bios; only a few keys are kept per record).
-struct Rec {
-    path: String,
-    record: Map<String, Value>,
-}
+type Rec = StoredRecord;
 
 /// The sheets of the branch the plan reads.
 struct Branch {
@@ -55,51 +56,101 @@ struct Branch {
     unreadable: Vec<Unreadable>,
 }
 
+/// The sheets the plan reads, in the order their unreadable files are listed, each with the
+/// fields it needs.
+const PLAN_FIELDS: [(&str, &[&str]); 11] = [
+    (
+        "people",
+        &["slug", "id", "legacyId", "accountLevel", "githubUserId"],
+    ),
+    ("project-memberships", &["personId", "isMaintainer"]),
+    ("help-wanted-interest", &["personId"]),
+    (
+        "tag-assignments",
+        &["taggableType", "taggableId", "assignedById"],
+    ),
+    ("project-updates", &["authorId"]),
+    ("project-buzz", &["postedById"]),
+    ("blog-posts", &["authorId"]),
+    ("projects", &["maintainerId"]),
+    ("help-wanted-roles", &["postedById", "filledById"]),
+    ("slug-history", &["entityType", "entityId"]),
+    ("revocations", &["personId"]),
+];
+
 impl Branch {
-    /// Every readable record of `sheet` with only `keys` kept (none when the branch has no
-    /// such sheet). Unreadable files are listed, not dropped.
-    fn records(&mut self, repo: &DataRepo, sheet: &str, keys: &[&str]) -> Result<Vec<Rec>, Error> {
-        let Some(config) = self.configs.get(sheet) else {
-            return Ok(Vec::new());
-        };
-        let files = repo.record_files(self.tree, config)?;
-        let read = repo.read_records_keys(files, config, keys)?;
-        let out = read
-            .records
-            .into_iter()
-            .map(|r| Rec {
-                path: r.path,
-                record: r.record,
-            })
+    /// One read of the branch's records, every blob decoded on every core: the plan's sheets
+    /// with the fields it needs, and, for the pre-commit closure check (`closure`), every
+    /// sheet with the fields the check reads, so the check reads nothing again. Unreadable
+    /// files of the plan's sheets are listed (in [`PLAN_FIELDS`] order), not dropped.
+    fn read(&mut self, repo: &DataRepo, closure: bool) -> Result<TreeRecords, Error> {
+        let configs: BTreeMap<String, SheetConfig> = self
+            .configs
+            .iter()
+            .filter(|(name, _)| closure || PLAN_FIELDS.iter().any(|(s, _)| s == name))
+            .map(|(name, config)| (name.clone(), config.clone()))
             .collect();
-        for e in read.errors {
-            // Decoding fails only with `Parse`, which names the file.
-            let path = match &e {
-                sheets::SheetError::Parse { path, .. } => path.clone(),
-                _ => String::new(),
-            };
-            self.unreadable.push(Unreadable {
-                path,
-                error: e.to_string(),
-            });
+        let plan_field = |sheet: &str, field: &str| {
+            PLAN_FIELDS
+                .iter()
+                .any(|(s, keys)| *s == sheet && keys.contains(&field))
+        };
+        let read = repo.read_tree_fields(self.tree, &configs, &plan_field)?;
+        for (sheet, _) in PLAN_FIELDS {
+            for (e, _) in read
+                .errors
+                .iter()
+                .zip(&read.error_sheets)
+                .filter(|(_, s)| s.as_str() == sheet)
+            {
+                // Decoding fails only with `Parse`, which names the file.
+                let path = match e {
+                    sheets::SheetError::Parse { path, .. } => path.clone(),
+                    _ => String::new(),
+                };
+                self.unreadable.push(Unreadable {
+                    path,
+                    error: e.to_string(),
+                });
+            }
         }
-        Ok(out)
+        Ok(read)
     }
 }
 
 /// The records of the branch the plan reads, each reduced to the keys it needs.
-struct Sheets {
-    people: Vec<Rec>,
-    memberships: Vec<Rec>,
-    interests: Vec<Rec>,
-    tag_assignments: Vec<Rec>,
-    updates: Vec<Rec>,
-    buzz: Vec<Rec>,
-    blog: Vec<Rec>,
-    projects: Vec<Rec>,
-    roles: Vec<Rec>,
-    slug_history: Vec<Rec>,
-    revocations: Vec<Rec>,
+struct Sheets<'r> {
+    people: &'r [Rec],
+    memberships: &'r [Rec],
+    interests: &'r [Rec],
+    tag_assignments: &'r [Rec],
+    updates: &'r [Rec],
+    buzz: &'r [Rec],
+    blog: &'r [Rec],
+    projects: &'r [Rec],
+    roles: &'r [Rec],
+    slug_history: &'r [Rec],
+    revocations: &'r [Rec],
+}
+
+impl<'r> Sheets<'r> {
+    /// The plan's sheets of a [`Branch::read`] (empty for a sheet the branch has no config for).
+    fn of(read: &'r TreeRecords) -> Sheets<'r> {
+        let sheet = |name: &str| read.sheets.get(name).map_or(&[][..], Vec::as_slice);
+        Sheets {
+            people: sheet("people"),
+            memberships: sheet("project-memberships"),
+            interests: sheet("help-wanted-interest"),
+            tag_assignments: sheet("tag-assignments"),
+            updates: sheet("project-updates"),
+            buzz: sheet("project-buzz"),
+            blog: sheet("blog-posts"),
+            projects: sheet("projects"),
+            roles: sheet("help-wanted-roles"),
+            slug_history: sheet("slug-history"),
+            revocations: sheet("revocations"),
+        }
+    }
 }
 
 /// The person a tag assignment tags, if it tags a person.
@@ -146,9 +197,12 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         mut branch,
         people_config,
     } = start(repo, opts)?;
-    let (verdicts, sheets) = read_both(repo, &mut branch, evaluations_commit)?;
+    // A real run checks the result's closure before it commits: then every sheet is read.
+    let closure = !opts.dry_run && !opts.allow_dangling;
+    let (verdicts, records) = read_both(repo, &mut branch, evaluations_commit, closure)?;
+    let sheets = Sheets::of(&records);
     let index = Index::of(&sheets);
-    let people = branch_people(&sheets.people, &index, &mut branch.unreadable);
+    let people = branch_people(sheets.people, &index, &mut branch.unreadable);
     let mut decisions = decide(&people, &verdicts, &index.member_of, opts);
     let (cascade, dangling) = hold_referenced(&sheets, &mut decisions, opts);
     let attachments = attachments_by_slug(repo, branch.tree, &people_config, &decisions.chosen)?;
@@ -197,6 +251,7 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         deletes: cascade.deletes,
         author_patches: cascade.author_patches,
         flagged_slugs,
+        branch_records: closure.then_some(records),
     })
 }
 
@@ -245,20 +300,21 @@ fn read_both(
     repo: &DataRepo,
     branch: &mut Branch,
     evaluations_commit: ObjectId,
-) -> Result<(Verdicts, Sheets), Error> {
+    closure: bool,
+) -> Result<(Verdicts, TreeRecords), Error> {
     let repo_path = repo.path().to_path_buf();
-    let (verdicts, sheets) = std::thread::scope(|scope| {
+    let (verdicts, records) = std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> Result<Verdicts, Error> {
             let own = DataRepo::open(&repo_path)?;
             verdicts::read(&own, evaluations_commit)
         });
-        let sheets = read_sheets(repo, branch);
+        let records = branch.read(repo, closure);
         let verdicts = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (verdicts, sheets)
+        (verdicts, records)
     });
-    Ok((verdicts?, sheets?))
+    Ok((verdicts?, records?))
 }
 
 /// Who did what, by person id: the facts the classes and the membership protection use.
@@ -680,31 +736,6 @@ fn cascade_totals(pruned: &[PrunedPerson]) -> PersonCascade {
     })
 }
 
-/// The sheets the plan reads, each reduced to the keys it needs.
-fn read_sheets(repo: &DataRepo, branch: &mut Branch) -> Result<Sheets, Error> {
-    Ok(Sheets {
-        people: branch.records(
-            repo,
-            "people",
-            &["slug", "id", "legacyId", "accountLevel", "githubUserId"],
-        )?,
-        memberships: branch.records(repo, "project-memberships", &["personId", "isMaintainer"])?,
-        interests: branch.records(repo, "help-wanted-interest", &["personId"])?,
-        tag_assignments: branch.records(
-            repo,
-            "tag-assignments",
-            &["taggableType", "taggableId", "assignedById"],
-        )?,
-        updates: branch.records(repo, "project-updates", &["authorId"])?,
-        buzz: branch.records(repo, "project-buzz", &["postedById"])?,
-        blog: branch.records(repo, "blog-posts", &["authorId"])?,
-        projects: branch.records(repo, "projects", &["maintainerId"])?,
-        roles: branch.records(repo, "help-wanted-roles", &["postedById", "filledById"])?,
-        slug_history: branch.records(repo, "slug-history", &["entityType", "entityId"])?,
-        revocations: branch.records(repo, "revocations", &["personId"])?,
-    })
-}
-
 /// The evaluation counts, and the number of verdict-flagged slugs (on the branch or not).
 fn evaluation_counts(
     v: &Verdicts,
@@ -814,23 +845,43 @@ impl Plan {
     /// the planned deletes and `authorId` patches applied must not hold a dangling reference
     /// the branch did not already hold (those are `reconcile`'s `danglingReferences`).
     fn verify_closed(&self, repo: &DataRepo) -> Result<(), Error> {
-        let mut records = repo.read_tree_references(repo.tree_of(self.parent.base)?)?;
-        let before: std::collections::HashSet<_> = records.dangling().into_iter().collect();
-        let deleted: std::collections::HashSet<&str> =
-            self.deletes.iter().map(String::as_str).collect();
-        let patched: std::collections::HashSet<&str> =
-            self.author_patches.iter().map(String::as_str).collect();
-        for sheet in records.sheets.values_mut() {
-            sheet.retain(|r| !deleted.contains(r.path.as_str()));
-            for r in sheet
-                .iter_mut()
-                .filter(|r| patched.contains(r.path.as_str()))
-            {
-                r.record.remove("authorId");
+        // A plan made for a dry run (or `--allow-dangling`) did not read every sheet.
+        let read;
+        let records = match &self.branch_records {
+            Some(records) => records,
+            None => {
+                read = repo.read_tree_references(repo.tree_of(self.parent.base)?)?;
+                &read
+            }
+        };
+        let before: HashSet<_> = records.dangling().into_iter().collect();
+        let deleted: HashSet<&str> = self.deletes.iter().map(String::as_str).collect();
+        let patched: HashSet<&str> = self.author_patches.iter().map(String::as_str).collect();
+        let kept = |r: &&StoredRecord| !deleted.contains(r.path.as_str());
+        let mut unpatched = Vec::new();
+        let mut refs = Vec::new();
+        for (sheet, rs) in &records.sheets {
+            for r in rs.iter().filter(kept) {
+                if patched.contains(r.path.as_str()) {
+                    let mut record = r.record.clone();
+                    record.remove("authorId");
+                    unpatched.push((sheet.as_str(), r.path.as_str(), record));
+                } else {
+                    refs.push(RecordRef {
+                        sheet,
+                        path: &r.path,
+                        record: &r.record,
+                    });
+                }
             }
         }
-        let made: Vec<_> = records
-            .dangling()
+        refs.extend(unpatched.iter().map(|(sheet, path, record)| RecordRef {
+            sheet,
+            path,
+            record,
+        }));
+        let names = records.sheets.keys().map(String::as_str).collect();
+        let made: Vec<_> = sheets::closure::check(&refs, &names, &records.declared)
             .into_iter()
             .filter(|d| !before.contains(d))
             .collect();
