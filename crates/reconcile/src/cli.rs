@@ -138,6 +138,16 @@ impl Common {
         Ok(load_people(&repo, &self.branch)?)
     }
 
+    /// [`Common::people`] and, read with them, [`Common::dangling`]'s outcome (to report
+    /// where that call would fail).
+    pub fn people_and_dangling(
+        &self,
+    ) -> Result<(Vec<Person>, Result<Vec<sheets::Dangling>, Failure>), Failure> {
+        let repo = ::cli::data_repo(self.data_repo.as_ref())?;
+        let (people, dangling) = crate::people::load_people_and_dangling(&repo, &self.branch)?;
+        Ok((people, dangling.map_err(Failure::from)))
+    }
+
     /// Every id field of `--branch` that resolves to no record.
     pub fn dangling(&self) -> Result<Vec<sheets::Dangling>, Failure> {
         let repo = ::cli::data_repo(self.data_repo.as_ref())?;

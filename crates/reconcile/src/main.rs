@@ -53,12 +53,12 @@ fn run_check(common: &Common, args: &CheckArgs, run_at: String) -> Result<Exit, 
         fix_drained: args.fix_drained,
         run_at,
     };
-    let people = common.people()?;
+    let (people, dangling) = common.people_and_dangling()?;
     let store = PrivateStore::from_env()?;
     let mut profiles = store.load::<Profile>()?;
     let mut creds = store.load::<Credential>()?;
     let mut r = check::check(&people, &mut profiles, &mut creds, &opts)?;
-    r.add_dangling(common.dangling()?);
+    r.add_dangling(dangling?);
     if r.fixes_applied.newsletter_tokens > 0 {
         store.save(&mut profiles)?;
     }

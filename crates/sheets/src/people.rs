@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::{DataRepo, RepoError};
+use crate::{DataRepo, ObjectId, RepoError, SheetConfig, SheetError, StoredRecord, TreeRecords};
 
 /// A Person record reduced to the fields the tools use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,19 +129,78 @@ impl Person {
     }
 }
 
+/// The fields of a person record [`Person::from_record`] reads: all a tool reads of one.
+pub const PERSON_FIELDS: [&str; 8] = [
+    "id",
+    "slug",
+    "fullName",
+    "legacyId",
+    "deletedAt",
+    "githubUserId",
+    "accountLevel",
+    "slackSamlNameId",
+];
+
 /// All Persons of the `people` sheet at `branch`, deleted ones included, in the repo's order.
-/// A file that cannot be read, or read as a Person, is an error.
+/// A file that cannot be read, or read as a Person, is an error. Only [`PERSON_FIELDS`] are
+/// read, on every core, without building documents where the text allows.
 pub fn load_people(repo: &DataRepo, branch: &str) -> Result<Vec<Person>, PeopleError> {
-    let read = repo.read_sheet_at(branch, "people")?;
-    if let Some(first) = read.errors.first() {
+    let (tree, config) = people_sheet(repo, branch)?;
+    let files = repo.record_files(tree, &config)?;
+    let read = repo.read_records_keys(files, &config, &PERSON_FIELDS)?;
+    let errors: Vec<&SheetError> = read.errors.iter().collect();
+    persons(branch, &read.records, &errors)
+}
+
+/// [`load_people`] and every record of every sheet at `branch` reduced to the fields the
+/// closure check reads ([`DataRepo::read_tree_references`]), from one read of the branch: a
+/// tool that needs both reads each blob once.
+pub fn load_people_and_references(
+    repo: &DataRepo,
+    branch: &str,
+) -> Result<(Vec<Person>, TreeRecords), PeopleError> {
+    let (tree, _) = people_sheet(repo, branch)?;
+    let configs = repo.sheet_configs(tree)?;
+    let person_field =
+        |sheet: &str, field: &str| sheet == "people" && PERSON_FIELDS.contains(&field);
+    let records = repo.read_tree_fields(tree, &configs, &person_field)?;
+    let errors: Vec<&SheetError> = records
+        .errors
+        .iter()
+        .zip(&records.error_sheets)
+        .filter(|(_, sheet)| sheet.as_str() == "people")
+        .map(|(e, _)| e)
+        .collect();
+    let people = persons(branch, &records.sheets["people"], &errors)?;
+    Ok((people, records))
+}
+
+/// The tree of `branch` and its `people` sheet config, with the errors a missing branch or
+/// sheet gives.
+fn people_sheet(repo: &DataRepo, branch: &str) -> Result<(ObjectId, SheetConfig), RepoError> {
+    let commit = repo.resolve(branch)?.ok_or_else(|| RepoError::Ref {
+        name: branch.to_owned(),
+        message: "does not exist".into(),
+    })?;
+    let tree = repo.tree_of(commit)?;
+    let config = repo.sheet_config(tree, "people")?;
+    Ok((tree, config))
+}
+
+/// The Persons of the people sheet's records, or the first reason they cannot all be read.
+fn persons(
+    branch: &str,
+    records: &[StoredRecord],
+    errors: &[&SheetError],
+) -> Result<Vec<Person>, PeopleError> {
+    if let Some(first) = errors.first() {
         return Err(PeopleError::Unreadable {
-            count: read.errors.len(),
+            count: errors.len(),
             branch: branch.to_owned(),
             first: first.to_string(),
         });
     }
-    let people = read
-        .records
+    let people = records
         .iter()
         .map(|s| Person::from_record(&s.path, &s.record))
         .collect::<Result<_, _>>()?;
