@@ -161,9 +161,13 @@ pub fn load_people_and_references(
 ) -> Result<(Vec<Person>, TreeRecords), PeopleError> {
     let (tree, _) = people_sheet(repo, branch)?;
     let configs = repo.sheet_configs(tree)?;
-    let person_field =
-        |sheet: &str, field: &str| sheet == "people" && PERSON_FIELDS.contains(&field);
-    let records = repo.read_tree_fields(tree, &configs, &person_field)?;
+    let records = repo.read_tree_fields(tree, &configs, &|config| {
+        let people = config.name == "people";
+        Box::new(move |field| {
+            crate::closure::is_checked_field(field, Some(&config.references))
+                || people && PERSON_FIELDS.contains(&field)
+        })
+    })?;
     let errors: Vec<&SheetError> = records
         .errors
         .iter()

@@ -403,45 +403,42 @@ impl DataRepo {
     }
 
     /// Every blob under `prefix` in `tree`, depth first in tree order, with paths from the
-    /// repo root.
+    /// repo root. The subtrees of the top folder are walked on every core (the evaluations
+    /// sheet has one per person), in the same order.
     pub fn walk_blobs(&self, tree: ObjectId, prefix: &str) -> Result<Vec<BlobEntry>, RepoError> {
-        let mut out = Vec::new();
-        if let Some(start) = self.subtree(tree, prefix)? {
-            self.walk_into(start, prefix.trim_matches('/'), &mut out)?;
+        let Some(start) = self.subtree(tree, prefix)? else {
+            return Ok(Vec::new());
+        };
+        let at = prefix.trim_matches('/');
+        let (_, data) = self.read_object(start)?;
+        let mut top = Vec::new();
+        for_each_entry(start, &data, at, |entry| {
+            top.push(entry);
+            Ok(())
+        })?;
+        let subtrees = top.iter().filter(|e| e.mode == TREE_MODE).count();
+        let path = self.path.as_path();
+        let walked = crate::par::map_chunks(&top, |chunk| {
+            let mut reader = ChunkReader::new(path);
+            let mut read = |id| reader.read(id, <[u8]>::to_vec);
+            chunk
+                .iter()
+                .map(|entry| -> Result<Vec<BlobEntry>, RepoError> {
+                    let mut out = Vec::new();
+                    if entry.mode == TREE_MODE {
+                        walk_into(&mut read, entry.id, &entry.path, &mut out)?;
+                    } else {
+                        out.push(entry.clone());
+                    }
+                    Ok(out)
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(top.len() - subtrees);
+        for part in walked {
+            out.extend(part?);
         }
         Ok(out)
-    }
-
-    fn walk_into(
-        &self,
-        tree: ObjectId,
-        at: &str,
-        out: &mut Vec<BlobEntry>,
-    ) -> Result<(), RepoError> {
-        let (_, data) = self.read_object(tree)?;
-        for entry in gix::objs::TreeRefIter::from_bytes(&data, gix::hash::Kind::Sha1) {
-            let entry = entry.map_err(|e| RepoError::Object {
-                id: tree,
-                message: e.to_string(),
-            })?;
-            let name = String::from_utf8_lossy(entry.filename);
-            let path = if at.is_empty() {
-                name.into_owned()
-            } else {
-                format!("{at}/{name}")
-            };
-            let mode = entry.mode.value() as u32;
-            if mode == 0o40000 {
-                self.walk_into(entry.oid.to_owned(), &path, out)?;
-            } else {
-                out.push(BlobEntry {
-                    path,
-                    id: entry.oid.to_owned(),
-                    mode,
-                });
-            }
-        }
-        Ok(())
     }
 
     /// The sheet configs in `.gitsheets/` of `tree`, by sheet name.
@@ -551,38 +548,12 @@ impl DataRepo {
         id_of: impl Fn(&T) -> ObjectId + Sync,
         f: impl Fn(&T, &[u8]) -> R + Sync,
     ) -> Result<Vec<R>, RepoError> {
-        let path = &self.path;
+        let path = self.path.as_path();
         crate::par::map_chunks(items, |chunk| {
-            // Whole objects in packs are inflated here into one reused buffer; the rest
-            // (deltas, loose objects) through a gix handle of the chunk's own (gix handles are
-            // per thread: built without its `parallel` feature), opened when first needed.
-            let mut packs = crate::packread::Packs::open(path);
-            let mut buf = Vec::new();
-            let mut local = None;
+            let mut reader = ChunkReader::new(path);
             chunk
                 .iter()
-                .map(|item| {
-                    let id = id_of(item);
-                    if packs.read(&id, &mut buf).is_some() {
-                        return Ok(f(item, &buf));
-                    }
-                    let repo = match &mut local {
-                        Some(repo) => repo,
-                        slot @ None => slot.insert(
-                            gix::open_opts(path, gix::open::Options::isolated()).map_err(|e| {
-                                RepoError::Open {
-                                    path: path.clone(),
-                                    message: e.to_string(),
-                                }
-                            })?,
-                        ),
-                    };
-                    let obj = repo.find_object(id).map_err(|e| RepoError::Object {
-                        id,
-                        message: e.to_string(),
-                    })?;
-                    Ok(f(item, &obj.data))
-                })
+                .map(|item| reader.read(id_of(item), |bytes| f(item, bytes)))
                 .collect()
         })
         .into_iter()
@@ -634,6 +605,105 @@ fn record_file_rule(config: &SheetConfig) -> impl Fn(&str) -> bool + '_ {
             && path.split('/').count() == depth
             && !(config.root.is_empty() && path.starts_with(".gitsheets/"))
     }
+}
+
+/// Which fields of a sheet's records [`DataRepo::read_tree_fields`] keeps.
+pub type FieldFilter<'a> = Box<dyn Fn(&str) -> bool + Sync + 'a>;
+
+/// A tree entry's mode for a subtree.
+const TREE_MODE: u32 = 0o40000;
+
+/// Objects read on one thread of a parallel job: whole objects of the packs are inflated into
+/// one reused buffer; the rest (deltas, loose objects) through a gix handle of the thread's own
+/// (gix handles are per thread: built without its `parallel` feature), opened when first
+/// needed.
+struct ChunkReader<'a> {
+    path: &'a Path,
+    packs: crate::packread::Packs,
+    buf: Vec<u8>,
+    local: Option<gix::Repository>,
+}
+
+impl<'a> ChunkReader<'a> {
+    fn new(path: &'a Path) -> Self {
+        ChunkReader {
+            path,
+            packs: crate::packread::Packs::open(path),
+            buf: Vec::new(),
+            local: None,
+        }
+    }
+
+    /// `f` of the bytes of object `id`.
+    fn read<R>(&mut self, id: ObjectId, f: impl FnOnce(&[u8]) -> R) -> Result<R, RepoError> {
+        if self.packs.read(&id, &mut self.buf).is_some() {
+            return Ok(f(&self.buf));
+        }
+        let repo = match &mut self.local {
+            Some(repo) => repo,
+            slot @ None => slot.insert(
+                gix::open_opts(self.path, gix::open::Options::isolated()).map_err(|e| {
+                    RepoError::Open {
+                        path: self.path.to_path_buf(),
+                        message: e.to_string(),
+                    }
+                })?,
+            ),
+        };
+        let obj = repo.find_object(id).map_err(|e| RepoError::Object {
+            id,
+            message: e.to_string(),
+        })?;
+        Ok(f(&obj.data))
+    }
+}
+
+/// Every entry of the tree object `data` (object `id`, at path `at`), in order, with its path
+/// from the repo root.
+fn for_each_entry(
+    id: ObjectId,
+    data: &[u8],
+    at: &str,
+    mut f: impl FnMut(BlobEntry) -> Result<(), RepoError>,
+) -> Result<(), RepoError> {
+    for entry in gix::objs::TreeRefIter::from_bytes(data, gix::hash::Kind::Sha1) {
+        let entry = entry.map_err(|e| RepoError::Object {
+            id,
+            message: e.to_string(),
+        })?;
+        let name = String::from_utf8_lossy(entry.filename);
+        let mut path = String::with_capacity(at.len() + 1 + name.len());
+        if !at.is_empty() {
+            path.push_str(at);
+            path.push('/');
+        }
+        path.push_str(&name);
+        f(BlobEntry {
+            path,
+            id: entry.oid.to_owned(),
+            mode: entry.mode.value() as u32,
+        })?;
+    }
+    Ok(())
+}
+
+/// Every blob below the tree `tree` (at path `at`), depth first in tree order, its objects
+/// read through `read`.
+fn walk_into(
+    read: &mut impl FnMut(ObjectId) -> Result<Vec<u8>, RepoError>,
+    tree: ObjectId,
+    at: &str,
+    out: &mut Vec<BlobEntry>,
+) -> Result<(), RepoError> {
+    let data = read(tree)?;
+    for_each_entry(tree, &data, at, |entry| {
+        if entry.mode == TREE_MODE {
+            walk_into(read, entry.id, &entry.path, out)
+        } else {
+            out.push(entry);
+            Ok(())
+        }
+    })
 }
 
 /// Every record of a tree, read for the closure check.
@@ -691,37 +761,39 @@ impl DataRepo {
     /// on every core in one pass and without building documents.
     pub fn read_tree_references(&self, tree: ObjectId) -> Result<TreeRecords, RepoError> {
         let configs = self.sheet_configs(tree)?;
-        self.read_tree_fields(tree, &configs, &|_, _| false)
+        self.read_tree_fields(tree, &configs, &|config| {
+            Box::new(|field| crate::closure::is_checked_field(field, Some(&config.references)))
+        })
     }
 
     /// The records of the sheets `configs` names (configs of `tree`), each reduced to the
-    /// fields the closure check reads plus those `also(sheet, field)` accepts, all sheets'
-    /// blobs read on every core in one pass. With every config of the tree, the records check
-    /// as [`Self::read_tree_references`]'s do: [`crate::closure::check`] passes over any
-    /// other field. One read serves a tool that needs a few fields of its own and the check.
+    /// fields its filter (`filter_for(config)`) accepts, all sheets' blobs read on every core
+    /// in one pass. With every config of the tree and at least the fields the closure check
+    /// reads ([`crate::closure::is_checked_field`]), the records check as
+    /// [`Self::read_tree_references`]'s do ([`crate::closure::check`] passes over any other
+    /// field): one read serves a tool that needs a few fields of its own and the check.
     pub fn read_tree_fields(
         &self,
         tree: ObjectId,
         configs: &BTreeMap<String, SheetConfig>,
-        also: &(dyn Fn(&str, &str) -> bool + Sync),
+        filter_for: &dyn Fn(&SheetConfig) -> FieldFilter<'_>,
     ) -> Result<TreeRecords, RepoError> {
+        let sheets: Vec<(&String, &SheetConfig, FieldFilter<'_>)> = configs
+            .iter()
+            .map(|(name, config)| (name, config, filter_for(config)))
+            .collect();
         let mut files = Vec::new();
-        for (name, config) in configs {
+        for (name, config, filter) in &sheets {
             files.extend(
                 self.record_files(tree, config)?
                     .into_iter()
-                    .map(|f| (name, f)),
+                    .map(|f| (*name, *config, filter, f)),
             );
         }
         let decoded = self.map_blobs(
             &files,
-            |(_, f)| f.id,
-            |(name, f), bytes| {
-                let declared = &configs[*name].references;
-                let wanted =
-                    |k: &str| crate::closure::is_checked_field(k, Some(declared)) || also(name, k);
-                configs[*name].decode_where(&f.path, bytes, &wanted)
-            },
+            |(.., f)| f.id,
+            |(_, config, filter, f), bytes| config.decode_where(&f.path, bytes, &***filter),
         )?;
         let mut out = TreeRecords::default();
         for (name, config) in configs {
@@ -730,7 +802,7 @@ impl DataRepo {
                 out.declared.insert(name.clone(), config.references.clone());
             }
         }
-        for ((name, f), result) in files.into_iter().zip(decoded) {
+        for ((name, _, _, f), result) in files.into_iter().zip(decoded) {
             match result {
                 Ok(record) => out
                     .sheets

@@ -992,8 +992,12 @@ fn the_reduced_closure_read_finds_what_the_whole_records_give() {
     // Fields read besides the checked ones (a tool's own) change nothing the check finds.
     let configs = repo.sheet_configs(tree).unwrap();
     let more = repo
-        .read_tree_fields(tree, &configs, &|sheet, field| {
-            sheet == "people" && ["about", "slug"].contains(&field) || field == "isMaintainer"
+        .read_tree_fields(tree, &configs, &|config| {
+            Box::new(|field| {
+                sheets::closure::is_checked_field(field, Some(&config.references))
+                    || config.name == "people" && ["about", "slug"].contains(&field)
+                    || field == "isMaintainer"
+            })
         })
         .unwrap();
     assert_eq!(more.dangling(), dangling);

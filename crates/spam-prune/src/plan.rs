@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 use sheets::ObjectId;
+use sheets::closure::is_checked_field;
 use sheets::{
     CommitSpec, DataRepo, Parent, RecordRef, RepoError, SheetConfig, Signature, StoredRecord,
     Transaction, TreeRecords, people,
@@ -90,12 +91,16 @@ impl Branch {
             .filter(|(name, _)| closure || PLAN_FIELDS.iter().any(|(s, _)| s == name))
             .map(|(name, config)| (name.clone(), config.clone()))
             .collect();
-        let plan_field = |sheet: &str, field: &str| {
-            PLAN_FIELDS
+        let read = repo.read_tree_fields(self.tree, &configs, &|config| {
+            let keys = PLAN_FIELDS
                 .iter()
-                .any(|(s, keys)| *s == sheet && keys.contains(&field))
-        };
-        let read = repo.read_tree_fields(self.tree, &configs, &plan_field)?;
+                .find(|(sheet, _)| *sheet == config.name)
+                .map_or(&[][..], |(_, keys)| keys);
+            Box::new(move |field| {
+                keys.contains(&field)
+                    || closure && is_checked_field(field, Some(&config.references))
+            })
+        })?;
         for (sheet, _) in PLAN_FIELDS {
             for (e, _) in read
                 .errors
