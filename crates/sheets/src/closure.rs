@@ -118,16 +118,21 @@ pub fn check(
             let Some(target) = reference_target(r.record, field, value, extra) else {
                 continue;
             };
+            // Strings are compared in place; only a dangling reference is copied out.
+            let text;
             let value = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+                Value::String(s) => s.as_str(),
+                other => {
+                    text = other.to_string();
+                    text.as_str()
+                }
             };
-            if !resolves(&target, &value) {
+            if !resolves(target, value) {
                 out.push(Dangling {
                     path: r.path.to_owned(),
                     field: field.clone(),
-                    value,
-                    target,
+                    value: value.to_owned(),
+                    target: target.to_owned(),
                 });
             }
         }
@@ -137,24 +142,24 @@ pub fn check(
 }
 
 /// The sheet `field` of `record` must point into, or `None` when it is not a reference.
-fn reference_target(
-    record: &Map<String, Value>,
+fn reference_target<'a>(
+    record: &'a Map<String, Value>,
     field: &str,
     value: &Value,
-    declared: Option<&BTreeMap<String, String>>,
-) -> Option<String> {
+    declared: Option<&'a BTreeMap<String, String>>,
+) -> Option<&'a str> {
     if let Some(target) = declared.and_then(|d| d.get(field)) {
-        return Some(target.clone());
+        return Some(target);
     }
     if let Some((_, target)) = KNOWN_REFERENCES.iter().find(|(f, _)| *f == field) {
-        return Some((*target).to_owned());
+        return Some(target);
     }
     if field == "taggableId" {
         let kind = record.get("taggableType").and_then(Value::as_str);
-        return Some(kind.and_then(taggable_sheet).unwrap_or("*").to_owned());
+        return Some(kind.and_then(taggable_sheet).unwrap_or("*"));
     }
     let named_like_one = field.ends_with("Id") && !NOT_REFERENCES.contains(&field);
-    (named_like_one && value.as_str().is_some_and(uuid_shaped)).then(|| "*".to_owned())
+    (named_like_one && value.as_str().is_some_and(uuid_shaped)).then_some("*")
 }
 
 /// Whether [`check`] can read `field` of a record of a sheet declaring `declared`: its `id`,

@@ -248,12 +248,45 @@ impl<'r> TreeEdit<'r> {
     /// Delete a record file and its attachment folder (`<path without extension>/`).
     /// Returns whether the record existed.
     pub fn delete_record(&mut self, path: &str) -> Result<bool, EditError> {
-        let removed = self.remove(path)?;
-        if let Some((stem, _ext)) = path.rsplit_once('.')
-            && !stem.is_empty()
-            && !stem.ends_with('/')
-        {
-            self.remove(stem)?;
+        let Some((stem, ext)) = path.rsplit_once('.') else {
+            return self.remove(path);
+        };
+        if stem.is_empty() || stem.ends_with('/') {
+            return self.remove(path);
+        }
+        match split(stem) {
+            // The record and its folder sit side by side: one walk down for both.
+            Ok(folder) if !ext.contains('/') => self.remove_siblings(path, folder.last()),
+            // The dot is in a folder name (the "stem" is another path), or a bad stem.
+            _ => {
+                let removed = self.remove(path)?;
+                self.remove(stem)?;
+                Ok(removed)
+            }
+        }
+    }
+
+    /// [`Self::remove`] of `path` then of `sibling` in the same folder, with one walk down:
+    /// whether `path` was there.
+    fn remove_siblings(&mut self, path: &str, sibling: Option<&&str>) -> Result<bool, EditError> {
+        let parts = split(path)?;
+        let (last, parents) = parts
+            .split_last()
+            .ok_or_else(|| EditError::BadPath(path.into()))?;
+        let other = sibling.ok_or_else(|| EditError::BadPath(path.into()))?;
+        let TreeEdit { repo, sink, root } = self;
+        let Some(dir) = descend(root, parents, false, repo, sink)? else {
+            return Ok(false);
+        };
+        let Some(children) = dir.children.as_mut() else {
+            return Ok(false);
+        };
+        let removed = children.remove(last.as_bytes()).is_some();
+        let removed_other = children.remove(other.as_bytes()).is_some();
+        if removed || removed_other {
+            // Every directory above the removed entries changes too.
+            self.mark_dirty(parents);
+            self.prune_empty(parents);
         }
         Ok(removed)
     }
@@ -426,19 +459,28 @@ fn entries(
     sink: &ObjectSink,
     tree: ObjectId,
 ) -> Result<BTreeMap<Vec<u8>, (u32, ObjectId)>, RepoError> {
+    entries_as(repo, sink, tree, |mode, id| (mode, id))
+}
+
+/// The entries of a tree object, each made into a `T`, by name. Collected then built in one
+/// go (a sort of an almost sorted list): the people folder has tens of thousands.
+fn entries_as<T>(
+    repo: &DataRepo,
+    sink: &ObjectSink,
+    tree: ObjectId,
+    make: impl Fn(u32, ObjectId) -> T,
+) -> Result<BTreeMap<Vec<u8>, T>, RepoError> {
     let (_, data) = read(repo, sink, tree)?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for entry in gix::objs::TreeRefIter::from_bytes(&data, gix::hash::Kind::Sha1) {
         let entry = entry.map_err(|e| RepoError::Object {
             id: tree,
             message: e.to_string(),
         })?;
-        out.insert(
-            entry.filename.to_vec(),
-            (entry.mode.value() as u32, entry.oid.to_owned()),
-        );
+        let mode = entry.mode.value() as u32;
+        out.push((entry.filename.to_vec(), make(mode, entry.oid.to_owned())));
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }
 
 fn load<'d>(
@@ -447,10 +489,9 @@ fn load<'d>(
     sink: &ObjectSink,
 ) -> Result<&'d mut BTreeMap<Vec<u8>, Node>, RepoError> {
     if dir.children.is_none() {
-        let mut children = BTreeMap::new();
-        if let Some(base) = dir.base {
-            for (name, (mode, id)) in entries(repo, sink, base)? {
-                let node = if mode == MODE_TREE {
+        let children = match dir.base {
+            Some(base) => entries_as(repo, sink, base, |mode, id| {
+                if mode == MODE_TREE {
                     Node::Dir(Dir {
                         base: Some(id),
                         children: None,
@@ -458,10 +499,10 @@ fn load<'d>(
                     })
                 } else {
                     Node::Leaf { mode, id }
-                };
-                children.insert(name, node);
-            }
-        }
+                }
+            })?,
+            None => BTreeMap::new(),
+        };
         dir.children = Some(children);
     }
     Ok(dir.children.get_or_insert_with(BTreeMap::new))
