@@ -195,6 +195,8 @@ pub struct Outcome {
     pub report: Report,
     /// The pruned people, in slug order.
     pub pruned: Vec<PrunedPerson>,
+    /// What the run read (a binary may forget it at exit).
+    pub spent: plan::Spent,
 }
 
 /// Open the data repo (refusing a non-bare path before reading anything), plan, and unless

@@ -27,9 +27,12 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
         .iter()
         .try_for_each(|p| out.line(p))
         .and_then(|()| out.finish());
-    match written {
+    let result = match written {
         // A closed stdout stops the listing, not the verdict on the run.
         Ok(()) | Err(OutputError::Closed) => Ok(Exit::problems_if(report.has_problems())),
         Err(e) => Err(e.into()),
-    }
+    };
+    // Freeing the records the run read, one by one, is left to the exit.
+    std::mem::forget(outcome);
+    result
 }

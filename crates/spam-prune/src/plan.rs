@@ -41,9 +41,20 @@ pub struct Plan {
     author_patches: Vec<String>,
     updates_config: Option<SheetConfig>,
     flagged_slugs: usize,
-    /// Every record of the branch with the fields the closure check reads (not for a dry run
-    /// or `--allow-dangling`): what the pre-commit check runs on.
-    branch_records: Option<TreeRecords>,
+    /// Whether `spent.records` holds every sheet with the fields the closure check reads
+    /// (not for a dry run or `--allow-dangling`): what the pre-commit check runs on.
+    closure_read: bool,
+    spent: Spent,
+}
+
+/// What a run read, kept to its end: the binary leaves it to the exit instead of freeing
+/// tens of thousands of records one by one.
+#[derive(Debug)]
+pub struct Spent {
+    records: TreeRecords,
+    // Only held, for the end of the run to free (or not).
+    _verdicts: Verdicts,
+    _people: Vec<Person>,
 }
 
 /// A record of the branch reduced to the fields the prune reads (a full people sheet is
@@ -256,7 +267,12 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
         deletes: cascade.deletes,
         author_patches: cascade.author_patches,
         flagged_slugs,
-        branch_records: closure.then_some(records),
+        closure_read: closure,
+        spent: Spent {
+            records,
+            _verdicts: verdicts,
+            _people: people,
+        },
     })
 }
 
@@ -852,9 +868,9 @@ impl Plan {
     fn verify_closed(&self, repo: &DataRepo) -> Result<(), Error> {
         // A plan made for a dry run (or `--allow-dangling`) did not read every sheet.
         let read;
-        let records = match &self.branch_records {
-            Some(records) => records,
-            None => {
+        let records = match self.closure_read {
+            true => &self.spent.records,
+            false => {
                 read = repo.read_tree_references(repo.tree_of(self.parent.base)?)?;
                 &read
             }
@@ -909,6 +925,7 @@ impl Plan {
         Outcome {
             report,
             pruned: self.pruned,
+            spent: self.spent,
         }
     }
 }
