@@ -131,6 +131,9 @@ Exit 1 when any finding is listed.")]
     },
 }
 
+/// [`Common::dangling`]'s outcome, read with the people ([`Common::people_and_dangling`]).
+pub type DanglingOutcome = Result<Vec<sheets::Dangling>, Failure>;
+
 impl Common {
     /// The Persons of `--branch` in `--data-repo`.
     pub fn people(&self) -> Result<Vec<Person>, Failure> {
@@ -140,9 +143,7 @@ impl Common {
 
     /// [`Common::people`] and, read with them, [`Common::dangling`]'s outcome (to report
     /// where that call would fail).
-    pub fn people_and_dangling(
-        &self,
-    ) -> Result<(Vec<Person>, Result<Vec<sheets::Dangling>, Failure>), Failure> {
+    pub fn people_and_dangling(&self) -> Result<(Vec<Person>, DanglingOutcome), Failure> {
         let repo = ::cli::data_repo(self.data_repo.as_ref())?;
         let (people, dangling) = crate::people::load_people_and_dangling(&repo, &self.branch)?;
         Ok((people, dangling.map_err(Failure::from)))

@@ -12,13 +12,16 @@ pub fn load_people(repo_path: &std::path::Path, branch: &str) -> Result<Vec<Pers
     Ok(sheets::people::load_people(&repo, branch)?)
 }
 
+/// What [`dangling_references`] gives: the dangling references, or why they cannot be known.
+pub type Dangling = Result<Vec<sheets::Dangling>, Error>;
+
 /// [`load_people`] and [`dangling_references`] from one read of the branch. The people come
 /// (or fail) first, as a separate [`load_people`] would; the dangling references' outcome is
 /// handed back for the caller to report where [`dangling_references`] would have failed.
 pub fn load_people_and_dangling(
     repo_path: &std::path::Path,
     branch: &str,
-) -> Result<(Vec<Person>, Result<Vec<sheets::Dangling>, Error>), Error> {
+) -> Result<(Vec<Person>, Dangling), Error> {
     let repo = sheets::DataRepo::open(repo_path)?;
     let (people, records) = sheets::people::load_people_and_references(&repo, branch)?;
     let dangling = match records.errors.first() {

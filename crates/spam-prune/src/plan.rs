@@ -351,7 +351,7 @@ struct Index {
 impl Index {
     fn of(s: &Sheets) -> Index {
         Index {
-            member_of: count_by(&s.memberships, "personId"),
+            member_of: count_by(s.memberships, "personId"),
             maintainer_memberships: s
                 .memberships
                 .iter()
@@ -359,10 +359,10 @@ impl Index {
                 .filter_map(|m| str_field(&m.record, "personId"))
                 .map(str::to_owned)
                 .collect(),
-            updates_by: count_by(&s.updates, "authorId"),
-            buzz_by: count_by(&s.buzz, "postedById"),
-            blog_by: count_by(&s.blog, "authorId"),
-            maintains: count_by(&s.projects, "maintainerId"),
+            updates_by: count_by(s.updates, "authorId"),
+            buzz_by: count_by(s.buzz, "postedById"),
+            blog_by: count_by(s.blog, "authorId"),
+            maintains: count_by(s.projects, "maintainerId"),
         }
     }
 
@@ -537,22 +537,22 @@ impl<'a> Cascade<'a> {
         };
         let memberships = c.sweep(
             pruned_ids,
-            &s.memberships,
+            s.memberships,
             |r| str_field(r, "personId"),
             |p| p.memberships += 1,
         );
         let interests = c.sweep(
             pruned_ids,
-            &s.interests,
+            s.interests,
             |r| str_field(r, "personId"),
             |p| p.help_wanted_interest += 1,
         );
-        let tags = c.sweep(pruned_ids, &s.tag_assignments, tagged_person, |p| {
+        let tags = c.sweep(pruned_ids, s.tag_assignments, tagged_person, |p| {
             p.person_tag_assignments += 1
         });
         c.author_patches = c.sweep(
             pruned_ids,
-            &s.updates,
+            s.updates,
             |r| str_field(r, "authorId"),
             |p| p.project_updates_author_nulled += 1,
         );
@@ -634,32 +634,32 @@ impl<'a> Dangling<'a> {
         d.add(
             pruned_ids,
             "projectBuzzPostedById",
-            &s.buzz,
+            s.buzz,
             field("postedById"),
         );
-        d.add(pruned_ids, "blogPostsAuthorId", &s.blog, field("authorId"));
+        d.add(pruned_ids, "blogPostsAuthorId", s.blog, field("authorId"));
         d.add(
             pruned_ids,
             "projectsMaintainerId",
-            &s.projects,
+            s.projects,
             field("maintainerId"),
         );
         d.add(
             pruned_ids,
             "helpWantedRolesPostedById",
-            &s.roles,
+            s.roles,
             field("postedById"),
         );
         d.add(
             pruned_ids,
             "helpWantedRolesFilledById",
-            &s.roles,
+            s.roles,
             field("filledById"),
         );
         d.add(
             pruned_ids,
             "tagAssignmentsAssignedById",
-            &s.tag_assignments,
+            s.tag_assignments,
             |r| {
                 if tag_deleted.contains(&r.path) {
                     None
@@ -668,7 +668,7 @@ impl<'a> Dangling<'a> {
                 }
             },
         );
-        d.add(pruned_ids, "slugHistoryEntityId", &s.slug_history, |r| {
+        d.add(pruned_ids, "slugHistoryEntityId", s.slug_history, |r| {
             (str_field(&r.record, "entityType") == Some("person"))
                 .then(|| str_field(&r.record, "entityId"))
                 .flatten()
@@ -676,7 +676,7 @@ impl<'a> Dangling<'a> {
         d.add(
             pruned_ids,
             "revocationsPersonId",
-            &s.revocations,
+            s.revocations,
             field("personId"),
         );
         d
@@ -839,9 +839,38 @@ impl Plan {
         if self.deletes.is_empty() && self.author_patches.is_empty() {
             return Ok(None);
         }
-        if !opts.allow_dangling {
-            self.verify_closed(repo)?;
-        }
+        // A plan made for a dry run (or `--allow-dangling`) did not read every sheet.
+        let read;
+        let records = match (opts.allow_dangling, self.closure_read) {
+            (true, _) => None,
+            (false, true) => Some(&self.spent.records),
+            (false, false) => {
+                read = repo.read_tree_references(repo.tree_of(self.parent.base)?)?;
+                Some(&read)
+            }
+        };
+        // The closure is checked on the other core while the commit is built in memory;
+        // nothing is written before it passes, and its refusal wins over any build error.
+        std::thread::scope(|scope| {
+            let check = records.map(|r| scope.spawn(move || self.check_closed(r)));
+            let built = self.build(repo, opts);
+            if let Some(check) = check {
+                check
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            }
+            let (tx, commit) = built?;
+            tx.finish()?;
+            Ok(commit)
+        })
+    }
+
+    /// The transaction with the planned deletes and patches and its commit, in memory.
+    fn build<'r>(
+        &self,
+        repo: &'r DataRepo,
+        opts: &Options,
+    ) -> Result<(Transaction<'r>, Option<ObjectId>), Error> {
         let signature = Signature {
             time: opts.run_at.as_second(),
             ..Signature::default()
@@ -858,23 +887,14 @@ impl Plan {
             }
         }
         let commit = tx.commit(&self.commit_spec(opts))?;
-        tx.finish()?;
-        Ok(commit)
+        Ok((tx, commit))
     }
 
-    /// Refuse a result that references a record the prune deletes: the branch's records with
-    /// the planned deletes and `authorId` patches applied must not hold a dangling reference
-    /// the branch did not already hold (those are `reconcile`'s `danglingReferences`).
-    fn verify_closed(&self, repo: &DataRepo) -> Result<(), Error> {
-        // A plan made for a dry run (or `--allow-dangling`) did not read every sheet.
-        let read;
-        let records = match self.closure_read {
-            true => &self.spent.records,
-            false => {
-                read = repo.read_tree_references(repo.tree_of(self.parent.base)?)?;
-                &read
-            }
-        };
+    /// Refuse a result that references a record the prune deletes: the branch's `records`
+    /// (every sheet, the checked fields) with the planned deletes and `authorId` patches
+    /// applied must not hold a dangling reference the branch did not already hold (those
+    /// are `reconcile`'s `danglingReferences`).
+    fn check_closed(&self, records: &TreeRecords) -> Result<(), Error> {
         let before: HashSet<_> = records.dangling().into_iter().collect();
         let deleted: HashSet<&str> = self.deletes.iter().map(String::as_str).collect();
         let patched: HashSet<&str> = self.author_patches.iter().map(String::as_str).collect();
