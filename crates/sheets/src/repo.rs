@@ -418,22 +418,25 @@ impl DataRepo {
         })?;
         let subtrees = top.iter().filter(|e| e.mode == TREE_MODE).count();
         let path = self.path.as_path();
-        let walked = crate::par::map_chunks(&top, |chunk| {
-            let mut reader = ChunkReader::new(path);
-            let mut read = |id| reader.read(id, <[u8]>::to_vec);
-            chunk
-                .iter()
-                .map(|entry| -> Result<Vec<BlobEntry>, RepoError> {
-                    let mut out = Vec::new();
-                    if entry.mode == TREE_MODE {
-                        walk_into(&mut read, entry.id, &entry.path, &mut out)?;
-                    } else {
-                        out.push(entry.clone());
-                    }
-                    Ok(out)
-                })
-                .collect()
-        });
+        let walked = crate::par::map_balanced(
+            &top,
+            || ChunkReader::new(path),
+            |reader, chunk| {
+                let mut read = |id| reader.read(id, <[u8]>::to_vec);
+                chunk
+                    .iter()
+                    .map(|entry| -> Result<Vec<BlobEntry>, RepoError> {
+                        let mut out = Vec::new();
+                        if entry.mode == TREE_MODE {
+                            walk_into(&mut read, entry.id, &entry.path, &mut out)?;
+                        } else {
+                            out.push(entry.clone());
+                        }
+                        Ok(out)
+                    })
+                    .collect()
+            },
+        );
         let mut out = Vec::with_capacity(top.len() - subtrees);
         for part in walked {
             out.extend(part?);
@@ -549,13 +552,16 @@ impl DataRepo {
         f: impl Fn(&T, &[u8]) -> R + Sync,
     ) -> Result<Vec<R>, RepoError> {
         let path = self.path.as_path();
-        crate::par::map_chunks(items, |chunk| {
-            let mut reader = ChunkReader::new(path);
-            chunk
-                .iter()
-                .map(|item| reader.read(id_of(item), |bytes| f(item, bytes)))
-                .collect()
-        })
+        crate::par::map_balanced(
+            items,
+            || ChunkReader::new(path),
+            |reader, chunk| {
+                chunk
+                    .iter()
+                    .map(|item| reader.read(id_of(item), |bytes| f(item, bytes)))
+                    .collect()
+            },
+        )
         .into_iter()
         .collect()
     }
@@ -717,6 +723,9 @@ pub struct TreeRecords {
     pub errors: Vec<SheetError>,
     /// The sheet of each of `errors`, in the same order.
     pub error_sheets: Vec<String>,
+    /// Per sheet, the files under its root that are not records (attachments, other
+    /// extensions or depths), in tree order; filled by [`DataRepo::read_tree_fields`].
+    pub other_files: BTreeMap<String, Vec<BlobEntry>>,
 }
 
 impl TreeRecords {
@@ -783,19 +792,25 @@ impl DataRepo {
             .map(|(name, config)| (name, config, filter_for(config)))
             .collect();
         let mut files = Vec::new();
+        let mut other_files = BTreeMap::new();
         for (name, config, filter) in &sheets {
-            files.extend(
-                self.record_files(tree, config)?
-                    .into_iter()
-                    .map(|f| (*name, *config, filter, f)),
-            );
+            let is_record = record_file_rule(config);
+            let (records, others): (Vec<BlobEntry>, Vec<BlobEntry>) = self
+                .walk_blobs(tree, &config.root)?
+                .into_iter()
+                .partition(|f| is_record(&f.path));
+            files.extend(records.into_iter().map(|f| (*name, *config, filter, f)));
+            other_files.insert((*name).clone(), others);
         }
         let decoded = self.map_blobs(
             &files,
             |(.., f)| f.id,
             |(_, config, filter, f), bytes| config.decode_where(&f.path, bytes, &***filter),
         )?;
-        let mut out = TreeRecords::default();
+        let mut out = TreeRecords {
+            other_files,
+            ..TreeRecords::default()
+        };
         for (name, config) in configs {
             out.sheets.insert(name.clone(), Vec::new());
             if !config.references.is_empty() {

@@ -221,7 +221,7 @@ pub fn plan(repo: &DataRepo, opts: &Options) -> Result<Plan, Error> {
     let people = branch_people(sheets.people, &index, &mut branch.unreadable);
     let mut decisions = decide(&people, &verdicts, &index.member_of, opts);
     let (cascade, dangling) = hold_referenced(&sheets, &mut decisions, opts);
-    let attachments = attachments_by_slug(repo, branch.tree, &people_config, &decisions.chosen)?;
+    let attachments = attachments_by_slug(&records, &people_config, &decisions.chosen);
     let (pruned, at_risk) =
         pruned_lines(&decisions.chosen, &cascade, &attachments, &dangling, opts);
     let (evaluations, flagged_slugs) =
@@ -584,14 +584,18 @@ impl<'a> Cascade<'a> {
     }
 }
 
-/// Attachments: files below a pruned person's record folder go with the record.
+/// Attachments: files below a pruned person's record folder go with the record (record
+/// files themselves never sit below another record's folder depth, so only the people
+/// sheet's other files are looked at).
 fn attachments_by_slug(
-    repo: &DataRepo,
-    tree: ObjectId,
+    records: &TreeRecords,
     people_config: &SheetConfig,
     chosen: &[(&Person, Vec<Evaluation>)],
-) -> Result<HashMap<String, usize>, Error> {
-    let people_files = repo.walk_blobs(tree, &people_config.root)?;
+) -> HashMap<String, usize> {
+    let people_files = records
+        .other_files
+        .get("people")
+        .map_or(&[][..], Vec::as_slice);
     let stems: HashMap<String, &str> = chosen
         .iter()
         .filter_map(|(p, _)| {
@@ -606,7 +610,7 @@ fn attachments_by_slug(
         .count()
         + people_config.path.depth();
     let mut by_slug: HashMap<String, usize> = HashMap::new();
-    for f in &people_files {
+    for f in people_files {
         let segments: Vec<&str> = f.path.split('/').collect();
         if segments.len() <= record_depth {
             continue;
@@ -616,7 +620,7 @@ fn attachments_by_slug(
             *by_slug.entry((*slug).to_owned()).or_default() += 1;
         }
     }
-    Ok(by_slug)
+    by_slug
 }
 
 /// References the reference leaves dangling: counted, not changed.
