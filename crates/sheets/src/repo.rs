@@ -812,27 +812,30 @@ impl DataRepo {
             ..TreeRecords::default()
         };
         for (name, config) in configs {
-            out.sheets.insert(name.clone(), Vec::new());
             if !config.references.is_empty() {
                 out.declared.insert(name.clone(), config.references.clone());
             }
         }
-        for ((name, _, _, f), result) in files.into_iter().zip(decoded) {
-            match result {
-                Ok(record) => out
-                    .sheets
-                    .entry(name.clone())
-                    .or_default()
-                    .push(StoredRecord {
+        // The files come sheet by sheet, in the configs' order.
+        let mut read = files.into_iter().zip(decoded).peekable();
+        for (name, ..) in &sheets {
+            let mut records = Vec::new();
+            while let Some(((_, _, _, f), result)) =
+                read.next_if(|((n, ..), _)| std::ptr::eq(*n, *name))
+            {
+                match result {
+                    Ok(record) => records.push(StoredRecord {
                         path: f.path,
                         blob: f.id,
                         record,
                     }),
-                Err(e) => {
-                    out.errors.push(e);
-                    out.error_sheets.push(name.clone());
+                    Err(e) => {
+                        out.errors.push(e);
+                        out.error_sheets.push((*name).clone());
+                    }
                 }
             }
+            out.sheets.insert((*name).clone(), records);
         }
         Ok(out)
     }
