@@ -1,8 +1,6 @@
 //! `reconcile`: thin binary over the `reconcile` library. See `--help`.
 
-use std::io::BufReader;
-use std::path::Path;
-use std::process::ExitCode;
+use std::{io::BufReader, path::Path, process::ExitCode};
 
 use ::cli::{Exit, Ndjson, OutputError};
 use clap::Parser;
@@ -14,28 +12,30 @@ use reconcile::cli::{
 use reconcile::{Error, check, drain, import, nameids};
 use serde::Serialize;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     ::cli::finish("reconcile", run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> Result<Exit, Failure> {
-    let common = cli.common;
-    let run_at = ::cli::clock::iso(common.now()?);
+    let run_at = ::cli::clock::iso(cli.common.now()?);
     match cli.command {
-        None => run_check(&common, &cli.check, run_at),
+        None => run_check(&cli.common, &cli.check, run_at),
         Some(Command::ImportCredentials { input, dry_run }) => {
-            run_import(&common, &input, dry_run, &run_at)
+            run_import(&cli.common, &input, dry_run, &run_at)
         }
         Some(Command::DrainLegacy { older_than, apply }) => {
             let secs = drain::parse_age(&older_than)?;
-            let people = common.people()?;
+            let people = cli.common.people()?;
             let store = PrivateStore::from_env()?;
             let mut creds = store.load::<Credential>()?;
-            let (r, lines) = drain::drain(&people, &mut creds, common.now()?, secs, apply)?;
+            let (r, lines) = drain::drain(&people, &mut creds, cli.common.now()?, secs, apply)?;
             if apply && r.deleted > 0 {
                 store.save(&mut creds)?;
             }
-            ::cli::write_report(common.json.as_deref(), &r)?;
+            ::cli::write_report(cli.common.json.as_deref(), &r)?;
             eprintln!("{}", drain_summary(&r));
             if apply && r.deleted > 0 {
                 eprintln!("{RESTART}");
@@ -43,7 +43,7 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
             emit(lines.iter().map(Versioned::new))?;
             Ok(Exit::Ok)
         }
-        Some(Command::Nameids { laddr }) => run_nameids(&common, &laddr, &run_at),
+        Some(Command::Nameids { laddr }) => run_nameids(&cli.common, &laddr, &run_at),
     }
 }
 

@@ -6,6 +6,9 @@ use ::cli::{Exit, Ndjson, OutputError};
 use clap::Parser;
 use spam_prune::cli::{Cli, Failure, settings_line, write_stderr};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     ::cli::finish("spam-prune", run(Cli::parse()))
 }
