@@ -225,24 +225,7 @@ impl<'r> TreeEdit<'r> {
     /// Remove a file or a whole directory. Returns whether anything was there. Directories
     /// left empty are removed too.
     pub fn remove(&mut self, path: &str) -> Result<bool, EditError> {
-        let parts = split(path)?;
-        let (last, parents) = parts
-            .split_last()
-            .ok_or_else(|| EditError::BadPath(path.into()))?;
-        let TreeEdit { repo, sink, root } = self;
-        let Some(dir) = descend(root, parents, false, repo, sink)? else {
-            return Ok(false);
-        };
-        let Some(children) = dir.children.as_mut() else {
-            return Ok(false);
-        };
-        let removed = children.remove(last.as_bytes()).is_some();
-        if removed {
-            // Every directory above the removed entry changes too.
-            self.mark_dirty(parents);
-            self.prune_empty(parents);
-        }
-        Ok(removed)
+        self.remove_with_sibling(path, None)
     }
 
     /// Delete a record file and its attachment folder (`<path without extension>/`).
@@ -256,7 +239,12 @@ impl<'r> TreeEdit<'r> {
         }
         match split(stem) {
             // The record and its folder sit side by side: one walk down for both.
-            Ok(folder) if !ext.contains('/') => self.remove_siblings(path, folder.last()),
+            Ok(folder) if !ext.contains('/') => {
+                let name = folder
+                    .last()
+                    .ok_or_else(|| EditError::BadPath(path.into()))?;
+                self.remove_with_sibling(path, Some(name))
+            }
             // The dot is in a folder name (the "stem" is another path), or a bad stem.
             _ => {
                 let removed = self.remove(path)?;
@@ -266,14 +254,17 @@ impl<'r> TreeEdit<'r> {
         }
     }
 
-    /// [`Self::remove`] of `path` then of `sibling` in the same folder, with one walk down:
-    /// whether `path` was there.
-    fn remove_siblings(&mut self, path: &str, sibling: Option<&&str>) -> Result<bool, EditError> {
+    /// [`Self::remove`] of `path` and, if given, of `sibling` in the same folder, with one
+    /// walk down: whether `path` was there.
+    fn remove_with_sibling(
+        &mut self,
+        path: &str,
+        sibling: Option<&str>,
+    ) -> Result<bool, EditError> {
         let parts = split(path)?;
         let (last, parents) = parts
             .split_last()
             .ok_or_else(|| EditError::BadPath(path.into()))?;
-        let other = sibling.ok_or_else(|| EditError::BadPath(path.into()))?;
         let TreeEdit { repo, sink, root } = self;
         let Some(dir) = descend(root, parents, false, repo, sink)? else {
             return Ok(false);
@@ -282,8 +273,8 @@ impl<'r> TreeEdit<'r> {
             return Ok(false);
         };
         let removed = children.remove(last.as_bytes()).is_some();
-        let removed_other = children.remove(other.as_bytes()).is_some();
-        if removed || removed_other {
+        let removed_sibling = sibling.is_some_and(|s| children.remove(s.as_bytes()).is_some());
+        if removed || removed_sibling {
             // Every directory above the removed entries changes too.
             self.mark_dirty(parents);
             self.prune_empty(parents);
