@@ -64,35 +64,8 @@ pub fn map_balanced<T: Sync, R: Send, S>(
         .div_ceil(n * CHUNKS_PER_THREAD)
         .max(MIN_PARALLEL / 4);
     let chunks: Vec<&[T]> = items.chunks(size).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut state = init();
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(chunk) = chunks.get(i) else {
-                return done;
-            };
-            done.push((i, f(&mut state, chunk)));
-        }
-    };
-    let mut parts = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..n).map(|_| scope.spawn(work)).collect();
-        let mut parts = work();
-        for h in handles {
-            parts.extend(
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        parts
-    });
-    parts.sort_unstable_by_key(|(i, _)| *i);
-    let mut out = Vec::with_capacity(items.len());
-    for (_, part) in parts {
-        out.extend(part);
-    }
-    out
+    let parts = cli::par::map_with(&chunks, n, init, |state, chunk| f(state, chunk));
+    parts.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
