@@ -131,7 +131,8 @@ Exit 1 when any finding is listed.")]
     },
 }
 
-/// [`Common::dangling`]'s outcome, read with the people ([`Common::people_and_dangling`]).
+/// The dangling references of `--branch`, read with the people
+/// ([`Common::people_and_dangling`]), or why they cannot be known.
 pub type DanglingOutcome = Result<Vec<sheets::Dangling>, Failure>;
 
 impl Common {
@@ -141,18 +142,12 @@ impl Common {
         Ok(load_people(&repo, &self.branch)?)
     }
 
-    /// [`Common::people`] and, read with them, [`Common::dangling`]'s outcome (to report
-    /// where that call would fail).
+    /// [`Common::people`] and, read with them, every id field of `--branch` that resolves to
+    /// no record (its failure handed back, to report after the private store's).
     pub fn people_and_dangling(&self) -> Result<(Vec<Person>, DanglingOutcome), Failure> {
         let repo = ::cli::data_repo(self.data_repo.as_ref())?;
         let (people, dangling) = crate::people::load_people_and_dangling(&repo, &self.branch)?;
         Ok((people, dangling.map_err(Failure::from)))
-    }
-
-    /// Every id field of `--branch` that resolves to no record.
-    pub fn dangling(&self) -> Result<Vec<sheets::Dangling>, Failure> {
-        let repo = ::cli::data_repo(self.data_repo.as_ref())?;
-        Ok(crate::people::dangling_references(&repo, &self.branch)?)
     }
 
     /// `--now`, or the clock.

@@ -12,12 +12,13 @@ pub fn load_people(repo_path: &std::path::Path, branch: &str) -> Result<Vec<Pers
     Ok(sheets::people::load_people(&repo, branch)?)
 }
 
-/// What [`dangling_references`] gives: the dangling references, or why they cannot be known.
+/// The dangling references of a branch ([`sheets::closure`]), or why they cannot be known: a
+/// record file that cannot be read (its references could not be checked).
 pub type Dangling = Result<Vec<sheets::Dangling>, Error>;
 
-/// [`load_people`] and [`dangling_references`] from one read of the branch. The people come
-/// (or fail) first, as a separate [`load_people`] would; the dangling references' outcome is
-/// handed back for the caller to report where [`dangling_references`] would have failed.
+/// [`load_people`] and the branch's dangling references from one read of the branch. The
+/// people come (or fail) first; the references' outcome is handed back for the caller to
+/// report after its own reads (the private store's errors come before it).
 pub fn load_people_and_dangling(
     repo_path: &std::path::Path,
     branch: &str,
@@ -25,31 +26,11 @@ pub fn load_people_and_dangling(
     let repo = sheets::DataRepo::open(repo_path)?;
     let (people, records) = sheets::people::load_people_and_references(&repo, branch)?;
     let dangling = match records.errors.first() {
-        Some(first) => Err(unreadable(records.errors.len(), first)),
+        Some(first) => Err(Error::Sheet(format!(
+            "{} record file(s) cannot be read, so their references cannot be checked; first: {first}",
+            records.errors.len()
+        ))),
         None => Ok(records.dangling()),
     };
     Ok((people, dangling))
-}
-
-fn unreadable(count: usize, first: &sheets::SheetError) -> Error {
-    Error::Sheet(format!(
-        "{count} record file(s) cannot be read, so their references cannot be checked; first: {first}"
-    ))
-}
-
-/// Every id field of the records at `branch` that resolves to no record ([`sheets::closure`]).
-/// A file that cannot be read is an error: its references could not be checked.
-pub fn dangling_references(
-    repo_path: &std::path::Path,
-    branch: &str,
-) -> Result<Vec<sheets::Dangling>, Error> {
-    let repo = sheets::DataRepo::open(repo_path)?;
-    let commit = repo
-        .resolve(branch)?
-        .ok_or_else(|| Error::Sheet(format!("branch {branch} does not exist in the data repo")))?;
-    let (dangling, unreadable) = repo.dangling_references(repo.tree_of(commit)?)?;
-    if let Some(first) = unreadable.first() {
-        return Err(self::unreadable(unreadable.len(), first));
-    }
-    Ok(dangling)
 }
