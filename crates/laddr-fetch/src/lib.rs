@@ -13,11 +13,9 @@ pub mod cli;
 use std::io::{self, IsTerminal};
 
 use laddr::{
-    Client, FetchError, Fetched, MediaFetcher, MediaOptions, MediaReport, Report, Resource,
-    ResourceReport,
+    Client, FetchError, Fetched, MediaFetcher, MediaReport, Report, Resource, ResourceReport,
 };
 use lines::MediaLine;
-use media::MediaDir;
 use translate::MediaRefs;
 
 /// Each resource's total. A total that does not come back is named on stderr and in the
@@ -121,16 +119,15 @@ pub fn referenced_media(fetched: &[Fetched]) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The referenced media into `dir` (or, offline, from it): a progress bar on a terminal
-/// (unless `quiet`), a summary line and one line per failed medium on stderr.
+/// The media `fetched` rows reference into the fetcher's directory (or, offline, from it):
+/// a progress bar on a terminal (unless `quiet`), a summary line and one line per failed
+/// medium on stderr. Nothing here is fatal (the fetcher was set up before any row went out).
 pub fn fetch_media(
     fetched: &[Fetched],
-    opts: MediaOptions,
-    dir: MediaDir,
+    fetcher: &MediaFetcher,
     quiet: bool,
-) -> Result<(Vec<MediaLine>, MediaReport), FetchError> {
+) -> (Vec<MediaLine>, MediaReport) {
     let wanted = referenced_media(fetched);
-    let fetcher = MediaFetcher::new(opts, dir)?;
     let progress = (!quiet && io::stderr().is_terminal()).then(|| {
         let pb = progress_bar();
         pb.set_message("media");
@@ -143,7 +140,7 @@ pub fn fetch_media(
     let (lines, report) = fetcher.fetch_all(
         &wanted,
         tick.as_ref().map(|t| t as &laddr::media::MediaProgress),
-    )?;
+    );
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -161,7 +158,7 @@ pub fn fetch_media(
             fetcher.dir().display()
         );
     }
-    Ok((lines, report))
+    (lines, report)
 }
 
 /// The stderr line after the media.

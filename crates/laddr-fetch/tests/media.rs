@@ -447,3 +447,51 @@ fn media_references_follow_the_translate_rule() {
         .collect();
     assert_eq!(shared, referenced(&site));
 }
+
+#[test]
+fn the_rows_go_out_before_the_media_are_fetched() {
+    // sheet-write translates the rows while the media come in: every row and end line is on
+    // stdout while the first medium is still held back by the server; the media lines and
+    // the report (with its media) come after it.
+    let site = small_site();
+    let held = Duration::from_millis(2000);
+    let slow = Faults::none().with_rule("media", None, 1, FaultKind::Delay(held));
+    let server = LaddrServer::start(site, slow).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let rep_path = tmp.path().join("report.json");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["--source-url", &server.url(), "--delay-ms", "0", "-q"])
+        .arg(format!("--media-dir={}", tmp.path().join("m").display()))
+        .arg(format!("--json={}", rep_path.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (mut ends, mut rows_done, mut media_at) = (0, None, None);
+    for line in std::io::BufRead::lines(stdout) {
+        match lines::parse_laddr_line(&line.unwrap()).unwrap() {
+            Some(LaddrLine::End(..)) => {
+                ends += 1;
+                if ends == Resource::ALL.len() {
+                    rows_done = Some(started.elapsed());
+                    assert!(!rep_path.exists(), "the report waits for the media");
+                }
+            }
+            Some(LaddrLine::Media(_)) => {
+                assert_eq!(ends, Resource::ALL.len(), "media lines follow every end line");
+                media_at.get_or_insert(started.elapsed());
+            }
+            Some(LaddrLine::Row(_)) => assert!(media_at.is_none(), "a row after a media line"),
+            _ => {}
+        }
+    }
+    assert!(child.wait().unwrap().code().unwrap() < 2);
+    let (rows_done, media_at) = (rows_done.unwrap(), media_at.unwrap());
+    assert!(
+        rows_done + held / 2 < media_at,
+        "rows done at {rows_done:?}, first media line at {media_at:?}"
+    );
+    assert!(report(&rep_path)["media"]["referenced"].as_u64().unwrap() > 0);
+}

@@ -178,11 +178,12 @@ impl MediaFetcher {
 
     /// Every `(id, url_path)` wanted: the ones already in the directory are taken as they
     /// are, the others fetched by `concurrency` workers. The lines come back by ID ascending.
+    /// Nothing here is fatal: a medium that cannot be had is a failed line and counted.
     pub fn fetch_all(
         &self,
         wanted: &[(u64, String)],
         progress: Option<&MediaProgress>,
-    ) -> Result<(Vec<MediaLine>, MediaReport), FetchError> {
+    ) -> (Vec<MediaLine>, MediaReport) {
         let started = Instant::now();
         let mut wanted: Vec<(u64, String)> = wanted.to_vec();
         wanted.sort_unstable();
@@ -210,7 +211,7 @@ impl MediaFetcher {
             .map(|((id, path), outcome)| line_of(*id, self.url(path), outcome, &mut report))
             .collect::<Vec<_>>();
         report.duration_ms = started.elapsed().as_millis() as u64;
-        Ok((lines, report))
+        (lines, report)
     }
 
     /// One medium: from the directory if it is there, else (online) from the network, as
