@@ -96,26 +96,33 @@ pub struct Cli {
         /// The import refused or failed.
         #[error("{0}")]
         Run(#[from] Fatal),
+        /// The input reader ended without its rows or an error (a defect, never expected).
+        #[error("reading laddr NDJSON: the reader stopped before the rows were complete")]
+        NoRows,
     }
 }
 
 impl Cli {
-    /// The laddr-fetch input: `--input` or stdin, cut to `--limit` rows per resource.
-    pub fn read_input(&self) -> Result<Input, Failure> {
-        let mut input = match &self.input {
+    /// The laddr-fetch input: `--input` or stdin, read in 1 MiB blocks.
+    pub fn input_source(&self) -> Result<Box<dyn std::io::BufRead + Send>, Failure> {
+        const BLOCK: usize = 1 << 20;
+        Ok(match &self.input {
             Some(p) => {
                 let f = std::fs::File::open(p).map_err(|source| Failure::Open {
                     path: p.clone(),
                     source,
                 })?;
-                Input::read(std::io::BufReader::with_capacity(1 << 20, f))?
+                Box::new(std::io::BufReader::with_capacity(BLOCK, f))
             }
-            None => Input::read(std::io::stdin().lock())?,
-        };
+            None => Box::new(std::io::BufReader::with_capacity(BLOCK, std::io::stdin())),
+        })
+    }
+
+    /// The rows cut to `--limit` per resource.
+    pub fn limit(&self, input: &mut Input) {
         if let Some(n) = self.limit {
             input.truncate_each(n);
         }
-        Ok(input)
     }
 
     /// The run the flags ask for. A run that writes needs `--data-repo`; `--now` must be a

@@ -15,9 +15,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sheets::tree::FileChanges;
 use sheets::{CommitSpec, DataRepo, RepoError, SheetConfig, Transaction};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use translate::{Input, Options, Output, Sheet};
+use translate::{Input, InputError, MediaLines, Options, Output, Sheet};
 
 mod kept;
 pub mod media;
@@ -55,6 +56,9 @@ pub struct Run {
 /// Fatal errors: nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum Fatal {
+    /// A line after the rows is not laddr-fetch NDJSON (found while they were translated).
+    #[error("reading laddr NDJSON: {0}")]
+    Input(#[from] InputError),
     /// The data repo could not be opened or read.
     #[error(transparent)]
     Repo(#[from] RepoError),
@@ -463,14 +467,37 @@ struct Prepared {
 }
 
 /// Translate without a repo (a dry run or `--emit-records` with none given): new ids, no
-/// paths, counts and warnings only, as the reference's dry run.
-fn translate_alone(run: &Run, input: &Input) -> Output {
-    translate::translate(
+/// paths, counts and warnings only, as the reference's dry run. The rest of the input is
+/// still read through: a bad line there fails the run.
+fn translate_alone(run: &Run, input: &Input, tail: InputTail<'_>) -> Result<Output, Fatal> {
+    let out = translate::translate(
         input,
         &run.options,
         &translate::ReadForward::default(),
         &mut translate::UuidV7,
-    )
+    );
+    tail.wait(input)?;
+    Ok(out)
+}
+
+/// laddr-fetch's media lines, which follow its rows (it fetches the media once the rows are
+/// out): read with the rows, or still coming in while the rows are translated. Only the
+/// media step waits for them, and nothing is written before they are all read.
+pub enum InputTail<'a> {
+    /// Read with the rows ([`Input::read`], [`Input::media_lines`]).
+    Read,
+    /// The rest of the stream, still being read ([`Input::read_rows_first`]'s media lines).
+    Reading(Box<dyn FnOnce() -> Result<MediaLines, InputError> + 'a>),
+}
+
+impl<'a> InputTail<'a> {
+    /// The media lines, once the whole input is read; a bad line there is the run's error.
+    fn wait(self, input: &'a Input) -> Result<Cow<'a, MediaLines>, Fatal> {
+        match self {
+            InputTail::Read => Ok(Cow::Borrowed(input.media_lines())),
+            InputTail::Reading(rest) => Ok(Cow::Owned(rest()?)),
+        }
+    }
 }
 
 /// The side of a run that needs no input: the repo, the parent commit, the owned sheets'
@@ -509,20 +536,24 @@ pub fn read_parent(run: &Run) -> Result<Option<ParentSide>, Fatal> {
     }))
 }
 
-/// Translate `input` onto the parent side (`None`: no repo to read) with read-forward ids.
-fn prepare(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Option<Prepared>, Fatal> {
-    let Some(ParentSide {
+/// Translate `input` onto the parent side with read-forward ids, then (with the rest of the
+/// input read) run the media step.
+fn prepare(
+    run: &Run,
+    input: &Input,
+    side: ParentSide,
+    tail: InputTail<'_>,
+) -> Result<Prepared, Fatal> {
+    let ParentSide {
         repo,
         parent,
         configs,
         read_forward,
         parent_files,
-    }) = side
-    else {
-        return Ok(None);
-    };
+    } = side;
     let mut out = translate::translate(input, &run.options, &read_forward, &mut translate::UuidV7);
     drop(read_forward);
+    let lines = tail.wait(input)?;
     let kept = kept_files(&repo, &configs, &parent_files, &out.kept_stale)?;
     let source = run
         .media_dir
@@ -533,9 +564,9 @@ fn prepare(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Option<
         &mut out,
         &parent_attachments(&parent_files),
         source.as_ref(),
-        input,
+        &lines,
     );
-    Ok(Some(Prepared {
+    Ok(Prepared {
         repo,
         parent,
         configs,
@@ -543,7 +574,7 @@ fn prepare(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<Option<
         kept,
         parent_files,
         media,
-    }))
+    })
 }
 
 /// Each parent record's attachment names, by (sheet, record id).
@@ -610,18 +641,20 @@ struct AttachmentFiles {
 /// `--emit-records`: the translated records with their paths. Without a repo the paths
 /// cannot be rendered (the templates live in the repo), so `path` is empty.
 pub fn emit_records(run: &Run, input: &Input) -> Result<(Vec<PlacedRecord>, Report), Fatal> {
-    emit_records_with(run, input, read_parent(run))
+    emit_records_with(run, input, read_parent(run), InputTail::Read)
 }
 
-/// [`emit_records`] with the parent side already read ([`read_parent`]).
+/// [`emit_records`] with the parent side already read ([`read_parent`]) and the rest of the
+/// input perhaps still coming in.
 pub fn emit_records_with(
     run: &Run,
     input: &Input,
     side: Result<Option<ParentSide>, Fatal>,
+    tail: InputTail<'_>,
 ) -> Result<(Vec<PlacedRecord>, Report), Fatal> {
     let mut records = Vec::new();
-    let Some(p) = prepare(run, input, side?)? else {
-        let out = translate_alone(run, input);
+    let Some(side) = side? else {
+        let out = translate_alone(run, input, tail)?;
         for sheet in Sheet::ALL {
             for record in out.sheet(sheet) {
                 records.push(PlacedRecord {
@@ -636,6 +669,7 @@ pub fn emit_records_with(
             report(run, &out, None, BTreeMap::new(), Vec::new(), None),
         ));
     };
+    let p = prepare(run, input, side, tail)?;
     let mut write_errors = Vec::new();
     for (sheet, files) in place(&p.out, &p.configs, &p.kept, &mut write_errors) {
         for f in files {
@@ -656,7 +690,7 @@ pub fn emit_records_with(
 /// Translate and write one commit per changed sheet (or, with `dry_run`, compute exactly
 /// what would be written and write nothing).
 pub fn import(run: &Run, input: &Input) -> Result<Report, Fatal> {
-    import_with(run, input, read_parent(run)).map(|(report, _)| report)
+    import_with(run, input, read_parent(run), InputTail::Read).map(|(report, _)| report)
 }
 
 /// What a run built and no longer needs (the translated records, the parent's files). A
@@ -666,11 +700,13 @@ pub struct Spent(#[allow(dead_code)] Box<dyn std::any::Any>);
 
 /// [`import`] with the parent side already read ([`read_parent`]), handing back what the
 /// run built ([`Spent`]) instead of freeing it; the input is checked first, so its errors
-/// come before the repo's, as in [`import`].
+/// come before the repo's, as in [`import`]. The rest of the input (`tail`) may still be
+/// coming in: the rows are translated meanwhile.
 pub fn import_with(
     run: &Run,
     input: &Input,
     side: Result<Option<ParentSide>, Fatal>,
+    tail: InputTail<'_>,
 ) -> Result<(Report, Spent), Fatal> {
     // An empty input (laddr-fetch failed and wrote nothing) or a partial one (`--resources`)
     // would otherwise wipe the missing sheets from the branch. A resource laddr-fetch closed
@@ -695,13 +731,18 @@ pub fn import_with(
     if !incomplete.is_empty() && !run.allow_incomplete {
         return Err(Fatal::Incomplete(incomplete));
     }
-    let (report, spent) = write(run, input, side?)?;
+    let (report, spent) = write(run, input, side?, tail)?;
     Ok((report.with_incomplete(incomplete), spent))
 }
 
-fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<(Report, Spent), Fatal> {
-    let Some(p) = prepare(run, input, side)? else {
-        let out = translate_alone(run, input);
+fn write(
+    run: &Run,
+    input: &Input,
+    side: Option<ParentSide>,
+    tail: InputTail<'_>,
+) -> Result<(Report, Spent), Fatal> {
+    let Some(side) = side else {
+        let out = translate_alone(run, input, tail)?;
         let report = report(run, &out, None, BTreeMap::new(), Vec::new(), None);
         return Ok((report, Spent(Box::new(out))));
     };
@@ -713,7 +754,7 @@ fn write(run: &Run, input: &Input, side: Option<ParentSide>) -> Result<(Report, 
         kept,
         parent_files,
         media: mut plan,
-    } = p;
+    } = prepare(run, input, side, tail)?;
     let mut write_errors = Vec::new();
     let mut placed = place(&out, &configs, &kept, &mut write_errors);
     let bytes = take_bytes(&mut placed);

@@ -14,7 +14,7 @@ use media_process::{AvatarPair, DerivedCache, Limits, kind};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sheets::ObjectId;
-use translate::{Input, Output, Sheet};
+use translate::{MediaLines, Output, Sheet};
 
 use crate::ParentFile;
 
@@ -133,7 +133,7 @@ fn asset_name(asset: &translate::MediaAsset, ext: &str) -> String {
 /// against the sidecar), its blob id noted for the next run.
 fn read_asset(
     source: &MediaSource,
-    input: &Input,
+    lines: &MediaLines,
     asset: &translate::MediaAsset,
     parent: &[(&str, ObjectId)],
 ) -> AssetRead {
@@ -144,7 +144,7 @@ fn read_asset(
     {
         return AssetRead::Stored(ext);
     }
-    let fetched = fetch(source, input, asset.media_id);
+    let fetched = fetch(source, lines, asset.media_id);
     if let Fetched::Bytes(meta, bytes) = &fetched
         && let Ok(ext) = kind::blog_asset(&meta.content_type, bytes)
     {
@@ -154,10 +154,10 @@ fn read_asset(
 }
 
 /// The item `id` of the media directory; when absent, laddr-fetch's reason.
-fn fetch(source: &MediaSource, input: &Input, id: u64) -> Fetched {
+fn fetch(source: &MediaSource, lines: &MediaLines, id: u64) -> Fetched {
     match source.dir.get(id) {
         Ok(Some((meta, bytes))) => Fetched::Bytes(meta, bytes),
-        Ok(None) => Fetched::Missing(match input.media(id) {
+        Ok(None) => Fetched::Missing(match lines.get(&id) {
             Some(lines::MediaLine::Failed(f)) => f.error.clone(),
             _ => "not in the media directory".to_owned(),
         }),
@@ -214,11 +214,11 @@ pub(crate) fn apply(
     out: &mut Output,
     parent: &ParentAttachments<'_>,
     source: Option<&MediaSource>,
-    input: &Input,
+    lines: &MediaLines,
 ) -> Plan {
     let mut plan = Plan::default();
-    let people = avatars(out, parent, source, input, &mut plan);
-    let blog = blog_assets(out, parent, source, input, &mut plan);
+    let people = avatars(out, parent, source, lines, &mut plan);
+    let blog = blog_assets(out, parent, source, lines, &mut plan);
     for (sheet, counts) in [(Sheet::People, people), (Sheet::BlogPosts, blog)] {
         if counts != MediaCounts::default() {
             plan.counts.insert(sheet.as_str().to_owned(), counts);
@@ -277,7 +277,7 @@ fn make_avatar(source: &MediaSource, meta: &lines::MediaMeta, bytes: &[u8]) -> O
 /// made from the source bytes, read and verified against their sidecar.
 fn avatar_of(
     source: &MediaSource,
-    input: &Input,
+    lines: &MediaLines,
     id: u64,
     stored: Option<[ObjectId; 2]>,
 ) -> Outcome {
@@ -292,7 +292,7 @@ fn avatar_of(
             return Outcome::Made(pair);
         }
     }
-    match fetch(source, input, id) {
+    match fetch(source, lines, id) {
         Fetched::Bytes(meta, bytes) => make_avatar(source, &meta, &bytes),
         Fetched::Missing(reason) => Outcome::FetchFailed(reason),
     }
@@ -314,7 +314,7 @@ fn avatar_outcomes(
     photos: &HashMap<i64, u64>,
     parent: &ParentAttachments<'_>,
     source: Option<&MediaSource>,
-    input: &Input,
+    lines: &MediaLines,
 ) -> (Vec<AvatarJob>, Vec<Outcome>) {
     let jobs: Vec<AvatarJob> = records
         .iter()
@@ -327,7 +327,7 @@ fn avatar_outcomes(
         .collect();
     let outcomes = ::cli::par::map(&jobs, ::cli::par::cores(), |job| {
         match source.filter(|_| job.photo != 0) {
-            Some(s) => avatar_of(s, input, job.photo, job.stored),
+            Some(s) => avatar_of(s, lines, job.photo, job.stored),
             None => Outcome::Untouched,
         }
     });
@@ -335,9 +335,9 @@ fn avatar_outcomes(
 }
 
 /// Where a photo was (or would have been) fetched from, for the warning.
-fn photo_url(input: &Input, photo: u64) -> String {
-    input
-        .media(photo)
+fn photo_url(lines: &MediaLines, photo: u64) -> String {
+    lines
+        .get(&photo)
         .map_or_else(|| translate::media_url_path(photo), |m| m.url().to_owned())
 }
 
@@ -345,7 +345,7 @@ fn avatars(
     out: &mut Output,
     parent: &ParentAttachments<'_>,
     source: Option<&MediaSource>,
-    input: &Input,
+    lines: &MediaLines,
     plan: &mut Plan,
 ) -> MediaCounts {
     let photos: HashMap<i64, u64> = out
@@ -354,7 +354,7 @@ fn avatars(
         .map(|a| (a.legacy_id, a.primary_photo_id))
         .collect();
     let records = out.records.entry(Sheet::People).or_default();
-    let (jobs, outcomes) = avatar_outcomes(records, &photos, parent, source, input);
+    let (jobs, outcomes) = avatar_outcomes(records, &photos, parent, source, lines);
     let mut counts = MediaCounts::default();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let record = &mut records[job.index];
@@ -384,7 +384,7 @@ fn avatars(
                 continue;
             }
             Outcome::FetchFailed(reason) => {
-                let url = photo_url(input, job.photo);
+                let url = photo_url(lines, job.photo);
                 let warning = format!("[people] avatar fetch failed: {url} (/{slug})");
                 (had, Some((reason, warning)))
             }
@@ -514,7 +514,7 @@ fn blog_assets(
     out: &mut Output,
     parent: &ParentAttachments<'_>,
     source: Option<&MediaSource>,
-    input: &Input,
+    lines: &MediaLines,
     plan: &mut Plan,
 ) -> MediaCounts {
     let mut counts = MediaCounts::default();
@@ -539,7 +539,7 @@ fn blog_assets(
         let source = source.filter(|_| owner.is_some())?;
         Some(read_asset(
             source,
-            input,
+            lines,
             asset,
             post_files(parent, owner.as_ref()),
         ))

@@ -385,3 +385,47 @@ fn strict_free_text_pii_refuses_addresses_in_bios() {
         fsck(&bare);
     }
 }
+
+/// A complete laddr-fetch stream (one person, every resource's end line, one media line),
+/// then `after`: the line number of `after` is returned with it.
+fn rows_then(after: &str) -> (String, usize) {
+    let mut input = person(1, "alice");
+    for r in translate::Resource::ALL {
+        let rows = u64::from(r == translate::Resource::People);
+        input += &format!(
+            "{{\"v\":1,\"resource\":\"{r}\",\"end\":{{\"rows\":{rows},\"total\":{rows},\"complete\":true}}}}\n"
+        );
+    }
+    input += "{\"v\":1,\"media\":{\"id\":7,\"url\":\"https://codeforphilly.org/media/7/original\",\"error\":\"HTTP 404\"}}\n";
+    (input + after, translate::Resource::ALL.len() + 3)
+}
+
+#[test]
+fn a_bad_line_after_the_rows_is_named_and_nothing_is_written() {
+    // The rows are translated before the media lines after them are read: a bad line
+    // there must still fail the run before anything is written, whatever the mode.
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let media = tmp.path().join("media");
+    std::fs::create_dir(&media).unwrap();
+    let state = repo_state(&bare);
+    let cut = rows_then("{\"v\":1,\"media\":{\"id\":8,\n");
+    let row = rows_then(&person(2, "bob"));
+    let media_dir = ["--media-dir", media.to_str().unwrap()];
+    for (input, line) in [&cut, &row] {
+        for extra in [&[][..], &["--dry-run"], &["--emit-records"], &media_dir] {
+            let r = run(&bare, extra, input);
+            assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
+            let named = format!("sheet-write: error: reading laddr NDJSON: input line {line}:");
+            assert!(r.stderr.contains(&named), "{extra:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{extra:?}: {}", r.stdout);
+            assert_eq!(repo_state(&bare), state, "{extra:?}");
+        }
+    }
+    // The same stream without the bad line imports.
+    let (good, _) = rows_then("");
+    let r = run(&bare, &media_dir, &good);
+    assert!(r.code < 2, "{}", r.stderr);
+    assert_ne!(repo_state(&bare), state);
+    fsck(&bare);
+}

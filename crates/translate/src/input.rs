@@ -130,8 +130,8 @@ pub struct Input {
     ends: BTreeMap<Resource, End>,
     /// The input line of each end line, for naming a row that comes after it.
     end_lines: BTreeMap<Resource, u64>,
-    /// laddr-fetch's media lines, by media ID: the media step reads why an item is missing.
-    media: BTreeMap<u64, lines::MediaLine>,
+    /// laddr-fetch's media lines, by media ID (read with the rows by [`Input::read`]).
+    media: MediaLines,
 }
 
 impl Input {
@@ -219,31 +219,117 @@ impl Input {
 
     /// Read a whole NDJSON stream; the first bad line is an error naming its number.
     pub fn read<R: BufRead>(reader: R) -> Result<Input, InputError> {
+        let mut rows = None;
+        let media = Input::read_rows_first(reader, |input| rows = Some(input))?;
+        let mut input = rows.unwrap_or_default();
+        input.media = media;
+        Ok(input)
+    }
+
+    /// Read a laddr-fetch stream whose media lines follow its rows (laddr-fetch writes the
+    /// rows, then fetches the media): `rows(input)` is called once, as soon as the rows are
+    /// complete (every resource's end line read, or the first media line, or the end of the
+    /// stream), so their translation can start while the media lines are still to come.
+    /// What follows must be media lines; they are returned. The first bad line, before or
+    /// after the hand-over, is an error naming its number (`rows` is not called when it
+    /// comes before).
+    pub fn read_rows_first<R: BufRead>(
+        reader: R,
+        rows: impl FnOnce(Input),
+    ) -> Result<MediaLines, InputError> {
+        let mut lines = read_laddr_lines(reader);
         let mut input = Input::default();
-        for read in read_laddr_lines(reader) {
+        let mut media = MediaLines::new();
+        let mut first_media = None;
+        for read in lines.by_ref() {
             let (line_no, line) = read?;
             if let LaddrLine::Media(m) = line {
-                input.media.insert(m.id(), m);
-                continue;
+                media.insert(m.id(), m);
+                first_media = Some(line_no);
+                break;
             }
-            match Parsed::of(line) {
-                Some(Parsed::Row(l)) => {
-                    if let Some(end) = input.end_lines.get(&l.resource) {
-                        return Err(InputError::Shape {
-                            line: line_no,
-                            what: format!(
-                                "a row of {} after its end line (line {end})",
-                                l.resource
-                            ),
-                        });
-                    }
-                    input.push_raw(l.resource, l.row, Some(line_no));
-                }
-                Some(Parsed::End(resource, end)) => input.push_end(resource, end, line_no)?,
-                None => {}
+            input.take(line_no, line)?;
+            if input.ends.len() == Resource::ALL.len() {
+                break;
             }
         }
-        Ok(input)
+        let end_lines = input.end_lines.clone();
+        rows(input);
+        for read in lines {
+            let (line_no, line) = read?;
+            match line {
+                LaddrLine::Media(m) => {
+                    first_media.get_or_insert(line_no);
+                    media.insert(m.id(), m);
+                }
+                other => refuse_after_rows(other, line_no, &end_lines, first_media)?,
+            }
+        }
+        Ok(media)
+    }
+
+    /// One row or end line of the rows part of the stream.
+    fn take(&mut self, line_no: u64, line: LaddrLine) -> Result<(), InputError> {
+        match Parsed::of(line) {
+            Some(Parsed::Row(l)) => {
+                if let Some(end) = self.end_lines.get(&l.resource) {
+                    return Err(row_after_end(line_no, l.resource, *end));
+                }
+                self.push_raw(l.resource, l.row, Some(line_no));
+                Ok(())
+            }
+            Some(Parsed::End(resource, end)) => self.push_end(resource, end, line_no),
+            None => Ok(()),
+        }
+    }
+
+    /// The media lines read with the rows ([`Input::read`]); empty for
+    /// [`Input::read_rows_first`], which returns them.
+    pub fn media_lines(&self) -> &MediaLines {
+        &self.media
+    }
+}
+
+/// laddr-fetch's media lines, by media ID: the media step reads why an item is missing.
+pub type MediaLines = BTreeMap<u64, lines::MediaLine>;
+
+fn row_after_end(line: u64, resource: Resource, end: u64) -> InputError {
+    InputError::Shape {
+        line,
+        what: format!("a row of {resource} after its end line (line {end})"),
+    }
+}
+
+/// A line after the rows were handed over: only media lines (and `--totals` lines, which
+/// carry nothing) may come there.
+fn refuse_after_rows(
+    line: LaddrLine,
+    line_no: u64,
+    end_lines: &BTreeMap<Resource, u64>,
+    first_media: Option<u64>,
+) -> Result<(), InputError> {
+    let shape = |what: String| InputError::Shape {
+        line: line_no,
+        what,
+    };
+    let after_media = |what: &str| {
+        let media = first_media.map_or(String::new(), |m| format!(" (line {m})"));
+        shape(format!(
+            "{what} after laddr-fetch's media lines{media}: its rows and end lines come first"
+        ))
+    };
+    match Parsed::of(line) {
+        None => Ok(()),
+        Some(Parsed::Row(l)) => Err(match end_lines.get(&l.resource) {
+            Some(end) => row_after_end(line_no, l.resource, *end),
+            None => after_media(&format!("a row of {}", l.resource)),
+        }),
+        Some(Parsed::End(resource, _)) => Err(match end_lines.get(&resource) {
+            Some(first) => shape(format!(
+                "a second end line for {resource} (the first is line {first})"
+            )),
+            None => after_media(&format!("the end line of {resource}")),
+        }),
     }
 }
 
@@ -458,5 +544,119 @@ mod tests {
             .collect();
         assert_eq!(people, [(Some(1), 10.into()), (Some(4), 20.into())]);
         assert_eq!(input.rows(Resource::Tags)[0].line, Some(3));
+    }
+
+    /// Every resource's end line, `people` with one row before it.
+    fn complete_rows() -> String {
+        let mut text = String::from("{\"v\":1,\"resource\":\"people\",\"row\":{\"ID\":10}}\n");
+        for r in Resource::ALL {
+            let rows = u64::from(r == Resource::People);
+            text.push_str(&format!(
+                "{{\"v\":1,\"resource\":\"{r}\",\"end\":{{\"rows\":{rows},\"total\":{rows},\"complete\":true}}}}\n"
+            ));
+        }
+        text
+    }
+
+    const MEDIA: &str = "{\"v\":1,\"media\":{\"id\":556,\"url\":\"https://codeforphilly.org/media/556/original\",\"error\":\"HTTP 404\"}}\n";
+
+    /// Bytes that may only be read once `handed` is set.
+    struct AfterHandOver {
+        handed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        bytes: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl std::io::Read for AfterHandOver {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            use std::sync::atomic::Ordering;
+            assert!(
+                self.handed.load(Ordering::SeqCst),
+                "read past the rows before handing them over"
+            );
+            self.bytes.read(buf)
+        }
+    }
+
+    #[test]
+    fn rows_are_handed_over_before_the_media_lines_are_read() {
+        use std::sync::atomic::Ordering;
+        let handed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let later = AfterHandOver {
+            handed: handed.clone(),
+            bytes: std::io::Cursor::new(MEDIA.as_bytes().to_vec()),
+        };
+        let text = complete_rows();
+        let reader = std::io::Read::chain(text.as_bytes(), std::io::BufReader::new(later));
+        let mut rows = None;
+        let media = Input::read_rows_first(reader, |input| {
+            handed.store(true, Ordering::SeqCst);
+            rows = Some(input);
+        })
+        .unwrap();
+        let rows = rows.unwrap();
+        assert_eq!(rows.rows(Resource::People).len(), 1);
+        assert_eq!(rows.ends().len(), Resource::ALL.len());
+        assert!(rows.media_lines().is_empty());
+        assert_eq!(media.keys().copied().collect::<Vec<_>>(), [556]);
+    }
+
+    #[test]
+    fn read_keeps_the_media_lines_with_the_rows() {
+        let text = complete_rows() + MEDIA;
+        let input = Input::read(text.as_bytes()).unwrap();
+        assert!(input.media(556).is_some());
+        assert_eq!(input.rows(Resource::People).len(), 1);
+    }
+
+    #[test]
+    fn a_partial_stream_is_handed_over_at_its_first_media_line() {
+        let rows = "{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":1}}\n";
+        let text = format!("{rows}{MEDIA}{MEDIA}");
+        let mut seen = 0;
+        let media = Input::read_rows_first(text.as_bytes(), |input| seen = input.len()).unwrap();
+        assert_eq!((seen, media.len()), (1, 1));
+    }
+
+    #[test]
+    fn only_media_lines_may_follow_the_hand_over() {
+        let row = |r: &str| format!("{{\"v\":1,\"resource\":\"{r}\",\"row\":{{\"ID\":2}}}}\n");
+        let cases = [
+            (
+                format!("{}{MEDIA}{}", row("tags"), row("projects")),
+                "input line 3: a row of projects after laddr-fetch's media lines (line 2)",
+            ),
+            (
+                complete_rows() + &row("tags"),
+                "a row of tags after its end line",
+            ),
+            (
+                complete_rows()
+                    + MEDIA
+                    + "{\"v\":1,\"resource\":\"tags\",\"end\":{\"rows\":0,\"total\":0,\"complete\":true}}\n",
+                "a second end line for tags",
+            ),
+            (
+                complete_rows() + MEDIA + "{\"v\":1,\"media\":",
+                "invalid JSON",
+            ),
+        ];
+        for (text, want) in cases {
+            let mut called = false;
+            let e = Input::read_rows_first(text.as_bytes(), |_| called = true)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e:?} lacks {want:?}");
+            assert!(called, "the rows were complete before the bad line: {e}");
+            assert!(Input::read(text.as_bytes()).is_err());
+        }
+    }
+
+    #[test]
+    fn a_bad_row_stops_the_read_before_any_hand_over() {
+        let text = "{\"v\":1,\"resource\":\"tags\",\"row\":{\"ID\":1}}\nnot json\n";
+        let mut called = false;
+        let e = Input::read_rows_first(text.as_bytes(), |_| called = true).unwrap_err();
+        assert!(e.to_string().starts_with("input line 2:"), "{e}");
+        assert!(!called);
     }
 }

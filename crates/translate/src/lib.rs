@@ -36,7 +36,7 @@ pub mod validate;
 pub use blog::{MediaAsset, assemble_body, caption_slug, placeholder};
 pub use ids::{IdSource, READ_FORWARD_FIELDS, ReadForward, Sequential, UuidV7, build_read_forward};
 pub use input::{
-    End, Input, InputError, InputLine, Parsed, Resource, Row, parse_line, parse_record,
+    End, Input, InputError, InputLine, MediaLines, Parsed, Resource, Row, parse_line, parse_record,
 };
 pub use media::{MediaOwner, MediaRef, MediaRefs, media_references, media_url_path};
 pub use pii::PiiPolicy;
