@@ -42,44 +42,51 @@ impl IdSource for Sequential {
 /// and `tag-assignments/<tag>-<type>-<taggable>` (legacy IDs throughout).
 #[derive(Debug, Default, Clone)]
 pub struct ReadForward {
-    ids: HashMap<String, String>,
-    /// The existing record's `createdAt`, by the same key (the fallback for a missing
-    /// laddr timestamp instead of the run clock).
-    created: HashMap<String, String>,
-    /// The existing record's slug by the same key (`namespace/slug` for tags), and for buzz
-    /// the `projectId` that scopes it: an unchanged record keeps its path.
-    slugs: HashMap<String, (String, Option<String>)>,
+    /// What the parent tree's record holds, by key (one map: a parent tree has ~100,000).
+    held: HashMap<String, Held>,
+}
+
+/// One key's parent record, as far as the translation reads it forward.
+#[derive(Debug, Default, Clone)]
+struct Held {
+    id: Option<String>,
+    /// The existing record's `createdAt` (the fallback for a missing laddr timestamp
+    /// instead of the run clock).
+    created: Option<String>,
+    /// The existing record's slug (`namespace/slug` for tags), and for buzz the
+    /// `projectId` that scopes it: an unchanged record keeps its path.
+    slug: Option<(String, Option<String>)>,
 }
 
 impl ReadForward {
     /// The id recorded for `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.ids.get(key).map(String::as_str)
+        self.held.get(key)?.id.as_deref()
     }
 
     /// Pin an id for a key (tests, fixed examples).
     pub fn insert(&mut self, key: impl Into<String>, id: impl Into<String>) {
-        self.ids.insert(key.into(), id.into());
+        self.held.entry(key.into()).or_default().id = Some(id.into());
     }
 
     /// The parent tree's `createdAt` for `key`, if it holds a valid one.
     pub fn created_at(&self, key: &str) -> Option<&str> {
-        self.created.get(key).map(String::as_str)
+        self.held.get(key)?.created.as_deref()
     }
 
     /// Pin a `createdAt` for a key (tests).
     pub fn insert_created_at(&mut self, key: impl Into<String>, created_at: impl Into<String>) {
-        self.created.insert(key.into(), created_at.into());
+        self.held.entry(key.into()).or_default().created = Some(created_at.into());
     }
 
     /// The parent tree's slug for `key` (`namespace/slug` for tags), if any.
     pub fn slug(&self, key: &str) -> Option<&str> {
-        self.slugs.get(key).map(|(s, _)| s.as_str())
+        self.held.get(key)?.slug.as_ref().map(|(s, _)| s.as_str())
     }
 
     /// Pin a slug for a key (tests).
     pub fn insert_slug(&mut self, key: impl Into<String>, slug: impl Into<String>) {
-        self.slugs.insert(key.into(), (slug.into(), None));
+        self.held.entry(key.into()).or_default().slug = Some((slug.into(), None));
     }
 
     /// Every existing slug of a sheet: (legacy ID, slug, the `projectId` scoping it).
@@ -87,7 +94,8 @@ impl ReadForward {
         &'a self,
         sheet: &'a str,
     ) -> impl Iterator<Item = (i64, &'a str, Option<&'a str>)> + 'a {
-        self.slugs.iter().filter_map(move |(key, (slug, owner))| {
+        self.held.iter().filter_map(move |(key, held)| {
+            let (slug, owner) = held.slug.as_ref()?;
             let legacy = key.strip_prefix(sheet)?.strip_prefix('/')?.parse().ok()?;
             Some((legacy, slug.as_str(), owner.as_deref()))
         })
@@ -95,12 +103,12 @@ impl ReadForward {
 
     /// How many ids are held.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.held.values().filter(|h| h.id.is_some()).count()
     }
 
     /// True when no id is held.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.len() == 0
     }
 
     /// `idFor(key)`: the read-forward id, else a new one from `source`.
@@ -114,15 +122,12 @@ impl ReadForward {
 
 impl ReadForward {
     fn remember(&mut self, key: String, id: &str, r: &Map<String, Value>) {
-        if let Some(c) = r
+        let created = r
             .get("createdAt")
             .and_then(Value::as_str)
             .filter(|c| is_datetime(c))
-        {
-            self.created.insert(key.clone(), c.to_owned());
-        }
-        let slug = r.get("slug").and_then(Value::as_str);
-        if let Some(slug) = slug {
+            .map(str::to_owned);
+        let slug = r.get("slug").and_then(Value::as_str).map(|slug| {
             let owner = r
                 .get("projectId")
                 .and_then(Value::as_str)
@@ -131,9 +136,13 @@ impl ReadForward {
                 Some(ns) => format!("{ns}/{slug}"),
                 None => slug.to_owned(),
             };
-            self.slugs.insert(key.clone(), (slug, owner));
-        }
-        self.ids.insert(key, id.to_owned());
+            (slug, owner)
+        });
+        // A key held twice (a repeated legacyId) keeps each field's last value.
+        let held = self.held.entry(key).or_default();
+        held.id = Some(id.to_owned());
+        held.created = created.or(held.created.take());
+        held.slug = slug.or(held.slug.take());
     }
 }
 
