@@ -597,30 +597,39 @@ fn attachment_files(
     parent: &ParentFiles,
     plan: &mut media::Plan,
 ) -> AttachmentFiles {
-    let by_id: HashMap<&str, &ParentFile> = parent
+    // Only a record the parent gave attachments or the media step gives some has any: a
+    // sheet of tens of thousands of records looks up only those.
+    let held: HashMap<&str, &ParentFile> = parent
         .get(&sheet)
         .into_iter()
         .flatten()
+        .filter(|f| !f.attachments.is_empty())
         .filter_map(|f| Some((f.id.as_deref()?, f)))
         .collect();
+    let mut put = of_sheet(&mut plan.put, sheet);
+    let mut drop = of_sheet(&mut plan.drop, sheet);
     let mut out = AttachmentFiles::default();
+    if held.is_empty() && put.is_empty() {
+        return out;
+    }
     for file in files {
         let Some(id) = file.record.get("id").and_then(Value::as_str) else {
             continue;
         };
+        let old = held.get(id);
+        let put = put.remove(id).unwrap_or_default();
+        if old.is_none() && put.is_empty() {
+            continue;
+        }
+        let drop = drop.remove(id).unwrap_or_default();
         let folder = file
             .path
             .rsplit_once('.')
             .map_or(file.path.as_str(), |(p, _)| p);
-        let key = (sheet, id.to_owned());
-        let put = plan.put.remove(&key).unwrap_or_default();
-        let drop = plan.drop.remove(&key).unwrap_or_default();
-        if let Some(old) = by_id.get(id) {
-            for (name, blob) in media::named_attachments(old) {
-                let replaced = put.iter().any(|(n, _)| n == name);
-                if !replaced && !drop.iter().any(|d| d == name) {
-                    out.kept.push((format!("{folder}/{name}"), blob.id));
-                }
+        for (name, blob) in old.into_iter().flat_map(|f| media::named_attachments(f)) {
+            let replaced = put.iter().any(|(n, _)| n == name);
+            if !replaced && !drop.iter().any(|d| d == name) {
+                out.kept.push((format!("{folder}/{name}"), blob.id));
             }
         }
         out.new.extend(
@@ -629,6 +638,13 @@ fn attachment_files(
         );
     }
     out
+}
+
+/// The media step's entries of `sheet`, taken out of `plan` and keyed by record id.
+fn of_sheet<T>(plan: &mut HashMap<media::RecordKey, T>, sheet: Sheet) -> HashMap<String, T> {
+    plan.extract_if(|(s, _), _| *s == sheet)
+        .map(|((_, id), v)| (id, v))
+        .collect()
 }
 
 /// A sheet's attachment files: those the media step writes, and those carried over.
