@@ -480,7 +480,11 @@ fn the_rows_go_out_before_the_media_are_fetched() {
                 }
             }
             Some(LaddrLine::Media(_)) => {
-                assert_eq!(ends, Resource::ALL.len(), "media lines follow every end line");
+                assert_eq!(
+                    ends,
+                    Resource::ALL.len(),
+                    "media lines follow every end line"
+                );
                 media_at.get_or_insert(started.elapsed());
             }
             Some(LaddrLine::Row(_)) => assert!(media_at.is_none(), "a row after a media line"),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Record, Tx, Who, legacy, text};
-use crate::input::{Input, Resource, Row};
+use crate::input::{Input, Resource};
 use crate::plan::{self, Claim};
 use crate::sheet::Sheet;
 use crate::slug;
@@ -205,10 +205,11 @@ impl Tx<'_> {
     pub(super) fn plan_slugs(&mut self, input: &Input, resource: Resource, sheet: Sheet) {
         let mut claims = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for Row { raw, .. } in input.rows(resource) {
-            let Ok(f) = serde_json::from_str::<SlugFields>(raw.get()) else {
-                continue;
-            };
+        // Reading the fields out of each row's text is most of the work: on every core.
+        let fields = ::cli::par::map(input.rows(resource), ::cli::par::cores(), |row| {
+            serde_json::from_str::<SlugFields>(row.raw.get()).ok()
+        });
+        for f in fields.into_iter().flatten() {
             let Some(id) = legacy(f.id.as_ref()) else {
                 continue;
             };
