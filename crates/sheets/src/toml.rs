@@ -71,18 +71,24 @@ fn write_object(
     let mut keys = sorted_keys(obj);
     keys.retain(|k| !obj[k.as_str()].is_null());
     let inline_count = keys.iter().filter(|k| is_inline(&obj[k.as_str()])).count();
-    let mut lines: Vec<String> = Vec::new();
+    // The inline lines, a blank line after them, then the tables, one `\n` between each:
+    // written straight into `out`.
+    let mut first = true;
+    let mut next_line = |out: &mut String| {
+        if !std::mem::take(&mut first) {
+            out.push('\n');
+        }
+    };
     for key in keys.iter().filter(|k| is_inline(&obj[k.as_str()])) {
         let value = &obj[key.as_str()];
-        let mut line = String::new();
-        line.push_str(indent);
-        write_key(&mut line, key);
-        line.push_str(" = ");
-        write_any_inline(&mut line, value, true, &path_of(prefix, key))?;
-        lines.push(line);
+        next_line(out);
+        out.push_str(indent);
+        write_key(out, key);
+        out.push_str(" = ");
+        write_any_inline(out, value, true, &error_path(prefix, key, value))?;
     }
-    if !lines.is_empty() {
-        lines.push(String::new());
+    if inline_count > 0 {
+        next_line(out);
     }
     // Nested complex items are indented only under a table that printed inline keys.
     let complex_indent = if !prefix.is_empty() && inline_count > 0 {
@@ -91,16 +97,23 @@ fn write_object(
         String::new()
     };
     for key in keys.iter().filter(|k| !is_inline(&obj[k.as_str()])) {
-        let mut block = String::new();
-        write_complex(&mut block, prefix, &complex_indent, key, &obj[key.as_str()])?;
-        lines.push(block);
+        next_line(out);
+        write_complex(out, prefix, &complex_indent, key, &obj[key.as_str()])?;
     }
-    out.push_str(&lines.join("\n"));
     Ok(())
 }
 
 fn path_of(prefix: &str, key: &str) -> String {
     format!("{prefix}{key}")
+}
+
+/// The path an error names: only numbers, arrays and tables can fail to write, so a string
+/// or a boolean (most of a record) gets none and costs no allocation.
+fn error_path(prefix: &str, key: &str, value: &Value) -> String {
+    match value {
+        Value::String(_) | Value::Bool(_) | Value::Null => String::new(),
+        _ => path_of(prefix, key),
+    }
 }
 
 fn write_complex(
@@ -298,7 +311,8 @@ fn write_inline(
                 let mut s = String::new();
                 write_key(&mut s, key);
                 s.push_str(" = ");
-                write_any_inline(&mut s, &table[key.as_str()], false, &path_of(at, key))?;
+                let value = &table[key.as_str()];
+                write_any_inline(&mut s, value, false, &error_path(at, key, value))?;
                 parts.push(s);
             }
             if parts.is_empty() {
@@ -416,27 +430,45 @@ pub(crate) fn js_number_string(f: f64) -> String {
 /// @iarna's `escapeString`, except that every control character is escaped, not just the
 /// first.
 fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if is_control(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole: everything escaped is an
+    // ASCII byte (a control character or `\\`), never part of a longer UTF-8 character.
+    let mut plain_from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0x00..=0x1f | 0x7f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain_from..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
         }
+        plain_from = i + 1;
     }
+    out.push_str(&s[plain_from..]);
 }
 
 fn write_basic_string(out: &mut String, s: &str) {
     out.push('"');
-    let mut escaped = String::with_capacity(s.len() + 2);
-    escape_into(&mut escaped, s);
-    out.push_str(&escaped.replace('"', "\\\""));
+    // Most strings need no escape at all (a control character is a byte below 0x20 or
+    // 0x7f in UTF-8, never part of a longer character).
+    let plain = !s
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b == b'\\' || b == b'"');
+    if plain {
+        out.push_str(s);
+    } else {
+        let mut escaped = String::with_capacity(s.len() + 2);
+        escape_into(&mut escaped, s);
+        out.push_str(&escaped.replace('"', "\\\""));
+    }
     out.push('"');
 }
 

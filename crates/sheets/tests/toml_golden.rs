@@ -73,6 +73,11 @@ fn every_control_character_is_escaped() {
         "s = \"\\u0001\\u0002x\\u0003\\u007f\"\n",
     );
     check(json!({"s": "\u{0}"}), "s = \"\\u0000\"\n");
+    // Escapes between multi-byte characters (the writer copies the runs between escapes).
+    check(
+        json!({"s": "é\u{1}☃\\😀\u{1f}"}),
+        "s = \"é\\u0001☃\\\\😀\\u001f\"\n",
+    );
     check(json!({"s": "bs\u{8} ff\u{c}"}), "s = \"bs\\b ff\\f\"\n");
     // A control character rules out a literal string even with only `"` quotes.
     check(json!({"s": "\u{1}\"q\""}), "s = \"\\u0001\\\"q\\\"\"\n");
