@@ -1,5 +1,6 @@
 //! The translator (B §2): laddr rows → per-sheet records, counts, warnings and problems.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 mod integrity;
@@ -279,7 +280,8 @@ impl Who {
     fn label(&self) -> String {
         match self.legacy_id {
             Some(l) => format!("legacyId={l}"),
-            None => format!("key={}", self.key),
+            // Every relation a run accepts is labelled (for its dedupe): no format machinery.
+            None => ["key=", &self.key].concat(),
         }
     }
 }
@@ -491,16 +493,22 @@ impl Tx<'_> {
         // Duplicate relations (a membership pair, an assignment triple) collapse into the
         // first one in processing order: the relation is kept, nothing is overwritten.
         if let Some(key) = dedupe {
-            if let Some(first) = self.seen_keys.get(&(sheet, key.clone())) {
-                self.out.counts.at(sheet).skipped += 1;
-                let msg = format!(
-                    "[{sheet}] {} is the same {key} as {first}; collapsed into the first",
-                    who.label()
-                );
-                self.warn(msg);
-                return true;
+            match self.seen_keys.entry((sheet, key)) {
+                Entry::Occupied(first) => {
+                    let msg = format!(
+                        "[{sheet}] {} is the same {} as {}; collapsed into the first",
+                        who.label(),
+                        first.key().1,
+                        first.get()
+                    );
+                    self.out.counts.at(sheet).skipped += 1;
+                    self.warn(msg);
+                    return true;
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(who.label());
+                }
             }
-            self.seen_keys.insert((sheet, key), who.label());
         }
         self.note_slug_change(sheet, who, &rec);
         self.out.counts.at(sheet).imported += 1;
