@@ -52,14 +52,40 @@ pub fn iso_from_millis(ms: i64) -> String {
         rem / 1000 % 60,
         rem % 1000,
     );
-    let year = if (0..=9999).contains(&y) {
-        format!("{y:04}")
-    } else if y < 0 {
-        format!("-{:06}", -y)
-    } else {
-        format!("+{y:06}")
-    };
-    format!("{year}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    if !(0..=9999).contains(&y) {
+        let sign = if y < 0 { '-' } else { '+' };
+        return format!(
+            "{sign}{:06}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z",
+            y.abs()
+        );
+    }
+    // Every record has two of these: digits by hand, not through the format machinery.
+    let mut out = String::with_capacity(24);
+    let fields: [(u64, usize, &str); 7] = [
+        (y as u64, 4, "-"),
+        (u64::from(m), 2, "-"),
+        (u64::from(d), 2, "T"),
+        (h as u64, 2, ":"),
+        (mi as u64, 2, ":"),
+        (s as u64, 2, "."),
+        (milli as u64, 3, "Z"),
+    ];
+    for (value, width, after) in fields {
+        push_digits(&mut out, value, width);
+        out.push_str(after);
+    }
+    out
+}
+
+/// `value` as exactly `width` decimal digits (zero-padded; `value` < 10^width).
+fn push_digits(out: &mut String, value: u64, width: usize) {
+    let mut digits = [b'0'; 4];
+    let mut v = value;
+    for slot in digits[..width].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend(digits[..width].iter().map(|&b| char::from(b)));
 }
 
 /// Days since 1970-01-01 → proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
@@ -126,6 +152,35 @@ mod tests {
             "+275760-09-13T00:00:00.000Z"
         );
         assert_eq!(iso(json!(8.7e12)), Err(INVALID_TIME));
+    }
+
+    #[test]
+    fn hand_written_digits_match_the_formatter() {
+        let by_format = |ms: i64| {
+            let days = ms.div_euclid(86_400_000);
+            let rem = ms.rem_euclid(86_400_000);
+            let (y, m, d) = civil_from_days(days);
+            let (h, mi, s, milli) = (
+                rem / 3_600_000,
+                rem / 60_000 % 60,
+                rem / 1000 % 60,
+                rem % 1000,
+            );
+            format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+        };
+        // Year 0 to 9999, at an odd step so every field takes many values; and the ends.
+        let last = 253_402_300_799_999;
+        let first = -62_167_219_200_000;
+        let mut ms = first;
+        while ms <= last {
+            assert_eq!(iso_from_millis(ms), by_format(ms), "{ms}");
+            ms += 7_777_777_777 + 123;
+        }
+        for ms in [first, 0, 1, 999, 86_399_999, last] {
+            assert_eq!(iso_from_millis(ms), by_format(ms), "{ms}");
+        }
+        assert_eq!(iso_from_millis(first - 1), "-000001-12-31T23:59:59.999Z");
+        assert_eq!(iso_from_millis(last + 1), "+010000-01-01T00:00:00.000Z");
     }
 
     #[test]
