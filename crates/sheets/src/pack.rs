@@ -153,7 +153,11 @@ fn encode_entries(objects: &[&(ObjectId, Kind, Vec<u8>)]) -> Vec<std::io::Result
         .iter()
         .map(|(_, kind, data)| {
             let mut out = entry_header(*kind, data.len());
-            let z = if *kind == Kind::Tree { &mut z_tree } else { &mut z };
+            let z = if *kind == Kind::Tree {
+                &mut z_tree
+            } else {
+                &mut z
+            };
             deflate_into(z, data, &mut out)?;
             let crc = crc32fast::hash(&out);
             Ok((out, crc))

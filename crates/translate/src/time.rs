@@ -43,15 +43,15 @@ pub fn now_iso() -> String {
 /// Milliseconds since the epoch → `toISOString()` (years outside 0..=9999 use the
 /// six-digit signed form, as JS does).
 pub fn iso_from_millis(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
+    let Fields {
+        y,
+        m,
+        d,
+        h,
+        mi,
+        s,
+        milli,
+    } = Fields::of(ms);
     if !(0..=9999).contains(&y) {
         let sign = if y < 0 { '-' } else { '+' };
         return format!(
@@ -75,6 +75,34 @@ pub fn iso_from_millis(ms: i64) -> String {
         out.push_str(after);
     }
     out
+}
+
+/// The calendar and clock fields of an instant (UTC).
+struct Fields {
+    y: i64,
+    m: u32,
+    d: u32,
+    h: i64,
+    mi: i64,
+    s: i64,
+    milli: i64,
+}
+
+impl Fields {
+    fn of(ms: i64) -> Fields {
+        let days = ms.div_euclid(86_400_000);
+        let rem = ms.rem_euclid(86_400_000);
+        let (y, m, d) = civil_from_days(days);
+        Fields {
+            y,
+            m,
+            d,
+            h: rem / 3_600_000,
+            mi: rem / 60_000 % 60,
+            s: rem / 1000 % 60,
+            milli: rem % 1000,
+        }
+    }
 }
 
 /// `value` as exactly `width` decimal digits (zero-padded; `value` < 10^width).
@@ -157,16 +185,9 @@ mod tests {
     #[test]
     fn hand_written_digits_match_the_formatter() {
         let by_format = |ms: i64| {
-            let days = ms.div_euclid(86_400_000);
-            let rem = ms.rem_euclid(86_400_000);
-            let (y, m, d) = civil_from_days(days);
-            let (h, mi, s, milli) = (
-                rem / 3_600_000,
-                rem / 60_000 % 60,
-                rem / 1000 % 60,
-                rem % 1000,
-            );
-            format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+            let f = Fields::of(ms);
+            let (y, m, d, h, mi, s) = (f.y, f.m, f.d, f.h, f.mi, f.s);
+            format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", f.milli)
         };
         // Year 0 to 9999, at an odd step so every field takes many values; and the ends.
         let last = 253_402_300_799_999;
