@@ -535,27 +535,31 @@ fn insert_new(dir: &mut Dir, parts: &[&str], id: ObjectId) -> Result<(), EditErr
     };
     let children = dir.children.get_or_insert_with(BTreeMap::new);
     if rest.is_empty() {
-        if children.contains_key(first.as_bytes()) {
-            return Err(EditError::Duplicate(parts.join("/")));
-        }
-        children.insert(
-            first.as_bytes().to_vec(),
-            Node::Leaf {
-                mode: MODE_BLOB,
-                id,
-            },
-        );
-        return Ok(());
+        return match children.entry(first.as_bytes().to_vec()) {
+            std::collections::btree_map::Entry::Occupied(_) => {
+                Err(EditError::Duplicate(parts.join("/")))
+            }
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(Node::Leaf {
+                    mode: MODE_BLOB,
+                    id,
+                });
+                Ok(())
+            }
+        };
     }
-    let entry = children
-        .entry(first.as_bytes().to_vec())
-        .or_insert_with(|| {
-            Node::Dir(Dir {
-                base: None,
-                children: Some(BTreeMap::new()),
-                dirty: true,
-            })
-        });
+    // A directory already there (most files share theirs) is found without a key copy.
+    if !children.contains_key(first.as_bytes()) {
+        let dir = Dir {
+            base: None,
+            children: Some(BTreeMap::new()),
+            dirty: true,
+        };
+        children.insert(first.as_bytes().to_vec(), Node::Dir(dir));
+    }
+    let Some(entry) = children.get_mut(first.as_bytes()) else {
+        return Err(EditError::Conflict(first.to_string()));
+    };
     match entry {
         Node::Dir(d) => insert_new(d, rest, id),
         Node::Leaf { .. } => Err(EditError::Conflict(first.to_string())),
