@@ -836,7 +836,10 @@ fn a_reference_already_dangling_does_not_stop_the_prune() {
     assert_eq!(report["result"], "committed");
     assert_eq!(run.slugs(), ["spammer"]);
     let files = repo.files("published");
-    assert!(files.iter().any(|f| f == "projects/bikes.toml"), "{files:?}");
+    assert!(
+        files.iter().any(|f| f == "projects/bikes.toml"),
+        "{files:?}"
+    );
     assert!(!files.iter().any(|f| f.contains("spammer")), "{files:?}");
     repo.fsck();
 }
