@@ -895,6 +895,59 @@ fn map_blobs_reads_whole_packed_delta_and_loose_objects_alike() {
     check("loose");
 }
 
+/// A record whose zlib stream in the pack is damaged is an error naming its object, for a
+/// single read and for the parallel reads alike; the other records still read.
+#[test]
+fn a_damaged_object_in_a_pack_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = fresh_clone(tmp.path());
+    let repo = DataRepo::open(&bare).unwrap();
+    write_people(&repo, &[("alice", 1), ("bob", 2)]);
+    let tip = repo.resolve("legacy-import").unwrap().unwrap();
+    let blobs = repo
+        .walk_blobs(repo.tree_of(tip).unwrap(), "people")
+        .unwrap();
+    assert_eq!(blobs.len(), 2);
+    let (bad, good) = (blobs[0].id, blobs[1].id);
+    let (pack, offset) = pack_offset(&bare, &bad.to_string());
+    let mut bytes = std::fs::read(&pack).unwrap();
+    // A blob of under 2^11 bytes has a 2-byte entry header; then the zlib header's first byte.
+    bytes[offset + 2] ^= 0x01;
+    std::fs::write(&pack, &bytes).unwrap();
+
+    let repo = DataRepo::open(&bare).unwrap();
+    let named = |e: RepoError| match e {
+        RepoError::Object { id, .. } => assert_eq!(id, bad, "{id}"),
+        other => panic!("not an object error: {other}"),
+    };
+    named(repo.read_object(bad).unwrap_err());
+    named(
+        repo.map_blobs(&blobs, |b| b.id, |_, b| b.to_vec())
+            .unwrap_err(),
+    );
+    assert!(repo.read_object(good).is_ok());
+}
+
+/// The pack holding object `id` and the object's offset in it (`verify-pack -v` lists
+/// `<id> <type> <size> <size in pack> <offset>` per object).
+fn pack_offset(bare: &Path, id: &str) -> (PathBuf, usize) {
+    for entry in std::fs::read_dir(bare.join("objects/pack")).unwrap() {
+        let idx = entry.unwrap().path();
+        if idx.extension().is_none_or(|x| x != "idx") {
+            continue;
+        }
+        let listing = git(bare, &["verify-pack", "-v", idx.to_str().unwrap()]);
+        let offset = listing
+            .lines()
+            .find(|l| l.starts_with(id))
+            .and_then(|l| l.split_whitespace().nth(4)?.parse().ok());
+        if let Some(offset) = offset {
+            return (idx.with_extension("pack"), offset);
+        }
+    }
+    panic!("{id} is in no pack");
+}
+
 /// The one `.idx` file of a repo's packs.
 fn pack_index(bare: &Path) -> String {
     let mut idx: Vec<_> = std::fs::read_dir(bare.join("objects/pack"))

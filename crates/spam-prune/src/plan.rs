@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 use sheets::ObjectId;
-use sheets::closure::is_checked_field;
+use sheets::closure::{check_values, is_checked_field};
 use sheets::{
     CommitSpec, DataRepo, Parent, RecordRef, RepoError, SheetConfig, Signature, StoredRecord,
     Transaction, TreeRecords, people,
@@ -709,6 +709,15 @@ impl<'a> Dangling<'a> {
     }
 }
 
+/// A record of `sheet` as the closure check reads it.
+fn record_ref<'a>(sheet: &'a str, r: &'a StoredRecord) -> RecordRef<'a> {
+    RecordRef {
+        sheet,
+        path: &r.path,
+        record: &r.record,
+    }
+}
+
 /// One line per pruned person, in slug order, and how many of them are in each class.
 fn pruned_lines(
     chosen: &[(&Person, Vec<Evaluation>)],
@@ -897,27 +906,41 @@ impl Plan {
     /// Refuse a result that references a record the prune deletes: the branch's `records`
     /// (every sheet, the checked fields) with the planned deletes and `authorId` patches
     /// applied must not hold a dangling reference the branch did not already hold (those
-    /// are `reconcile`'s `danglingReferences`).
+    /// are `reconcile`'s `danglingReferences`). Only a reference to the id of a deleted record
+    /// can have broken (removing records and clearing fields takes no other id away, and the
+    /// kept records' references are as they were), so both sides check just those
+    /// ([`sheets::closure::check_values`]): the same refusal as checking everything.
     fn check_closed(&self, records: &TreeRecords) -> Result<(), Error> {
-        let before: HashSet<_> = records.dangling().into_iter().collect();
         let deleted: HashSet<&str> = self.deletes.iter().map(String::as_str).collect();
         let patched: HashSet<&str> = self.author_patches.iter().map(String::as_str).collect();
-        let kept = |r: &&StoredRecord| !deleted.contains(r.path.as_str());
+        let all: Vec<(&str, &StoredRecord)> = records
+            .sheets
+            .iter()
+            .flat_map(|(sheet, rs)| rs.iter().map(move |r| (sheet.as_str(), r)))
+            .collect();
+        let gone: HashSet<&str> = all
+            .iter()
+            .filter(|(_, r)| deleted.contains(r.path.as_str()))
+            .filter_map(|(_, r)| str_field(&r.record, "id"))
+            .collect();
+        let only = |value: &str| gone.contains(value);
+        let names = records.sheets.keys().map(String::as_str).collect();
+        let every: Vec<RecordRef<'_>> = all.iter().map(|&(s, r)| record_ref(s, r)).collect();
+        let before: HashSet<_> = check_values(&every, &names, &records.declared, &only)
+            .into_iter()
+            .collect();
         let mut unpatched = Vec::new();
         let mut refs = Vec::new();
-        for (sheet, rs) in &records.sheets {
-            for r in rs.iter().filter(kept) {
-                if patched.contains(r.path.as_str()) {
-                    let mut record = r.record.clone();
-                    record.remove("authorId");
-                    unpatched.push((sheet.as_str(), r.path.as_str(), record));
-                } else {
-                    refs.push(RecordRef {
-                        sheet,
-                        path: &r.path,
-                        record: &r.record,
-                    });
-                }
+        for (sheet, r) in all
+            .iter()
+            .filter(|(_, r)| !deleted.contains(r.path.as_str()))
+        {
+            if patched.contains(r.path.as_str()) {
+                let mut record = r.record.clone();
+                record.remove("authorId");
+                unpatched.push((*sheet, r.path.as_str(), record));
+            } else {
+                refs.push(record_ref(sheet, r));
             }
         }
         refs.extend(unpatched.iter().map(|(sheet, path, record)| RecordRef {
@@ -925,8 +948,7 @@ impl Plan {
             path,
             record,
         }));
-        let names = records.sheets.keys().map(String::as_str).collect();
-        let made: Vec<_> = sheets::closure::check(&refs, &names, &records.declared)
+        let made: Vec<_> = check_values(&refs, &names, &records.declared, &only)
             .into_iter()
             .filter(|d| !before.contains(d))
             .collect();

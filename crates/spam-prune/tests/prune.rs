@@ -815,3 +815,31 @@ fn a_result_with_an_unknown_reference_is_refused() {
     assert_eq!(repo.state(), state, "nothing written");
     repo.fsck();
 }
+
+/// The closure check refuses only what the prune breaks: a reference the branch already left
+/// dangling (to an id no record ever had) does not stop the commit, while the pruned person's
+/// own records go.
+#[test]
+fn a_reference_already_dangling_does_not_stop_the_prune() {
+    let mut w = World::new();
+    w.person(1, "spammer", json!({}))
+        .eval("spammer", "heuristic-v1", "spam", 0.97);
+    w.person(2, "keeper", json!({}));
+    w.record(
+        "projects/bikes.toml",
+        json!({"id": uuid(801), "slug": "bikes", "title": "Bikes", "sponsorId": uuid(999)}),
+    );
+    let repo = w.build();
+    let (run, report) = repo.run_json(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["prunedPeople"], 1);
+    assert_eq!(report["result"], "committed");
+    assert_eq!(run.slugs(), ["spammer"]);
+    let files = repo.files("published");
+    assert!(
+        files.iter().any(|f| f == "projects/bikes.toml"),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|f| f.contains("spammer")), "{files:?}");
+    repo.fsck();
+}
