@@ -177,7 +177,7 @@ fn what(ctx: &Ctx, m: &Measured) -> String {
         "The real `sheet-write` release binary reads the full-scale fixture site as saved once by \
          `laddr-fetch` ({:.1} MB of NDJSON), translates it and writes {} per-sheet snapshot commits \
          onto `legacy-import`, starting from an `empty` branch that holds only the 12 sheet configs. The \
-         floor hashes and zlib-compresses the same blobs (read back from the written repo) in one thread. \
+         floor hashes and zlib-compresses (level 6, one libdeflate call per blob, as the writers compress) the same blobs (read back from the written repo) in one thread. \
          `git fast-import` writes the same blobs and one commit of the same tree on top of `empty` \
          (same tree id as ours: {}). The no-op re-run is `sheet-write` again with the same input on the \
          repo it just wrote (branch unchanged, checked). Ratios are against the floor. For scale: the \
