@@ -127,11 +127,7 @@ impl Closure {
             record: &k.record,
         }));
         for (name, records) in &self.others {
-            refs.extend(records.iter().map(|r| sheets::RecordRef {
-                sheet: name,
-                path: &r.path,
-                record: &r.record,
-            }));
+            refs.extend(records.iter().map(|r| r.reference(name)));
         }
         let names: HashSet<&str> = self.all.keys().map(String::as_str).collect();
         let declared = self

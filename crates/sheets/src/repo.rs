@@ -114,6 +114,17 @@ pub struct StoredRecord {
     pub record: Map<String, Value>,
 }
 
+impl StoredRecord {
+    /// The record as the closure check reads it, in `sheet`.
+    pub fn reference<'a>(&'a self, sheet: &'a str) -> crate::closure::RecordRef<'a> {
+        crate::closure::RecordRef {
+            sheet,
+            path: &self.path,
+            record: &self.record,
+        }
+    }
+}
+
 /// All records of a sheet, plus every file that could not be read as one (never dropped
 /// silently).
 #[derive(Debug, Default)]
@@ -731,19 +742,19 @@ pub struct TreeRecords {
 impl TreeRecords {
     /// The dangling references among these records ([`crate::closure::check`]).
     pub fn dangling(&self) -> Vec<crate::closure::Dangling> {
+        self.dangling_to(&|_| true)
+    }
+
+    /// [`TreeRecords::dangling`], only the references whose value `only` accepts
+    /// ([`crate::closure::check_values`]).
+    pub fn dangling_to(&self, only: &dyn Fn(&str) -> bool) -> Vec<crate::closure::Dangling> {
         let refs: Vec<crate::closure::RecordRef<'_>> = self
             .sheets
             .iter()
-            .flat_map(|(sheet, records)| {
-                records.iter().map(move |r| crate::closure::RecordRef {
-                    sheet,
-                    path: &r.path,
-                    record: &r.record,
-                })
-            })
+            .flat_map(|(sheet, records)| records.iter().map(move |r| r.reference(sheet)))
             .collect();
         let names = self.sheets.keys().map(String::as_str).collect();
-        crate::closure::check(&refs, &names, &self.declared)
+        crate::closure::check_values(&refs, &names, &self.declared, only)
     }
 }
 

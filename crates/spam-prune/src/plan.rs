@@ -709,15 +709,6 @@ impl<'a> Dangling<'a> {
     }
 }
 
-/// A record of `sheet` as the closure check reads it.
-fn record_ref<'a>(sheet: &'a str, r: &'a StoredRecord) -> RecordRef<'a> {
-    RecordRef {
-        sheet,
-        path: &r.path,
-        record: &r.record,
-    }
-}
-
 /// One line per pruned person, in slug order, and how many of them are in each class.
 fn pruned_lines(
     chosen: &[(&Person, Vec<Evaluation>)],
@@ -924,11 +915,7 @@ impl Plan {
             .filter_map(|(_, r)| str_field(&r.record, "id"))
             .collect();
         let only = |value: &str| gone.contains(value);
-        let names = records.sheets.keys().map(String::as_str).collect();
-        let every: Vec<RecordRef<'_>> = all.iter().map(|&(s, r)| record_ref(s, r)).collect();
-        let before: HashSet<_> = check_values(&every, &names, &records.declared, &only)
-            .into_iter()
-            .collect();
+        let before: HashSet<_> = records.dangling_to(&only).into_iter().collect();
         let mut unpatched = Vec::new();
         let mut refs = Vec::new();
         for (sheet, r) in all
@@ -940,7 +927,7 @@ impl Plan {
                 record.remove("authorId");
                 unpatched.push((*sheet, r.path.as_str(), record));
             } else {
-                refs.push(record_ref(sheet, r));
+                refs.push(r.reference(sheet));
             }
         }
         refs.extend(unpatched.iter().map(|(sheet, path, record)| RecordRef {
@@ -948,6 +935,7 @@ impl Plan {
             path,
             record,
         }));
+        let names = records.sheets.keys().map(String::as_str).collect();
         let made: Vec<_> = check_values(&refs, &names, &records.declared, &only)
             .into_iter()
             .filter(|d| !before.contains(d))
