@@ -148,11 +148,6 @@ impl Input {
         self.buckets[resource as usize].push(Row { line, raw });
     }
 
-    /// laddr-fetch's media line for `id` (stored or failed), when it wrote one.
-    pub fn media(&self, id: u64) -> Option<&lines::MediaLine> {
-        self.media.get(&id)
-    }
-
     /// The rows of one resource, in input order.
     pub fn rows(&self, resource: Resource) -> &[Row] {
         &self.buckets[resource as usize]
@@ -183,9 +178,7 @@ impl Input {
         let shape = |what: String| InputError::Shape { line, what };
         let name = resource.name();
         if let Some(first) = self.end_lines.get(&resource) {
-            return Err(shape(format!(
-                "a second end line for {name} (the first is line {first})"
-            )));
+            return Err(second_end_line(line, resource, *first));
         }
         let read = self.rows(resource).len() as u64;
         if end.rows != read {
@@ -300,6 +293,13 @@ fn row_after_end(line: u64, resource: Resource, end: u64) -> InputError {
     }
 }
 
+fn second_end_line(line: u64, resource: Resource, first: u64) -> InputError {
+    InputError::Shape {
+        line,
+        what: format!("a second end line for {resource} (the first is line {first})"),
+    }
+}
+
 /// A line after the rows were handed over: only media lines (and `--totals` lines, which
 /// carry nothing) may come there.
 fn refuse_after_rows(
@@ -325,9 +325,7 @@ fn refuse_after_rows(
             None => after_media(&format!("a row of {}", l.resource)),
         }),
         Some(Parsed::End(resource, _)) => Err(match end_lines.get(&resource) {
-            Some(first) => shape(format!(
-                "a second end line for {resource} (the first is line {first})"
-            )),
+            Some(first) => second_end_line(line_no, resource, *first),
             None => after_media(&format!("the end line of {resource}")),
         }),
     }
@@ -604,7 +602,7 @@ mod tests {
     fn read_keeps_the_media_lines_with_the_rows() {
         let text = complete_rows() + MEDIA;
         let input = Input::read(text.as_bytes()).unwrap();
-        assert!(input.media(556).is_some());
+        assert!(input.media_lines().contains_key(&556));
         assert_eq!(input.rows(Resource::People).len(), 1);
     }
 
