@@ -44,16 +44,10 @@ impl Run<'_> {
         let cli = self.cli;
         let client = Client::new(cli.options())?;
         let resources = cli.resources();
-        let mut out = Ndjson::stdout_with_capacity(1 << 20);
         if cli.totals {
-            let totals = fetch_totals(&client, &resources, &mut self.report);
-            self.write_report()?;
-            totals
-                .iter()
-                .try_for_each(|t| out.write_with(|w| laddr::write_totals(w, t)))?;
-            out.finish()?;
-            return Ok(self.exit());
+            return self.totals(&client, &resources);
         }
+        let mut out = Ndjson::stdout_with_capacity(1 << 20);
         let fetched = fetch_rows(client, &resources, cli.quiet)?;
         self.report.resources = fetched.iter().map(|f| f.report.clone()).collect();
         self.report.ok = self.report.resources.iter().all(|r| r.ok());
@@ -82,6 +76,18 @@ impl Run<'_> {
         for m in lines.iter().flatten() {
             out.write_with(|w| lines::write_media_line(w, m))?;
         }
+        out.finish()?;
+        Ok(self.exit())
+    }
+
+    /// `--totals`: the report, then one line per total that came back.
+    fn totals(&mut self, client: &Client, resources: &[laddr::Resource]) -> Result<Exit, Failure> {
+        let totals = fetch_totals(client, resources, &mut self.report);
+        self.write_report()?;
+        let mut out = Ndjson::stdout();
+        totals
+            .iter()
+            .try_for_each(|t| out.write_with(|w| laddr::write_totals(w, t)))?;
         out.finish()?;
         Ok(self.exit())
     }
