@@ -609,9 +609,6 @@ fn attachment_files(
     let mut put = of_sheet(&mut plan.put, sheet);
     let mut drop = of_sheet(&mut plan.drop, sheet);
     let mut out = AttachmentFiles::default();
-    if held.is_empty() && put.is_empty() {
-        return out;
-    }
     for file in files {
         let Some(id) = file.record.get("id").and_then(Value::as_str) else {
             continue;
