@@ -1,10 +1,12 @@
-//! laddr-fetch NDJSON lines → rows grouped by resource (any input order is accepted; the
-//! translator imposes the processing order of B §2.0).
+//! laddr-fetch NDJSON lines → rows grouped by resource (the resources' rows may come in any
+//! order; the translator imposes the processing order of B §2.0).
 //!
-//! Three line shapes are read: rows (`{"v":1,"resource":…,"row":{…}}`), laddr-fetch's end
+//! Four line shapes are read: rows (`{"v":1,"resource":…,"row":{…}}`), laddr-fetch's end
 //! line after each resource's rows (`{"v":1,"resource":…,"end":{"rows":n,"total":n|null,
-//! "complete":bool}}`, recorded in [`Input::ends`]), and `laddr-fetch --totals` lines
-//! (`{"v":1,"resource":…,"total":n}`, ignored). Anything else is an error naming the line.
+//! "complete":bool}}`, recorded in [`Input::ends`]), its media lines after all of them
+//! (`{"v":1,"media":{…}}`, [`MediaLines`]), and `laddr-fetch --totals` lines
+//! (`{"v":1,"resource":…,"total":n}`, ignored). Anything else, or a row or end line after a
+//! media line, is an error naming the line.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
