@@ -409,13 +409,13 @@ impl Tx<'_> {
         f: fn(&mut Self, &Map<String, Value>, i64, &Who) -> RowResult,
         seen: &mut HashMap<i64, Option<u64>>,
         line: Option<u64>,
-        parsed: crate::ahead::Parsed,
+        parsed: &crate::ahead::Parsed,
     ) {
         let id = parsed.as_ref().ok().and_then(|r| legacy(r.get("ID")));
-        let (Ok(row), Some(id)) = (&parsed, id) else {
+        let (Ok(row), Some(id)) = (parsed, id) else {
             self.out.counts.at(sheet).skipped += 1;
             let at = line.map_or(String::new(), |l| format!(" (input line {l})"));
-            let what = match &parsed {
+            let what = match parsed {
                 Err(e) => format!("row is not a JSON object we can read ({e})"),
                 Ok(_) => "row without an integer ID".to_owned(),
             };
