@@ -343,18 +343,21 @@ fn crash_mid_write_leaves_old_file_whole() {
     let old = format!("{}\n", profile_line(P1, "a@example.com"));
     write_profiles(dir.path(), &old);
     let exe = std::env::current_exe().unwrap();
-    let status = Command::new("sh")
+    // The child's output goes to pipes: the limit applies to every regular file it writes,
+    // and a test log it inherited (already over the limit) would kill it at its first line.
+    let child = Command::new("sh")
         .arg("-c")
         // 64 blocks of 512 bytes: far less than the ~2 MB the child writes.
         .arg("ulimit -f 64; exec \"$0\" --exact crash_child_writes_big_file --include-ignored --nocapture")
         .arg(&exe)
         .env("PRIVATE_STORE_CRASH_DIR", dir.path())
-        .status()
+        .output()
         .unwrap();
     assert!(
-        !status.success(),
+        !child.status.success(),
         "the child should have been killed mid-write"
     );
+    let said = String::from_utf8_lossy(&child.stderr);
     assert_eq!(
         fs::read_to_string(dir.path().join("profiles.jsonl")).unwrap(),
         old
@@ -365,7 +368,7 @@ fn crash_mid_write_leaves_old_file_whole() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".tmp"))
         .collect();
-    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}; the child said: {said}");
     let partial = fs::metadata(dir.path().join(&leftovers[0])).unwrap().len();
     assert!(partial > 0 && partial <= 64 * 512, "{partial}");
     let t: Table<Profile> = PrivateStore::directory(dir.path()).load().unwrap();
