@@ -41,6 +41,8 @@ pub(crate) fn for_each_parsed(rows: &[Row], mut each: impl FnMut(&Row, &Parsed))
                 }
                 done_rx.try_iter().for_each(drop);
             }
+            // Closing the channel ends the translator's loop; free what it hands back until
+            // it is done.
             drop(tx);
             done_rx.into_iter().for_each(drop);
         });
