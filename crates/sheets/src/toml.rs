@@ -42,15 +42,18 @@ pub fn to_string(record: &Map<String, Value>) -> Result<String, WriteError> {
     Ok(out)
 }
 
-/// Keys sorted as `sort-keys` sorts them: by UTF-16 code units (JavaScript's default sort).
-fn sorted_keys(obj: &Map<String, Value>) -> Vec<&String> {
-    let mut keys: Vec<&String> = obj.keys().collect();
-    if keys.iter().all(|k| k.is_ascii()) {
-        keys.sort_unstable();
+/// The entries with a value (null is absence), keys sorted as `sort-keys` sorts them: by
+/// UTF-16 code units (JavaScript's default sort). Each key comes with its value, so writing
+/// a record looks nothing up again.
+fn sorted_entries(obj: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = obj.iter().filter(|(_, v)| !v.is_null()).collect();
+    if entries.iter().all(|(k, _)| k.is_ascii()) {
+        // Usually sorted already (the map's own order): checked in one pass.
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
     } else {
-        keys.sort_unstable_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+        entries.sort_unstable_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     }
-    keys
+    entries
 }
 
 /// @iarna's `isInline`: scalars, empty tables, and arrays whose first item is not a table.
@@ -68,9 +71,8 @@ fn write_object(
     indent: &str,
     obj: &Map<String, Value>,
 ) -> Result<(), WriteError> {
-    let mut keys = sorted_keys(obj);
-    keys.retain(|k| !obj[k.as_str()].is_null());
-    let inline_count = keys.iter().filter(|k| is_inline(&obj[k.as_str()])).count();
+    let entries = sorted_entries(obj);
+    let inline_count = entries.iter().filter(|(_, v)| is_inline(v)).count();
     // The inline lines, a blank line after them, then the tables, one `\n` between each:
     // written straight into `out`.
     let mut first = true;
@@ -79,8 +81,7 @@ fn write_object(
             out.push('\n');
         }
     };
-    for key in keys.iter().filter(|k| is_inline(&obj[k.as_str()])) {
-        let value = &obj[key.as_str()];
+    for &(key, value) in entries.iter().filter(|(_, v)| is_inline(v)) {
         next_line(out);
         out.push_str(indent);
         write_key(out, key);
@@ -96,9 +97,9 @@ fn write_object(
     } else {
         String::new()
     };
-    for key in keys.iter().filter(|k| !is_inline(&obj[k.as_str()])) {
+    for &(key, value) in entries.iter().filter(|(_, v)| !is_inline(v)) {
         next_line(out);
-        write_complex(out, prefix, &complex_indent, key, &obj[key.as_str()])?;
+        write_complex(out, prefix, &complex_indent, key, value)?;
     }
     Ok(())
 }
@@ -304,14 +305,10 @@ fn write_inline(
         }
         Value::Object(table) => {
             let mut parts = Vec::with_capacity(table.len());
-            for key in sorted_keys(table) {
-                if table[key.as_str()].is_null() {
-                    continue;
-                }
+            for (key, value) in sorted_entries(table) {
                 let mut s = String::new();
                 write_key(&mut s, key);
                 s.push_str(" = ");
-                let value = &table[key.as_str()];
                 write_any_inline(&mut s, value, false, &error_path(at, key, value))?;
                 parts.push(s);
             }
