@@ -727,13 +727,17 @@ fn diff_into(
     names.sort();
     names.dedup();
     for name in names {
+        let o = old_entries.get(name);
+        let n = new_entries.get(name);
+        // Most entries of a big sheet folder are the same on both sides: no path for them.
+        if o == n {
+            continue;
+        }
         let path = if at.is_empty() {
             String::from_utf8_lossy(name).into_owned()
         } else {
             format!("{at}/{}", String::from_utf8_lossy(name))
         };
-        let o = old_entries.get(name);
-        let n = new_entries.get(name);
         let tree_of =
             |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m == MODE_TREE).map(|(_, id)| *id);
         let blob_of = |e: Option<&(u32, ObjectId)>| e.filter(|(m, _)| *m != MODE_TREE).copied();
