@@ -108,13 +108,18 @@ fn find(index: &pack::index::File, id: &ObjectId) -> Option<u32> {
         };
         round += 1;
         let at = index.oid_at_index(guess);
-        match at.cmp(id.as_ref()) {
-            std::cmp::Ordering::Less => (lo, klo) = (guess + 1, key_of(at)),
-            std::cmp::Ordering::Greater => (hi, khi) = (guess, key_of(at)),
+        let kat = key_of(at);
+        // The 8-byte keys decide almost every probe; only equal keys compare whole ids.
+        match kat.cmp(&key).then_with(|| at.cmp(id.as_ref())) {
+            std::cmp::Ordering::Less => (lo, klo) = (guess + 1, kat),
+            std::cmp::Ordering::Greater => (hi, khi) = (guess, kat),
             std::cmp::Ordering::Equal => return Some(guess),
         }
     }
-    (lo..hi).find(|&i| index.oid_at_index(i) == id.as_ref())
+    (lo..hi).find(|&i| {
+        let at = index.oid_at_index(i);
+        key_of(at) == key && at == id.as_ref()
+    })
 }
 
 #[cfg(test)]
