@@ -65,7 +65,12 @@ pub fn map_balanced<T: Sync, R: Send, S>(
         .max(MIN_PARALLEL / 4);
     let chunks: Vec<&[T]> = items.chunks(size).collect();
     let parts = cli::par::map_with(&chunks, n, init, |state, chunk| f(state, chunk));
-    parts.into_iter().flatten().collect()
+    // Sized once: a flattening collect cannot know the length and regrows as it goes.
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
+    }
+    out
 }
 
 #[cfg(test)]
