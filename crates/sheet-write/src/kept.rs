@@ -5,7 +5,9 @@
 //! folder, and, for a kept person or project, the tag-assignments and memberships its row
 //! would have produced (they are translated only from a row that passed).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashSet, HashSetExt};
 
 use serde_json::{Map, Value};
 use sheets::{DataRepo, SheetConfig};

@@ -16,7 +16,9 @@ use serde_json::{Map, Value};
 use sheets::tree::FileChanges;
 use sheets::{CommitSpec, DataRepo, RepoError, SheetConfig, Transaction};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::path::PathBuf;
 use translate::{Input, InputError, MediaLines, Options, Output, Sheet};
 

@@ -7,7 +7,9 @@
 //! person's `PrimaryPhotoID` is gone upstream (the two avatar files go, reported). Without
 //! `--media-dir`, or when an item is missing or fails, the parent's files and `avatarKey` stay.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::path::PathBuf;
 
 use media_process::{AvatarPair, DerivedCache, Limits, kind};

@@ -17,7 +17,9 @@
 //! A known target sheet that the tree has no config for is not checked against that sheet but
 //! against every record (a repo without a `people` sheet cannot be asked to hold people).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -253,7 +255,7 @@ mod tests {
                 record: &role,
             },
         ];
-        let sheets: HashSet<&str> = ["people", "tags", "tag-assignments"].into();
+        let sheets: HashSet<&str> = HashSet::from_iter(["people", "tags", "tag-assignments"]);
         let found = check(&records, &sheets, &DeclaredReferences::new());
         // Asked about some values only, the check finds exactly those of its full answer.
         for only in [P, T, GONE] {
@@ -297,7 +299,7 @@ mod tests {
             [("ownerRef".to_owned(), "people".to_owned())].into(),
         );
         // No `projects` config: projectId resolves against any record.
-        let sheets: HashSet<&str> = ["people", "things"].into();
+        let sheets: HashSet<&str> = HashSet::from_iter(["people", "things"]);
         let found = check(&records, &sheets, &declared);
         assert_eq!(found.len(), 1);
         assert_eq!(

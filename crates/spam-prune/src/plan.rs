@@ -1,7 +1,9 @@
 //! The decision and the cascade, computed from the branch tip: a dry run is exactly this,
 //! and [`Plan::apply`] turns it into one commit.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde_json::{Map, Value};
 use sheets::ObjectId;

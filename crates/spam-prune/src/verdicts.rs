@@ -5,7 +5,7 @@
 //! `reasoning` that happens to contain `verdict = "spam"` are read as TOML means them. A
 //! record that cannot be read is kept in [`Verdicts::unreadable`], never dropped.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -1,7 +1,9 @@
 //! Read-forward ids (B §3): UUIDv7s are reused from the parent tree by legacy key, so an
 //! unchanged re-import is byte-identical and a slug rename keeps the record's id.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::{Map, Value};
 

@@ -13,7 +13,7 @@
 //!    laddr username or buzz handle that is a legacy URL keeps it), then the rest, each group
 //!    in laddr order.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::slug::{self, SlugRegistry, SlugRules};
 

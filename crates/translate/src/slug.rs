@@ -1,6 +1,6 @@
 //! `safeSlug` (B §2.0) and the people slug normalisation shared with the credentials importer.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use crate::js;
 

@@ -1,7 +1,9 @@
 //! The translator (B §2): laddr rows → per-sheet records, counts, warnings and problems.
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+
+use foldhash::{HashMap, HashMapExt};
 
 mod integrity;
 
