@@ -95,10 +95,14 @@ fn scan_str(field: &str, s: &str, policy: PiiPolicy) -> Option<Finding> {
             }
         }
     }
-    let password_like = ["password", "passwd", "pwd", "hash", "secret"]
-        .iter()
-        .any(|p| contains_ignore_ascii_case(field, p));
-    if password_like && has_hex_run(s, 40) {
+    // A digest needs 40 characters: most values are shorter, and the field-name test
+    // (five case-blind scans) then costs nothing.
+    let password_like = || {
+        ["password", "passwd", "pwd", "hash", "secret"]
+            .iter()
+            .any(|p| contains_ignore_ascii_case(field, p))
+    };
+    if s.len() >= 40 && password_like() && has_hex_run(s, 40) {
         return found(
             "a 40-hex digest in a password-like field",
             "<40 hex digits>".to_owned(),
