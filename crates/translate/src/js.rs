@@ -30,9 +30,13 @@ pub fn trim(s: &str) -> &str {
     s.trim_matches(is_js_whitespace)
 }
 
-/// JS `s.length`: UTF-16 code units.
+/// JS `s.length`: UTF-16 code units. Counted on the UTF-8 bytes, which vectorises: one
+/// unit per char (every byte that is not a continuation byte starts one), and one more for
+/// each char outside the BMP (the ones UTF-8 writes in four bytes, lead byte 0xF0 and up).
 pub fn utf16_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
+    s.bytes()
+        .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 /// JS `s.slice(0, n)` measured in UTF-16 code units. Where JS would split a surrogate pair
@@ -69,6 +73,19 @@ mod tests {
     #[test]
     fn utf16_lengths() {
         assert_eq!(utf16_len("a😀"), 3);
+        // The byte count agrees with decoding every char, across 1- to 4-byte chars.
+        for s in [
+            "",
+            "abc",
+            "caf\u{e9}",
+            "美洽下载",
+            "a😀b𝄞c",
+            "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}",
+        ] {
+            let decoded: usize = s.chars().map(char::len_utf16).sum();
+            assert_eq!(utf16_len(s), decoded, "{s:?}");
+            assert_eq!(utf16_len(s), s.encode_utf16().count(), "{s:?}");
+        }
         assert_eq!(utf16_prefix("a😀b", 2), "a");
         assert_eq!(utf16_prefix("a😀b", 3), "a😀");
         assert_eq!(utf16_prefix("abc", 10), "abc");

@@ -345,6 +345,9 @@ fn put_opt(r: &mut Record, k: &str, v: Option<impl Into<Value>>) {
 
 /// Cut `s` to `max` UTF-16 units; returns the original length when cut.
 fn cut(s: String, max: usize) -> (String, Option<usize>) {
+    if s.len() <= max {
+        return (s, None); // never more UTF-16 units than UTF-8 bytes
+    }
     let n = js::utf16_len(&s);
     if n > max {
         (js::utf16_prefix(&s, max).to_owned(), Some(n))

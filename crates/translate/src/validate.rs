@@ -349,12 +349,14 @@ fn safe_integer(n: &serde_json::Number) -> Option<i64> {
 
 fn check_str(c: Check, s: &str) -> Option<String> {
     let ok = match c {
+        // A char takes at most 3 UTF-8 bytes per UTF-16 unit and at least one: most
+        // strings are decided by their byte length without counting units.
         MinLen(n) => {
-            return (utf16_len(s) < n)
+            return (s.len() < 3 * n && utf16_len(s) < n)
                 .then(|| format!("Too small: expected string to have >={n} characters"));
         }
         MaxLen(n) => {
-            return (utf16_len(s) > n)
+            return (s.len() > n && utf16_len(s) > n)
                 .then(|| format!("Too big: expected string to have <={n} characters"));
         }
         Pattern(f, p) => {
