@@ -10,30 +10,30 @@
 
 /// Zod 4 `uuid()`: `^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$`.
 pub fn is_uuid(s: &str) -> bool {
-    if s == "00000000-0000-0000-0000-000000000000" || s == "ffffffff-ffff-ffff-ffff-ffffffffffff" {
-        return true;
-    }
     let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            14 => (b'1'..=b'8').contains(&c),
-            19 => matches!(c, b'8' | b'9' | b'a' | b'b' | b'A' | b'B'),
-            _ => c.is_ascii_hexdigit(),
-        })
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return false;
+    }
+    let hex = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_hexdigit);
+    if !(hex(0..8) && hex(9..13) && hex(14..18) && hex(19..23) && hex(24..36)) {
+        return false;
+    }
+    // The version and variant digits; the nil and max UUIDs have neither (checked last:
+    // almost every id is a v7).
+    ((b'1'..=b'8').contains(&b[14]) && matches!(b[19], b'8' | b'9' | b'a' | b'b' | b'A' | b'B'))
+        || s == "00000000-0000-0000-0000-000000000000"
+        || s == "ffffffff-ffff-ffff-ffff-ffffffffffff"
 }
 
 /// Zod 4 `datetime({offset: true})`: a calendar-checked `YYYY-MM-DDTHH:MM[:SS[.frac]]`
 /// followed by `Z` or `±HH:MM`.
 pub fn is_datetime(s: &str) -> bool {
     let b = s.as_bytes();
+    // At most 4 digits: no overflow.
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
+        b.get(r)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
     };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return false;
