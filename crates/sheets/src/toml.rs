@@ -429,8 +429,16 @@ pub(crate) fn js_number_string(f: f64) -> String {
 fn escape_into(out: &mut String, s: &str) {
     // Runs of characters that need no escape are copied whole: everything escaped is an
     // ASCII byte (a control character or `\\`), never part of a longer UTF-8 character.
+    let bytes = s.as_bytes();
     let mut plain_from = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if crate::toml_scan::word_at(bytes, i).is_some_and(crate::toml_scan::is_plain_word) {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        i += 1;
         let escape = match b {
             b'\\' => "\\\\",
             0x08 => "\\b",
@@ -441,13 +449,13 @@ fn escape_into(out: &mut String, s: &str) {
             0x00..=0x1f | 0x7f => "",
             _ => continue,
         };
-        out.push_str(&s[plain_from..i]);
+        out.push_str(&s[plain_from..i - 1]);
         if escape.is_empty() {
             let _ = write!(out, "\\u{b:04x}");
         } else {
             out.push_str(escape);
         }
-        plain_from = i + 1;
+        plain_from = i;
     }
     out.push_str(&s[plain_from..]);
 }
@@ -471,20 +479,25 @@ fn write_basic_string(out: &mut String, s: &str) {
 
 fn write_multiline_string(out: &mut String, s: &str) {
     let mut body = String::with_capacity(s.len() + 8);
+    let mut escaped = String::new();
     for (i, line) in s.split('\n').enumerate() {
         if i > 0 {
             body.push('\n');
         }
-        let mut escaped = String::with_capacity(line.len());
+        escaped.clear();
         escape_into(&mut escaped, line);
-        // `"(?="")`: a quote followed by two more is escaped, so no `"""` closes early.
+        // `"(?="")`: a quote followed by two more is escaped, so no `"""` closes early. The
+        // text between such quotes is copied whole.
         let bytes = escaped.as_bytes();
-        for (j, ch) in escaped.char_indices() {
-            if ch == '"' && bytes.get(j + 1) == Some(&b'"') && bytes.get(j + 2) == Some(&b'"') {
+        let mut from = 0;
+        for (j, _) in escaped.match_indices('"') {
+            if bytes.get(j + 1) == Some(&b'"') && bytes.get(j + 2) == Some(&b'"') {
+                body.push_str(&escaped[from..j]);
                 body.push('\\');
+                from = j;
             }
-            body.push(ch);
         }
+        body.push_str(&escaped[from..]);
     }
     if body.ends_with('"') {
         body.push_str("\\\n");
@@ -572,4 +585,82 @@ fn value_to_json(v: &toml_edit::Value, at: &str) -> Result<Value, ReadError> {
             Value::Object(map)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escapes byte by byte and the `"""` rule char by char, as they were written before
+    /// runs were copied whole: the oracle for the faster code.
+    fn escape_slowly(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\u{c}' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    fn multiline_slowly(s: &str) -> String {
+        let mut body = String::new();
+        for (i, line) in s.split('\n').enumerate() {
+            if i > 0 {
+                body.push('\n');
+            }
+            let escaped = escape_slowly(line);
+            let bytes = escaped.as_bytes();
+            for (j, ch) in escaped.char_indices() {
+                if ch == '"' && bytes.get(j + 1) == Some(&b'"') && bytes.get(j + 2) == Some(&b'"') {
+                    body.push('\\');
+                }
+                body.push(ch);
+            }
+        }
+        if body.ends_with('"') {
+            body.push_str("\\\n");
+        }
+        format!("\"\"\"\n{body}\"\"\"")
+    }
+
+    /// Every special byte, and runs of quotes, at every position of texts shorter and longer
+    /// than a word, with multi-byte characters around them.
+    #[test]
+    fn word_skipping_escapes_as_byte_by_byte() {
+        let fillers = ["abcdefghijklmnopqrstu", "é—ü😀xyzé—ü😀"];
+        let specials = [
+            "\\", "\t", "\n", "\r", "\u{0}", "\u{8}", "\u{c}", "\u{1f}", "\u{7f}", "\"", "\"\"",
+            "\"\"\"", "\"\"\"\"", "'",
+        ];
+        for filler in fillers {
+            let chars: Vec<char> = filler.chars().collect();
+            for len in 0..=chars.len() {
+                for special in specials {
+                    for at in 0..=len {
+                        let text: String = chars[..at]
+                            .iter()
+                            .chain(special.chars().collect::<Vec<_>>().iter())
+                            .chain(&chars[at..len])
+                            .collect();
+                        let mut fast = String::new();
+                        escape_into(&mut fast, &text);
+                        assert_eq!(fast, escape_slowly(&text), "{text:?}");
+                        let mut multi = String::new();
+                        write_multiline_string(&mut multi, &text);
+                        assert_eq!(multi, multiline_slowly(&text), "{text:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -136,11 +136,9 @@ static STOPS: [bool; 256] = stops();
 /// a word that may hold one is looked at byte by byte.
 fn next_stop(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if may_stop(u64::from_le_bytes(word))
-            && let Some(at) = chunk.iter().position(|&b| STOPS[usize::from(b)])
+    while let Some(word) = word_at(bytes, i) {
+        if !is_plain_word(word)
+            && let Some(at) = word.iter().position(|&b| STOPS[usize::from(b)])
         {
             return i + at;
         }
@@ -152,6 +150,11 @@ fn next_stop(bytes: &[u8], from: usize) -> usize {
         .map_or(bytes.len(), |at| i + at)
 }
 
+/// The eight bytes of `bytes` at `at`, when there are eight.
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<&[u8; 8]> {
+    bytes.get(at..at + 8)?.try_into().ok()
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -160,14 +163,16 @@ const fn has_zero(w: u64) -> bool {
     w.wrapping_sub(ONES) & !w & HIGHS != 0
 }
 
-/// Whether some byte of `w` may end a run of plain string text: below 0x20 (a tab too, which
-/// the caller then passes over), DEL, a quote or a backslash.
-const fn may_stop(w: u64) -> bool {
+/// Whether no byte of `word` is below 0x20 (tab included), DEL, a quote or a backslash:
+/// plain string text, which neither ends a string nor needs an escape in one. The reader
+/// and the writer skip such words whole.
+pub(crate) const fn is_plain_word(word: &[u8; 8]) -> bool {
+    let w = u64::from_le_bytes(*word);
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
-    below_space
+    !(below_space
         || has_zero(w ^ (ONES * 0x7f))
         || has_zero(w ^ (ONES * b'"' as u64))
-        || has_zero(w ^ (ONES * b'\\' as u64))
+        || has_zero(w ^ (ONES * b'\\' as u64)))
 }
 
 /// A basic string's body up to its closing quote, escapes decoded (and the text kept only
